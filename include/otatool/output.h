@@ -1,0 +1,49 @@
+/* Atomic output files: written to a temporary file, renamed into place. */
+#ifndef OTATOOL_OUTPUT_H
+#define OTATOOL_OUTPUT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ota_output;
+
+/*
+ * Opens an output. path NULL or "-" means standard output (written through,
+ * nothing to rename). Otherwise a temporary file ".NAME.XXXXXX" is created
+ * next to path, so that the final rename stays on one file system; mode is
+ * the final file's permission bits before the umask (0644 or 0600 for keys).
+ * With exclusive set, an existing path is refused instead of replaced.
+ */
+int ota_output_open(struct ota_output **out, const char *path, mode_t mode,
+		    int exclusive);
+
+/* Appends bytes; OTA_EOUTPUT naming the path on failure. */
+int ota_output_write(struct ota_output *o, const void *data, size_t len);
+
+/* The displayed name: the final path, or "<stdout>". */
+const char *ota_output_name(const struct ota_output *o);
+
+/*
+ * fsyncs the temporary file, renames it onto the final path, fsyncs the
+ * directory, and frees o. On failure the temporary file is removed and
+ * nothing is left at path.
+ */
+int ota_output_commit(struct ota_output *o);
+
+/* Removes the temporary file and frees o. Accepts NULL. */
+void ota_output_abort(struct ota_output *o);
+
+/*
+ * Async-signal-safe: unlinks every temporary file still open. The CLI calls
+ * it from its SIGINT/SIGTERM handler so an interrupted run leaves nothing.
+ */
+void ota_output_unlink_pending(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,248 @@
+/* Atomic output files: temporary file beside the target, fsync, rename. */
+#include "otatool/output.h"
+#include "otatool/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct ota_output {
+	int fd;
+	int is_stdout;
+	int exclusive;
+	mode_t mode;
+	char *path;
+	char *tmp;
+	int slot;    /* index in pending[], -1 if none */
+	int created; /* the temporary file exists and must be removed */
+};
+
+/*
+ * Temporary paths the signal handler must remove. Fixed-size and written
+ * before the file exists, so the handler only reads plain memory; one
+ * invocation rarely has more than a couple of outputs open.
+ */
+#define PENDING_MAX  8
+#define PENDING_PATH 4096
+static char pending[PENDING_MAX][PENDING_PATH];
+static volatile sig_atomic_t pending_used[PENDING_MAX];
+
+void ota_output_unlink_pending(void)
+{
+	for (int i = 0; i < PENDING_MAX; i++)
+		if (pending_used[i])
+			unlink(pending[i]);
+}
+
+static int pending_add(const char *path)
+{
+	size_t len = strlen(path);
+
+	if (len >= PENDING_PATH)
+		return -1;
+	for (int i = 0; i < PENDING_MAX; i++) {
+		if (!pending_used[i]) {
+			memcpy(pending[i], path, len + 1);
+			pending_used[i] = 1;
+			return i;
+		}
+	}
+	return -1;
+}
+
+static void pending_remove(int slot)
+{
+	if (slot >= 0)
+		pending_used[slot] = 0;
+}
+
+static void output_free(struct ota_output *o)
+{
+	if (!o)
+		return;
+	pending_remove(o->slot);
+	free(o->path);
+	free(o->tmp);
+	free(o);
+}
+
+int ota_output_open(struct ota_output **out, const char *path, mode_t mode,
+		    int exclusive)
+{
+	struct ota_output *o;
+	char *dircopy = NULL, *basecopy = NULL;
+	struct stat st;
+	mode_t mask;
+	int rc;
+
+	*out = NULL;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	o->fd = -1;
+	o->slot = -1;
+	o->mode = mode;
+	o->exclusive = exclusive;
+	if (!path || strcmp(path, "-") == 0) {
+		o->is_stdout = 1;
+		o->fd = STDOUT_FILENO;
+		*out = o;
+		return 0;
+	}
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			rc = ota_error(OTA_EOUTPUT, "%s: is a directory", path);
+			goto fail;
+		}
+		if (exclusive) {
+			rc = ota_error(OTA_EOUTPUT,
+				       "%s: already exists (refusing to "
+				       "overwrite)",
+				       path);
+			goto fail;
+		}
+	}
+	o->path = strdup(path);
+	dircopy = strdup(path);
+	basecopy = strdup(path);
+	if (!o->path || !dircopy || !basecopy) {
+		rc = ota_error(OTA_EINTERNAL, "out of memory");
+		goto fail;
+	}
+	const char *dir = dirname(dircopy);
+	const char *base = basename(basecopy);
+	size_t need = strlen(dir) + strlen(base) + 10;
+	o->tmp = malloc(need);
+	if (!o->tmp) {
+		rc = ota_error(OTA_EINTERNAL, "out of memory");
+		goto fail;
+	}
+	snprintf(o->tmp, need, "%s/.%s.XXXXXX", dir, base);
+	o->fd = mkstemp(o->tmp);
+	if (o->fd < 0) {
+		rc = ota_error(OTA_EOUTPUT, "%s: cannot create file in %s: %s",
+			       path, dir, strerror(errno));
+		goto fail;
+	}
+	o->created = 1;
+	o->slot = pending_add(o->tmp);
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(o->fd, mode & ~mask) != 0) {
+		rc = ota_error(OTA_EOUTPUT, "%s: chmod: %s", o->tmp,
+			       strerror(errno));
+		goto fail;
+	}
+	free(dircopy);
+	free(basecopy);
+	*out = o;
+	return 0;
+fail:
+	free(dircopy);
+	free(basecopy);
+	ota_output_abort(o);
+	return rc;
+}
+
+const char *ota_output_name(const struct ota_output *o)
+{
+	return o->is_stdout ? "<stdout>" : o->path;
+}
+
+int ota_output_write(struct ota_output *o, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(o->fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return ota_error(OTA_EOUTPUT, "%s: write failed: %s",
+					 ota_output_name(o), strerror(errno));
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void fsync_dir(const char *path)
+{
+	char *copy = strdup(path);
+	int fd;
+
+	if (!copy)
+		return;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	free(copy);
+}
+
+int ota_output_commit(struct ota_output *o)
+{
+	int rc = 0;
+
+	if (o->is_stdout) {
+		output_free(o);
+		return 0;
+	}
+	if (fsync(o->fd) != 0) {
+		rc = ota_error(OTA_EOUTPUT, "%s: fsync failed: %s", o->path,
+			       strerror(errno));
+		goto fail;
+	}
+	if (close(o->fd) != 0) {
+		o->fd = -1;
+		rc = ota_error(OTA_EOUTPUT, "%s: close failed: %s", o->path,
+			       strerror(errno));
+		goto fail;
+	}
+	o->fd = -1;
+	if (o->exclusive) {
+		/* link() fails if the target appeared meanwhile: no clobber. */
+		if (link(o->tmp, o->path) != 0) {
+			rc = ota_error(OTA_EOUTPUT, "%s: %s", o->path,
+				       errno == EEXIST
+					   ? "already exists (refusing "
+					     "to overwrite)"
+					   : strerror(errno));
+			goto fail;
+		}
+		unlink(o->tmp);
+		o->created = 0;
+	} else if (rename(o->tmp, o->path) != 0) {
+		rc = ota_error(OTA_EOUTPUT, "%s: rename failed: %s", o->path,
+			       strerror(errno));
+		goto fail;
+	}
+	o->created = 0;
+	fsync_dir(o->path);
+	output_free(o);
+	return 0;
+fail:
+	ota_output_abort(o);
+	return rc;
+}
+
+void ota_output_abort(struct ota_output *o)
+{
+	if (!o)
+		return;
+	if (!o->is_stdout) {
+		if (o->fd >= 0)
+			close(o->fd);
+		if (o->created)
+			unlink(o->tmp);
+	}
+	output_free(o);
+}
