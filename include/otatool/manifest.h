@@ -86,6 +86,7 @@ int ota_manifest_set(struct ota_manifest *m, const char *field,
 int ota_manifest_clear_list(struct ota_manifest *m, const char *field);
 
 struct ota_resolve_opts {
+	const char *source;       /* release file, for messages; NULL: none */
 	const char *git_dir;      /* where to look for the repository; "." */
 	bool allow_dirty;         /* record a dirty tree instead of refusing */
 	ota_progress_fn progress; /* per image chunk; NULL for none */
@@ -109,6 +110,20 @@ int ota_manifest_to_json(char **out, size_t *len, const struct ota_manifest *m);
  * as strictly as the YAML loader. Errors name the file and JSON field.
  */
 int ota_manifest_load_json(struct ota_manifest *m, const char *path);
+
+/*
+ * The same from memory; name labels messages, base_dir resolves image files
+ * (NULL: the current directory).
+ */
+int ota_manifest_parse_json(struct ota_manifest *m, const void *data,
+			    size_t len, const char *name, const char *base_dir);
+
+/*
+ * Re-hashes every image file and compares size and digest with the
+ * manifest: OTA_EVERIFY naming the image when a file changed since.
+ */
+int ota_manifest_check_images(const struct ota_manifest *m,
+			      ota_progress_fn progress, void *progress_ctx);
 
 /*
  * Anti-rollback: the new release's version must be higher than the previous

@@ -31,29 +31,48 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return -OTA_EUSAGE;
 }
 
+/* The long option named by arg ("--name" or "--name=value"), if any. */
+static const struct option *find_long(const struct option *longopts,
+				      const char *arg)
+{
+	size_t len;
+
+	if (strncmp(arg, "--", 2) != 0)
+		return NULL;
+	arg += 2;
+	len = strcspn(arg, "=");
+	for (const struct option *o = longopts; o->name; o++)
+		if (strlen(o->name) == len && strncmp(o->name, arg, len) == 0)
+			return o;
+	return NULL;
+}
+
 int cli_bad_option(const char *cmd, const struct option *longopts, int c,
 		   char **argv)
 {
 	const char *arg = argv[optind - 1];
-	const char *names[64], *eq, *near;
+	const struct option *known = find_long(longopts, arg);
+	const char *names[64], *near;
 	char buf[64][40], word[128];
 	size_t n = 0;
 
-	if (c == ':')
-		return optopt
-			   ? cli_usage_error(cmd, "option '-%c' needs a value",
-					     optopt)
-			   : cli_usage_error(cmd, "option '%s' needs a value",
-					     arg);
-	if (optopt)
-		return cli_usage_error(cmd, "unknown option '-%c'", optopt);
+	if (known)
+		return c == ':'
+			   ? cli_usage_error(cmd, "option '--%s' needs a value",
+					     known->name)
+			   : cli_usage_error(cmd,
+					     "option '--%s' takes no value",
+					     known->name);
+	if (strncmp(arg, "--", 2) != 0 && optopt > 0 && optopt < 128)
+		return c == ':' ? cli_usage_error(
+				      cmd, "option '-%c' needs a value", optopt)
+				: cli_usage_error(cmd, "unknown option '-%c'",
+						  optopt);
 	for (const struct option *o = longopts; o->name && n < 64; o++, n++) {
 		snprintf(buf[n], sizeof(buf[n]), "--%s", o->name);
 		names[n] = buf[n];
 	}
-	eq = strchr(arg, '=');
-	snprintf(word, sizeof(word), "%.*s",
-		 (int)(eq ? (size_t)(eq - arg) : strlen(arg)), arg);
+	snprintf(word, sizeof(word), "%.*s", (int)strcspn(arg, "="), arg);
 	near = ota_suggest(word, names, n);
 	if (near)
 		return cli_usage_error(cmd,

@@ -220,6 +220,7 @@ int cmd_manifest(int argc, char **argv)
 		    (rc = ota_manifest_load_json(prev, previous)))
 			goto out;
 	}
+	ropts.source = release;
 	cli_progress_init(&progress, quiet);
 	progress.label = "hashing images";
 	ropts.progress = cli_progress_cb;

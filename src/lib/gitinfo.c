@@ -25,14 +25,25 @@ static int read_describe(struct ota_git_info *out, git_repository *repo,
 	git_describe_options dopts;
 	git_describe_format_options fopts;
 	git_describe_result *res = NULL;
+	git_strarray tags = { 0 };
 	git_buf buf = { 0 };
 	int rc;
+
+	/*
+	 * Without any tag libgit2 fails with a generic error rather than
+	 * GIT_ENOTFOUND; a repository without tags is normal, so ask first.
+	 */
+	if (git_tag_list(&tags, repo) < 0)
+		return -1;
+	rc = tags.count == 0;
+	git_strarray_dispose(&tags);
+	if (rc)
+		return 0;
 
 	git_describe_options_init(&dopts, GIT_DESCRIBE_OPTIONS_VERSION);
 	dopts.describe_strategy = GIT_DESCRIBE_TAGS;
 	git_describe_format_options_init(&fopts,
 					 GIT_DESCRIBE_FORMAT_OPTIONS_VERSION);
-	(void)repo;
 	rc = git_describe_commit(&res, head, &dopts);
 	if (rc == GIT_ENOTFOUND) {
 		git_error_clear();

@@ -508,25 +508,40 @@ int ota_manifest_resolve(struct ota_manifest *m,
 			 const struct ota_resolve_opts *opts)
 {
 	const char *git_dir = opts && opts->git_dir ? opts->git_dir : ".";
+	const char *src = opts && opts->source ? opts->source : "command line";
+	const struct ota_git_info *g = &m->git;
 	int rc;
 
 	if (!m->name)
 		return ota_error(OTA_EINPUT,
-				 "missing required field \"name\" (release "
-				 "file, or --name)");
+				 "%s: missing required field \"name\" (in the "
+				 "release file, or --name)",
+				 src);
 	if (!m->has_version)
 		return ota_error(OTA_EINPUT,
-				 "missing required field \"version\" (release "
-				 "file, or --release-version)");
+				 "%s: missing required field \"version\" (in "
+				 "the release file, or --release-version)",
+				 src);
 	if (m->n_hardware == 0)
 		return ota_error(
 		    OTA_EINPUT,
-		    "field \"hardware\" must list at least one "
-		    "hardware variant (release file, or --hardware)");
+		    "%s: field \"hardware\" must list at least "
+		    "one hardware variant (in the release file, or "
+		    "--hardware)",
+		    src);
 	if (m->n_images == 0)
-		return ota_error(
-		    OTA_EINPUT, "field \"images\" must list at least one image "
-				"(release file, or --image)");
+		return ota_error(OTA_EINPUT,
+				 "%s: field \"images\" must list at least one "
+				 "image (in the release file, or --image)",
+				 src);
+	/* Half a git record would be silently replaced by the repository's. */
+	if (!m->has_git &&
+	    (g->branch[0] || g->tag[0] || g->describe[0] || g->dirty))
+		return ota_error(OTA_EINPUT,
+				 "%s: git branch, tag, describe or dirty given "
+				 "without the commit (git.commit or "
+				 "--git-commit)",
+				 src);
 	if (!m->has_git) {
 		if ((rc = ota_git_read(&m->git, git_dir)))
 			return rc;
@@ -550,6 +565,31 @@ int ota_manifest_resolve(struct ota_manifest *m,
 				     opts ? opts->progress_ctx : NULL);
 		if (rc)
 			return ota_error_wrap(rc, "image \"%s\"", img->name);
+	}
+	return 0;
+}
+
+int ota_manifest_check_images(const struct ota_manifest *m,
+			      ota_progress_fn progress, void *progress_ctx)
+{
+	for (size_t i = 0; i < m->n_images; i++) {
+		const struct ota_image *img = &m->images[i];
+		struct ota_digest d;
+		uint64_t size = 0;
+		int rc;
+
+		rc = ota_digest_file(&d, &size, img->digest.alg, img->path,
+				     progress, progress_ctx);
+		if (rc)
+			return ota_error_wrap(rc, "image \"%s\"", img->name);
+		if (size != img->size || d.len != img->digest.len ||
+		    memcmp(d.bytes, img->digest.bytes, d.len) != 0)
+			return ota_error(OTA_EVERIFY,
+					 "image \"%s\" (%s): %s differs from "
+					 "the manifest; the file changed after "
+					 "the manifest was made",
+					 img->name, img->path,
+					 size != img->size ? "size" : "digest");
 	}
 	return 0;
 }

@@ -4,6 +4,7 @@
  */
 #include "manifest_priv.h"
 #include "otatool/error.h"
+#include "otatool/fileio.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -155,13 +156,16 @@ int ota_manifest_to_json(char **out, size_t *len, const struct ota_manifest *m)
 	if (!text)
 		return ota_error(OTA_EINTERNAL, "out of memory");
 	n = strlen(text);
-	*out = realloc(text, n + 2);
-	if (!*out) {
-		free(text);
-		return ota_error(OTA_EINTERNAL, "out of memory");
+	/* A copy rather than realloc: one newline more, and no aliasing. */
+	*out = malloc(n + 2);
+	if (*out) {
+		memcpy(*out, text, n);
+		(*out)[n] = '\n';
+		(*out)[n + 1] = '\0';
 	}
-	(*out)[n] = '\n';
-	(*out)[n + 1] = '\0';
+	free(text);
+	if (!*out)
+		return ota_error(OTA_EINTERNAL, "out of memory");
 	*len = n + 1;
 	return 0;
 }
@@ -446,38 +450,47 @@ static int read_root(struct reader *r, struct ota_manifest *m, json_t *root,
 	return 0;
 }
 
-int ota_manifest_load_json(struct ota_manifest *m, const char *path)
+int ota_manifest_parse_json(struct ota_manifest *m, const void *data,
+			    size_t len, const char *name, const char *base_dir)
 {
-	struct reader r = { .file = path };
+	struct reader r = { .file = name };
 	json_error_t jerr;
 	json_t *root;
-	char *dircopy, *slash;
-	struct stat st;
 	int rc;
 
-	if (stat(path, &st) != 0)
-		return ota_error(OTA_EINPUT, "%s: cannot open: %s", path,
-				 strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return ota_error(OTA_EINPUT, "%s: not a regular file", path);
-	if (st.st_size > OTA_MANIFEST_MAX_FILE)
+	if (len > OTA_MANIFEST_MAX_FILE)
 		return ota_error(OTA_EINPUT,
 				 "%s: larger than the %u-byte manifest limit",
-				 path, OTA_MANIFEST_MAX_FILE);
-	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+				 name, OTA_MANIFEST_MAX_FILE);
+	root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
-		return ota_error(OTA_EINPUT, "%s:%d:%d: invalid JSON: %s", path,
+		return ota_error(OTA_EINPUT, "%s:%d:%d: invalid JSON: %s", name,
 				 jerr.line, jerr.column, jerr.text);
+	rc = read_root(&r, m, root, base_dir);
+	json_decref(root);
+	return rc;
+}
+
+int ota_manifest_load_json(struct ota_manifest *m, const char *path)
+{
+	char *data = NULL, *dircopy = NULL, *slash;
+	size_t len = 0;
+	int rc;
+
+	if ((rc =
+		 ota_file_read_small(&data, &len, path, OTA_MANIFEST_MAX_FILE)))
+		return rc;
 	dircopy = strdup(path);
 	if (!dircopy) {
-		json_decref(root);
+		free(data);
 		return ota_error(OTA_EINTERNAL, "out of memory");
 	}
 	slash = strrchr(dircopy, '/');
 	if (slash)
 		*slash = '\0';
-	rc = read_root(&r, m, root, slash ? dircopy : NULL);
+	rc =
+	    ota_manifest_parse_json(m, data, len, path, slash ? dircopy : NULL);
 	free(dircopy);
-	json_decref(root);
+	free(data);
 	return rc;
 }
