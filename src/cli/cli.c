@@ -73,6 +73,28 @@ int cli_bad_option(const char *cmd, const struct option *longopts, int c,
 		names[n] = buf[n];
 	}
 	snprintf(word, sizeof(word), "%.*s", (int)strcspn(arg, "="), arg);
+	/* getopt accepts unique abbreviations; say why this one is not. */
+	if (strncmp(word, "--", 2) == 0 && word[2]) {
+		char list[512] = "";
+		size_t hits = 0, used = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (strncmp(names[i], word, strlen(word)) != 0)
+				continue;
+			hits++;
+			used += (size_t)snprintf(
+			    list + used,
+			    used < sizeof(list) ? sizeof(list) - used : 0,
+			    "%s%s", hits > 1 ? ", " : "", names[i]);
+			if (used >= sizeof(list))
+				used = sizeof(list) - 1;
+		}
+		if (hits > 1)
+			return cli_usage_error(cmd,
+					       "ambiguous option '%s' (could "
+					       "be %s)",
+					       word, list);
+	}
 	near = ota_suggest(word, names, n);
 	if (near)
 		return cli_usage_error(cmd,

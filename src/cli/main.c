@@ -70,8 +70,11 @@ static int cmd_help(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (argc > 2)
-		return cli_usage_error("help", "expected one command name");
+	if (argc > 2) {
+		fprintf(stderr, "otatool: help: expected one command name\n"
+				"Try 'otatool --help'.\n");
+		return -OTA_EUSAGE;
+	}
 	c = find_command(argv[1]);
 	if (!c)
 		return unknown_command(argv[1]);

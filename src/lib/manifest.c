@@ -329,28 +329,34 @@ int manifest_set_git(struct ota_manifest *m, const char *field,
 static int set_image_spec(struct ota_manifest *m, const char *spec,
 			  const char *origin)
 {
-	char *copy = strdup(spec), *parts[4] = { 0 }, *save = NULL, *tok;
+	char *copy = strdup(spec), *parts[4] = { 0 }, *p;
 	size_t n = 0;
 	uint64_t load = 0;
 	int rc;
 
 	if (!copy)
 		return ota_error(OTA_EINTERNAL, "out of memory");
-	for (tok = strtok_r(copy, ":", &save); tok && n < 4;
-	     tok = strtok_r(NULL, ":", &save))
-		parts[n++] = tok;
-	if (n < 3 || tok) {
+	/* Split by hand: strtok would swallow empty fields ("a::f"). */
+	for (p = copy; n < 4; n++) {
+		parts[n] = p;
+		p = strchr(p, ':');
+		if (!p)
+			break;
+		*p++ = '\0';
+	}
+	if (n < 2 || n > 3 || p || !*parts[0] || !*parts[1] || !*parts[2] ||
+	    (n == 3 && !*parts[3])) {
 		rc = ota_error(OTA_EINPUT,
 			       "%s: \"%s\" is not NAME:KIND:FILE or "
 			       "NAME:KIND:FILE:LOAD_ADDRESS",
 			       origin, spec);
 		goto out;
 	}
-	if (n == 4 &&
+	if (n == 3 &&
 	    (rc = manifest_parse_u64(&load, parts[3], UINT64_MAX, origin)))
 		goto out;
 	rc = manifest_add_image(m, parts[0], parts[1], parts[2], parts[2],
-				n == 4, load, origin);
+				n == 3, load, origin);
 out:
 	free(copy);
 	return rc;

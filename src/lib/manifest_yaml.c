@@ -23,8 +23,10 @@ struct loader {
 static const char *origin(struct loader *l, const yaml_node_t *node,
 			  const char *field)
 {
+	/* The document root has no field name: "FILE:LINE:COL: (top level)". */
 	snprintf(l->origin, sizeof(l->origin), "%s:%zu:%zu: %s", l->file,
-		 node->start_mark.line + 1, node->start_mark.column + 1, field);
+		 node->start_mark.line + 1, node->start_mark.column + 1,
+		 *field ? field : "(top level)");
 	return l->origin;
 }
 

@@ -1,0 +1,113 @@
+# fish completion for otatool(1).
+#
+# Two tables drive it, as in otatool.bash and _otatool (zsh): a command is
+# one line in __otatool_commands, and an option one `complete` line below,
+# offered to every command that lists it. Adding a command that reuses
+# existing options is one line here.
+
+# One line per command, in the order of `otatool --help`:
+#   NAME|SUMMARY|OPERAND|OPTIONS
+# OPERAND is what the command's other words are: release (a release file),
+# command (a command name), or none. OPTIONS are long option names.
+set -g __otatool_commands \
+    'manifest|describe a release as a canonical JSON manifest|release|output quiet help name release-version hardware bootloader-min security-counter dependency image digest build-id build-time git-dir git-commit git-branch git-tag allow-dirty previous' \
+    'help|show help for otatool or one of its commands|command|'
+
+# Prints the command on the command line; fails if there is none yet.
+function __otatool_command
+    for w in (commandline -opc)[2..-1]
+        switch $w
+            case '-*'
+                continue
+            case '*'
+                echo $w
+                return 0
+        end
+    end
+    return 1
+end
+
+# Prints field $argv[2] (1-based) of command $argv[1]'s table line.
+function __otatool_field --argument-names cmd n
+    for entry in $__otatool_commands
+        set -l f (string split '|' -- $entry)
+        if test "$f[1]" = "$cmd"
+            echo $f[$n]
+            return 0
+        end
+    end
+    return 1
+end
+
+# Does the command on the command line take option --$argv[1]?
+function __otatool_takes --argument-names opt
+    set -l cmd (__otatool_command); or return 1
+    contains -- $opt (string split ' ' -- (__otatool_field $cmd 4))
+end
+
+# Are the command's other words of kind $argv[1] (release, command)?
+function __otatool_operand --argument-names kind
+    set -l cmd (__otatool_command); or return 1
+    set -l operand (__otatool_field $cmd 3)
+    test "$operand" = "$kind"
+end
+
+function __otatool_command_list
+    string replace -r -- '^([^|]*)\|([^|]*)\|.*$' '$1\t$2' $__otatool_commands
+end
+
+# Release files: *.yaml and *.yml, and directories to look into.
+function __otatool_release_files
+    set -l tok (commandline -ct)
+    complete -C "__otatool_no_such_command $tok" \
+        | string match -r -- '^[^\t]*(?:\.ya?ml|/)(?:\t.*)?$'
+end
+
+# The value of --image, NAME:KIND:FILE[:LOAD_ADDRESS], part by part.
+function __otatool_image_arg
+    set -l tok (string replace -r -- '^--image=' '' (commandline -ct))
+    set -l parts (string split ':' -- $tok)
+    switch (count $parts)
+        case 2
+            for kind in bootloader application config factory-reset
+                printf '%s:%s:\timage kind\n' $parts[1] $kind
+            end
+        case 3
+            set -l prefix $parts[1]:$parts[2]:
+            for f in (complete -C "__otatool_no_such_command $parts[3]")
+                echo $prefix$f
+            end
+    end
+end
+
+complete -c otatool -f
+
+# Global options and commands.
+complete -c otatool -n 'not __otatool_command' -s V -l version -d 'show the version'
+complete -c otatool -n 'not __otatool_command' -s h -l help -d 'show the usage summary and the commands'
+complete -c otatool -n 'not __otatool_command' -a '(__otatool_command_list)'
+
+# Operands.
+complete -c otatool -n '__otatool_operand release' -a '(__otatool_release_files)'
+complete -c otatool -n '__otatool_operand command' -a '(__otatool_command_list)'
+
+# Options, one line each, offered to the commands that list them.
+complete -c otatool -n '__otatool_takes output' -s o -l output -r -F -d 'write to FILE instead of standard output'
+complete -c otatool -n '__otatool_takes quiet' -s q -l quiet -d 'no progress or summary on stderr'
+complete -c otatool -n '__otatool_takes help' -s h -l help -d 'show help for the command'
+complete -c otatool -n '__otatool_takes name' -l name -x -d 'component name'
+complete -c otatool -n '__otatool_takes release-version' -l release-version -x -d 'semantic version of the release'
+complete -c otatool -n '__otatool_takes hardware' -l hardware -x -d 'compatible hardware variant (repeatable)'
+complete -c otatool -n '__otatool_takes bootloader-min' -l bootloader-min -x -d 'minimum bootloader version'
+complete -c otatool -n '__otatool_takes security-counter' -l security-counter -x -d 'anti-rollback counter (0..4294967295)'
+complete -c otatool -n '__otatool_takes dependency' -l dependency -x -d 'NAME:RANGE, a required component (repeatable)'
+complete -c otatool -n '__otatool_takes image' -l image -x -a '(__otatool_image_arg)' -d 'NAME:KIND:FILE[:LOAD_ADDRESS], an image (repeatable)'
+complete -c otatool -n '__otatool_takes digest' -l digest -x -a 'sha256 sha384 sha512' -d 'image digest algorithm'
+complete -c otatool -n '__otatool_takes build-id' -l build-id -x -d 'build machine or CI job id'
+complete -c otatool -n '__otatool_takes build-time' -l build-time -x -d 'RFC 3339 build time'
+complete -c otatool -n '__otatool_takes git-dir' -l git-dir -x -a '(__fish_complete_directories)' -d 'repository to read'
+complete -c otatool -n '__otatool_takes git-commit' -l git-commit -x -d 'record this commit instead of reading git'
+complete -c otatool -n '__otatool_takes git-branch' -l git-branch -x -d 'with --git-commit, the branch'
+complete -c otatool -n '__otatool_takes git-tag' -l git-tag -x -d 'with --git-commit, the nearest tag'
+complete -c otatool -n '__otatool_takes allow-dirty' -l allow-dirty -d 'record a dirty tree instead of refusing'
+complete -c otatool -n '__otatool_takes previous' -l previous -r -F -d "previous release's manifest"
