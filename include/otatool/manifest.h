@@ -89,6 +89,7 @@ struct ota_resolve_opts {
 	const char *source;       /* release file, for messages; NULL: none */
 	const char *git_dir;      /* where to look for the repository; "." */
 	bool allow_dirty;         /* record a dirty tree instead of refusing */
+	bool skip_digests;        /* sizes only: a package writer hashes */
 	ota_progress_fn progress; /* per image chunk; NULL for none */
 	void *progress_ctx;
 };

@@ -3,6 +3,7 @@
 #define OTATOOL_OUTPUT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -23,6 +24,16 @@ int ota_output_open(struct ota_output **out, const char *path, mode_t mode,
 
 /* Appends bytes; OTA_EOUTPUT naming the path on failure. */
 int ota_output_write(struct ota_output *o, const void *data, size_t len);
+
+/*
+ * Writes at an absolute offset (the package writer fills its header after
+ * the payloads). Standard output cannot seek: OTA_EOUTPUT.
+ */
+int ota_output_pwrite(struct ota_output *o, const void *data, size_t len,
+		      uint64_t offset);
+
+/* Sets the file's length (zero-filled when it grows). */
+int ota_output_truncate(struct ota_output *o, uint64_t size);
 
 /* The displayed name: the final path, or "<stdout>". */
 const char *ota_output_name(const struct ota_output *o);

@@ -1,6 +1,7 @@
 /* Streaming digests over files, through one fixed buffer and OpenSSL EVP. */
 #include "otatool/digest.h"
 #include "otatool/error.h"
+#include "otatool/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -85,26 +86,12 @@ int ota_digest_file(struct ota_digest *out, uint64_t *size,
 {
 	EVP_MD_CTX *ctx = NULL;
 	uint8_t *buf = NULL;
-	uint64_t done = 0;
+	uint64_t done = 0, fsize = 0;
 	unsigned int n = 0;
-	struct stat st;
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ota_error(OTA_EINPUT, "%s: cannot open: %s", path,
-				 strerror(errno));
-	if (fstat(fd, &st) != 0) {
-		rc = ota_error(OTA_EINPUT, "%s: cannot stat: %s", path,
-			       strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = ota_error(OTA_EINPUT, "%s: not a regular file%s", path,
-			       S_ISDIR(st.st_mode) ? " (it is a directory)"
-						   : "");
-		goto out;
-	}
+	if ((rc = ota_file_open_regular(&fd, &fsize, path)))
+		return rc;
 	/* The kernel reads ahead harder when it knows we go front to back. */
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 
@@ -134,7 +121,7 @@ int ota_digest_file(struct ota_digest *out, uint64_t *size,
 		}
 		done += (uint64_t)got;
 		if (progress)
-			progress(progress_ctx, done, (uint64_t)st.st_size);
+			progress(progress_ctx, done, fsize);
 	}
 	if (!EVP_DigestFinal_ex(ctx, out->bytes, &n)) {
 		rc = ota_error(OTA_EINTERNAL, "%s: digest failed", path);

@@ -179,7 +179,8 @@ struct reader {
 
 static const char *at(struct reader *r, const char *field)
 {
-	snprintf(r->origin, sizeof(r->origin), "%s: %s", r->file, field);
+	snprintf(r->origin, sizeof(r->origin), "%s: %s", r->file,
+		 *field ? field : "(top level)");
 	return r->origin;
 }
 
@@ -316,28 +317,33 @@ static int read_image(struct reader *r, struct ota_manifest *m, json_t *img,
 					    "size", "digest", "load_address" };
 	static const char *const dkeys[] = { "algorithm", "value" };
 	const char *name, *kind, *file, *load, *alg, *value;
-	char field[64], *path;
+	char field[64], sub[96], *path;
 	struct ota_image *dst;
 	uint64_t size, addr = 0;
 	json_t *digest;
 	int rc;
 
 	snprintf(field, sizeof(field), "images[%zu]", idx);
+#define F(key) (snprintf(sub, sizeof(sub), "%s.%s", field, key), sub)
 	if ((rc = only_keys(r, img, field, keys, 6)) ||
-	    (rc = get_str(r, img, "name", field, false, &name)) ||
-	    (rc = get_str(r, img, "kind", field, false, &kind)) ||
-	    (rc = get_str(r, img, "file", field, false, &file)) ||
-	    (rc = get_uint(r, img, "size", field, INT64_MAX, &size)) ||
-	    (rc = get_str(r, img, "load_address", field, true, &load)))
+	    (rc = get_str(r, img, "name", F("name"), false, &name)) ||
+	    (rc = get_str(r, img, "kind", F("kind"), false, &kind)) ||
+	    (rc = get_str(r, img, "file", F("file"), false, &file)) ||
+	    (rc = get_uint(r, img, "size", F("size"), INT64_MAX, &size)) ||
+	    (rc = get_str(r, img, "load_address", F("load_address"), true,
+			  &load)))
 		return rc;
-	if (load &&
-	    (rc = manifest_parse_u64(&addr, load, UINT64_MAX, at(r, field))))
+	if (load && (rc = manifest_parse_u64(&addr, load, UINT64_MAX,
+					     at(r, F("load_address")))))
 		return rc;
 	digest = json_object_get(img, "digest");
-	if ((rc = only_keys(r, digest, field, dkeys, 2)) ||
-	    (rc = get_str(r, digest, "algorithm", field, false, &alg)) ||
-	    (rc = get_str(r, digest, "value", field, false, &value)))
+	if ((rc = only_keys(r, digest, F("digest"), dkeys, 2)) ||
+	    (rc = get_str(r, digest, "algorithm", F("digest.algorithm"), false,
+			  &alg)) ||
+	    (rc =
+		 get_str(r, digest, "value", F("digest.value"), false, &value)))
 		return rc;
+#undef F
 	path = manifest_join_path(dir, file);
 	if (!path)
 		return ota_error(OTA_EINTERNAL, "out of memory");

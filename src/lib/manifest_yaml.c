@@ -414,6 +414,29 @@ int ota_manifest_load_yaml(struct ota_manifest *m, const char *path)
 	rc = walk_mapping(&l, root, "", top_keys,
 			  sizeof(top_keys) / sizeof(top_keys[0]), top_field,
 			  NULL);
+	if (rc == 0) {
+		/* A second document would be ignored: refuse it instead. */
+		yaml_document_t next;
+
+		if (!yaml_parser_load(&parser, &next)) {
+			rc = ota_error(
+			    OTA_EINPUT, "%s:%zu:%zu: invalid YAML: %s", path,
+			    parser.problem_mark.line + 1,
+			    parser.problem_mark.column + 1,
+			    parser.problem ? parser.problem : "error");
+		} else {
+			yaml_node_t *extra = yaml_document_get_root_node(&next);
+
+			if (extra)
+				rc = ota_error(OTA_EINPUT,
+					       "%s:%zu:%zu: a second YAML "
+					       "document; a release file holds "
+					       "one",
+					       path, extra->start_mark.line + 1,
+					       extra->start_mark.column + 1);
+			yaml_document_delete(&next);
+		}
+	}
 out:
 	if (have_doc)
 		yaml_document_delete(&l.doc);

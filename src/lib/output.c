@@ -132,6 +132,12 @@ int ota_output_open(struct ota_output **out, const char *path, mode_t mode,
 	}
 	o->created = 1;
 	o->slot = pending_add(o->tmp);
+	if (o->slot < 0) {
+		rc = ota_error(OTA_EOUTPUT,
+			       "%s: more than %d outputs open at once", path,
+			       PENDING_MAX);
+		goto fail;
+	}
 	mask = umask(0);
 	umask(mask);
 	if (fchmod(o->fd, mode & ~mask) != 0) {
@@ -170,6 +176,43 @@ int ota_output_write(struct ota_output *o, const void *data, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+int ota_output_pwrite(struct ota_output *o, const void *data, size_t len,
+		      uint64_t offset)
+{
+	const unsigned char *p = data;
+
+	if (o->is_stdout)
+		return ota_error(OTA_EOUTPUT,
+				 "this output cannot go to standard output "
+				 "(give a file with -o)");
+	while (len > 0) {
+		ssize_t n = pwrite(o->fd, p, len, (off_t)offset);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return ota_error(OTA_EOUTPUT,
+					 "%s: write at offset %llu failed: %s",
+					 o->path, (unsigned long long)offset,
+					 strerror(errno));
+		p += n;
+		len -= (size_t)n;
+		offset += (uint64_t)n;
+	}
+	return 0;
+}
+
+int ota_output_truncate(struct ota_output *o, uint64_t size)
+{
+	if (o->is_stdout)
+		return ota_error(OTA_EOUTPUT,
+				 "this output cannot go to standard output");
+	if (ftruncate(o->fd, (off_t)size) != 0)
+		return ota_error(OTA_EOUTPUT, "%s: cannot set size: %s",
+				 o->path, strerror(errno));
 	return 0;
 }
 

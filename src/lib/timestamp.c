@@ -143,7 +143,7 @@ int ota_timestamp_build(int64_t *out)
 	char *end = NULL;
 	long long v;
 
-	if (!sde || !*sde) {
+	if (!sde) {
 		*out = (int64_t)time(NULL);
 		return 0;
 	}
