@@ -8,10 +8,21 @@
 # One line per command, in the order of `otatool --help`:
 #   NAME  OPERAND  OPTIONS...
 # OPERAND is what the command's other words are: release (a release file),
-# command (a command name), or none.
+# manifest (manifests, *.json), keyaction (an action of otatool keys, then
+# what that action takes), command (a command name), or none.
 _otatool_commands=(
 	'manifest release -o --output -q --quiet -h --help --name --release-version --hardware --bootloader-min --security-counter --dependency --image --digest --build-id --build-time --git-dir --git-commit --git-branch --git-tag --allow-dirty --previous'
+	'sign manifest -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file -o --output --no-image-check --json -q --quiet --export-digest --export-payload --import-signature --algorithm -h --help'
+	'keys keyaction -t --type -k --key --public -o --output --format --pkcs11-module --json -q --quiet -h --help'
 	'help command'
+)
+
+# The actions of otatool keys, and the operand each takes: file (a key or
+# certificate), uri (a pkcs11: URI, nothing to complete), or none.
+_otatool_keys_actions=(
+	'generate none'
+	'list uri'
+	'export-public file'
 )
 
 _otatool_global_options='-V --version -h --help'
@@ -21,9 +32,18 @@ _otatool_global_options='-V --version -h --help'
 _otatool_optarg()
 {
 	case $1 in
-	-o | --output | --previous) _otatool_arg=file ;;
+	-o | --output | --previous | -k | --key | --cert | --chain | \
+		--passphrase-file | --pkcs11-module | --public | \
+		--export-digest | --export-payload | --import-signature)
+		_otatool_arg=file ;;
 	--git-dir) _otatool_arg=dir ;;
 	--digest) _otatool_arg='choice sha256 sha384 sha512' ;;
+	-t | --type)
+		_otatool_arg='choice ecdsa-p256 ecdsa-p384 rsa-2048 rsa-3072 rsa-4096 ed25519' ;;
+	--rsa-padding) _otatool_arg='choice pss pkcs1' ;;
+	--format) _otatool_arg='choice pem der' ;;
+	--algorithm)
+		_otatool_arg='choice ecdsa-p256-sha256 ecdsa-p384-sha384 rsa-pss-sha256 rsa-pkcs1-sha256 ed25519' ;;
 	--name | --release-version | --hardware | --bootloader-min | \
 		--security-counter | --dependency | --image | --build-id | \
 		--build-time | --git-commit | --git-branch | --git-tag)
@@ -51,6 +71,17 @@ _otatool_complete_arg()
 		COMPREPLY+=($(compgen -d -- "$cur")
 			$(compgen -f -X '!*.yaml' -- "$cur")
 			$(compgen -f -X '!*.yml' -- "$cur"))
+		;;
+	manifest)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY+=($(compgen -d -- "$cur")
+			$(compgen -f -X '!*.json' -- "$cur"))
+		;;
+	keyaction)
+		for entry in "${_otatool_keys_actions[@]}"; do
+			name=${entry%% *}
+			[[ $name == "$cur"* ]] && COMPREPLY+=("$name")
+		done
 		;;
 	command)
 		for entry in "${_otatool_commands[@]}"; do
@@ -139,6 +170,16 @@ _otatool()
 		fi
 		COMPREPLY=($(compgen -W "$options" -- "$cur"))
 		return 0
+	fi
+	# otatool keys: the action comes first, then what the action takes.
+	if [[ $operand == keyaction && $cword -gt $((cmd_at + 1)) ]]; then
+		operand=none
+		for entry in "${_otatool_keys_actions[@]}"; do
+			if [[ ${entry%% *} == "${COMP_WORDS[cmd_at + 1]}" ]]; then
+				operand=${entry#* }
+				break
+			fi
+		done
 	fi
 	_otatool_complete_arg "$operand"
 	return 0

@@ -8,10 +8,20 @@
 # One line per command, in the order of `otatool --help`:
 #   NAME|SUMMARY|OPERAND|OPTIONS
 # OPERAND is what the command's other words are: release (a release file),
-# command (a command name), or none. OPTIONS are long option names.
+# manifest (manifests, *.json), keyaction (an action of otatool keys, then
+# what that action takes), command (a command name), or none. OPTIONS are
+# long option names.
 set -g __otatool_commands \
     'manifest|describe a release as a canonical JSON manifest|release|output quiet help name release-version hardware bootloader-min security-counter dependency image digest build-id build-time git-dir git-commit git-branch git-tag allow-dirty previous' \
+    'sign|sign manifests with key files or PKCS#11 tokens|manifest|key cert chain rsa-padding pkcs11-module passphrase-file output no-image-check json quiet export-digest export-payload import-signature algorithm help' \
+    'keys|generate, list and export signing keys|keyaction|type key public output format pkcs11-module json quiet help' \
     'help|show help for otatool or one of its commands|command|'
+
+# The actions of otatool keys: NAME|SUMMARY.
+set -g __otatool_keys_actions \
+    'generate|make a key pair in a file or a token' \
+    'list|list tokens and their keys' \
+    'export-public|export a public key and its key id'
 
 # Prints the command on the command line; fails if there is none yet.
 function __otatool_command
@@ -56,6 +66,26 @@ function __otatool_command_list
     string replace -r -- '^([^|]*)\|([^|]*)\|.*$' '$1\t$2' $__otatool_commands
 end
 
+# With no argument: is the action of otatool keys still to be given? With
+# one: is it $argv[1]? The action is the word right after "keys".
+function __otatool_keys_action
+    set -l words (commandline -opc)
+    set -l i (contains -i -- keys $words); or return 1
+    set -l action $words[(math $i + 1)] 2>/dev/null
+    if test (count $argv) -eq 0
+        test -z "$action"
+    else
+        test "$action" = "$argv[1]"
+    end
+end
+
+# Manifests: *.json, and directories to look into.
+function __otatool_manifest_files
+    set -l tok (commandline -ct)
+    complete -C "__otatool_no_such_command $tok" \
+        | string match -r -- '^[^\t]*(?:\.json|/)(?:\t.*)?$'
+end
+
 # Release files: *.yaml and *.yml, and directories to look into.
 function __otatool_release_files
     set -l tok (commandline -ct)
@@ -90,6 +120,10 @@ complete -c otatool -n 'not __otatool_command' -a '(__otatool_command_list)'
 # Operands.
 complete -c otatool -n '__otatool_operand release' -a '(__otatool_release_files)'
 complete -c otatool -n '__otatool_operand command' -a '(__otatool_command_list)'
+complete -c otatool -n '__otatool_operand manifest' -a '(__otatool_manifest_files)'
+complete -c otatool -n '__otatool_operand keyaction; and __otatool_keys_action' \
+    -a '(string replace -- "|" \t $__otatool_keys_actions)'
+complete -c otatool -n '__otatool_operand keyaction; and __otatool_keys_action export-public' -F
 
 # Options, one line each, offered to the commands that list them.
 complete -c otatool -n '__otatool_takes output' -s o -l output -r -F -d 'write to FILE instead of standard output'
@@ -111,3 +145,18 @@ complete -c otatool -n '__otatool_takes git-branch' -l git-branch -x -d 'with --
 complete -c otatool -n '__otatool_takes git-tag' -l git-tag -x -d 'with --git-commit, the nearest tag'
 complete -c otatool -n '__otatool_takes allow-dirty' -l allow-dirty -d 'record a dirty tree instead of refusing'
 complete -c otatool -n '__otatool_takes previous' -l previous -r -F -d "previous release's manifest"
+complete -c otatool -n '__otatool_takes key' -s k -l key -r -F -d 'key file or pkcs11: URI'
+complete -c otatool -n '__otatool_takes cert' -l cert -r -F -d 'certificate of the n-th --key'
+complete -c otatool -n '__otatool_takes chain' -l chain -r -F -d 'intermediate certificates of the n-th --key'
+complete -c otatool -n '__otatool_takes rsa-padding' -l rsa-padding -x -a 'pss pkcs1' -d 'RSA signature padding'
+complete -c otatool -n '__otatool_takes pkcs11-module' -l pkcs11-module -r -F -d 'PKCS#11 module when the URI names none'
+complete -c otatool -n '__otatool_takes passphrase-file' -l passphrase-file -r -F -d 'passphrase of encrypted key files'
+complete -c otatool -n '__otatool_takes no-image-check' -l no-image-check -d 'do not re-hash the images'
+complete -c otatool -n '__otatool_takes json' -l json -d 'machine-readable output on stdout'
+complete -c otatool -n '__otatool_takes export-digest' -l export-digest -r -F -d 'write the digest to sign'
+complete -c otatool -n '__otatool_takes export-payload' -l export-payload -r -F -d 'write the exact message to sign'
+complete -c otatool -n '__otatool_takes import-signature' -l import-signature -r -F -d 'add a signature made elsewhere'
+complete -c otatool -n '__otatool_takes algorithm' -l algorithm -x -a 'ecdsa-p256-sha256 ecdsa-p384-sha384 rsa-pss-sha256 rsa-pkcs1-sha256 ed25519' -d 'two-step signing algorithm'
+complete -c otatool -n '__otatool_takes type' -s t -l type -x -a 'ecdsa-p256 ecdsa-p384 rsa-2048 rsa-3072 rsa-4096 ed25519' -d 'key type'
+complete -c otatool -n '__otatool_takes public' -l public -r -F -d 'generate: public key file'
+complete -c otatool -n '__otatool_takes format' -l format -x -a 'pem der' -d 'export-public: output format'

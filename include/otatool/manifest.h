@@ -60,6 +60,13 @@ struct ota_manifest {
 	struct ota_image images[OTA_MANIFEST_MAX_ITEMS];
 };
 
+/*
+ * The integer syntax of release files and options: decimal or 0x hex,
+ * '_' between digits allowed, at most max. OTA_EINPUT naming origin.
+ */
+int ota_parse_uint(uint64_t *out, const char *s, uint64_t max,
+		   const char *origin);
+
 int ota_manifest_new(struct ota_manifest **out);
 void ota_manifest_free(struct ota_manifest *m);
 
@@ -103,6 +110,13 @@ struct ota_resolve_opts {
 int ota_manifest_resolve(struct ota_manifest *m,
 			 const struct ota_resolve_opts *opts);
 
+/*
+ * Makes every image's recorded file relative to dir, the directory the
+ * manifest is written to ("." for standard output), so that whoever reads
+ * the manifest where it lies finds the images. Images must exist.
+ */
+int ota_manifest_rebase_files(struct ota_manifest *m, const char *dir);
+
 /* Canonical JSON (fixed key order, 2-space indent, final newline). */
 int ota_manifest_to_json(char **out, size_t *len, const struct ota_manifest *m);
 
@@ -125,6 +139,17 @@ int ota_manifest_parse_json(struct ota_manifest *m, const void *data,
  */
 int ota_manifest_check_images(const struct ota_manifest *m,
 			      ota_progress_fn progress, void *progress_ctx);
+
+/*
+ * A device's view: hardware must be listed (OTA_EHARDWARE), the release's
+ * security counter not below the device's (OTA_EROLLBACK), the device's
+ * bootloader not older than bootloader_min (OTA_EBOOTLOADER). NULL or
+ * false skips a check.
+ */
+int ota_manifest_check_device(const struct ota_manifest *m,
+			      const char *hardware, bool check_counter,
+			      uint32_t counter,
+			      const struct ota_semver *bootloader);
 
 /*
  * Anti-rollback: the new release's version must be higher than the previous

@@ -15,6 +15,13 @@ struct cli_command {
 extern const struct cli_command cli_commands[];
 
 int cmd_manifest(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_package(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_extract(int argc, char **argv);
+int cmd_chain(int argc, char **argv);
 
 /*
  * Prints "otatool: CMD: <last library message>" once on stderr and returns

@@ -5,6 +5,7 @@
 #include "otatool/manifest.h"
 #include "otatool/output.h"
 
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +161,22 @@ static int apply_overrides(struct ota_manifest *m, int argc, char **argv)
 	return 0;
 }
 
+/* Image paths are recorded relative to where the manifest will lie. */
+static int rebase(struct ota_manifest *m, const char *output)
+{
+	char *copy;
+	int rc;
+
+	if (!output || strcmp(output, "-") == 0)
+		return ota_manifest_rebase_files(m, ".");
+	copy = strdup(output);
+	if (!copy)
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	rc = ota_manifest_rebase_files(m, dirname(copy));
+	free(copy);
+	return rc ? ota_error_wrap(rc, "%s", output) : 0;
+}
+
 int cmd_manifest(int argc, char **argv)
 {
 	struct ota_manifest *m = NULL, *prev = NULL;
@@ -228,6 +245,8 @@ int cmd_manifest(int argc, char **argv)
 	if ((rc = ota_manifest_resolve(m, &ropts)))
 		goto out;
 	if (prev && (rc = ota_manifest_check_previous(m, prev, previous)))
+		goto out;
+	if ((rc = rebase(m, output)))
 		goto out;
 	if ((rc = ota_manifest_to_json(&json, &len, m)) ||
 	    (rc = ota_output_open(&out, output, 0644, 0)) ||

@@ -16,6 +16,9 @@ static int cmd_help(int argc, char **argv);
 const struct cli_command cli_commands[] = {
 	{ "manifest", cmd_manifest,
 	  "describe a release as a canonical JSON manifest" },
+	{ "sign", cmd_sign, "sign manifests with key files or PKCS#11 tokens" },
+	{ "keys", cmd_keys, "generate, list and export signing keys" },
+	{ "chain", cmd_chain, "check a signer certificate's chain to a root" },
 	{ "help", cmd_help, "show help for otatool or one of its commands" },
 	{ NULL, NULL, NULL },
 };

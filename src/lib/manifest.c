@@ -108,6 +108,12 @@ int manifest_check_id(const char *s, const char *what, const char *origin)
 	return 0;
 }
 
+int ota_parse_uint(uint64_t *out, const char *s, uint64_t max,
+		   const char *origin)
+{
+	return manifest_parse_u64(out, s, max, origin);
+}
+
 int manifest_parse_u64(uint64_t *out, const char *s, uint64_t max,
 		       const char *origin)
 {
@@ -585,6 +591,69 @@ int ota_manifest_resolve(struct ota_manifest *m,
 	return 0;
 }
 
+/*
+ * Relative path from directory "from" to file "to", both absolute and
+ * clean (realpath): drop the leading components they share, then climb
+ * one ".." per component left in "from".
+ */
+static char *relative_path(const char *from, const char *to)
+{
+	const char *f = from, *t = to;
+	size_t ups = 0, fl, tl;
+	char *out;
+
+	for (;;) {
+		f += strspn(f, "/");
+		t += strspn(t, "/");
+		fl = strcspn(f, "/");
+		tl = strcspn(t, "/");
+		/* The file name itself is never a shared directory. */
+		if (fl == 0 || fl != tl || strncmp(f, t, fl) != 0 || !t[tl])
+			break;
+		f += fl;
+		t += tl;
+	}
+	for (const char *p = f + strspn(f, "/"); *p; p += strspn(p, "/")) {
+		ups++;
+		p += strcspn(p, "/");
+	}
+	out = malloc(3 * ups + strlen(t) + 1);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < ups; i++)
+		memcpy(out + 3 * i, "../", 3);
+	strcpy(out + 3 * ups, t);
+	return out;
+}
+
+int ota_manifest_rebase_files(struct ota_manifest *m, const char *dir)
+{
+	char *base = realpath(dir, NULL);
+	int rc = 0;
+
+	if (!base)
+		return ota_error(OTA_EOUTPUT, "%s: %s", dir, strerror(errno));
+	for (size_t i = 0; i < m->n_images && rc == 0; i++) {
+		char *abs = realpath(m->images[i].path, NULL), *rel;
+
+		if (!abs) {
+			rc = ota_error(OTA_EINPUT, "%s: %s", m->images[i].path,
+				       strerror(errno));
+			break;
+		}
+		rel = relative_path(base, abs);
+		free(abs);
+		if (!rel) {
+			rc = ota_error(OTA_EINTERNAL, "out of memory");
+			break;
+		}
+		free(m->images[i].file);
+		m->images[i].file = rel;
+	}
+	free(base);
+	return rc;
+}
+
 int ota_manifest_check_images(const struct ota_manifest *m,
 			      ota_progress_fn progress, void *progress_ctx)
 {
@@ -606,6 +675,40 @@ int ota_manifest_check_images(const struct ota_manifest *m,
 					 "the manifest was made",
 					 img->name, img->path,
 					 size != img->size ? "size" : "digest");
+	}
+	return 0;
+}
+
+int ota_manifest_check_device(const struct ota_manifest *m,
+			      const char *hardware, bool check_counter,
+			      uint32_t counter,
+			      const struct ota_semver *bootloader)
+{
+	char a[OTA_SEMVER_MAX * 2 + 3], b[OTA_SEMVER_MAX * 2 + 3];
+
+	if (hardware) {
+		size_t i;
+
+		for (i = 0; i < m->n_hardware; i++)
+			if (strcmp(m->hardware[i], hardware) == 0)
+				break;
+		if (i == m->n_hardware)
+			return ota_error(OTA_EHARDWARE,
+					 "hardware \"%s\" is not among the "
+					 "release's %zu compatible variants",
+					 hardware, m->n_hardware);
+	}
+	if (check_counter && m->security_counter < counter)
+		return ota_error(OTA_EROLLBACK,
+				 "security counter %u is below the device's %u",
+				 m->security_counter, counter);
+	if (bootloader && m->has_bootloader_min &&
+	    ota_semver_compare(bootloader, &m->bootloader_min) < 0) {
+		ota_semver_format(a, sizeof(a), bootloader);
+		ota_semver_format(b, sizeof(b), &m->bootloader_min);
+		return ota_error(OTA_EBOOTLOADER,
+				 "bootloader %s is older than the required %s",
+				 a, b);
 	}
 	return 0;
 }

@@ -100,6 +100,14 @@ int ota_output_open(struct ota_output **out, const char *path, mode_t mode,
 			rc = ota_error(OTA_EOUTPUT, "%s: is a directory", path);
 			goto fail;
 		}
+		/* Renaming over a device or FIFO would replace it. */
+		if (!S_ISREG(st.st_mode)) {
+			rc = ota_error(OTA_EOUTPUT,
+				       "%s: not a regular file (refusing to "
+				       "replace it; use - for standard output)",
+				       path);
+			goto fail;
+		}
 		if (exclusive) {
 			rc = ota_error(OTA_EOUTPUT,
 				       "%s: already exists (refusing to "

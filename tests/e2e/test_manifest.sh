@@ -157,8 +157,9 @@ assert_json "$M" '.security_counter' '7'
 assert_json "$M" '.dependencies' '[{"name":"radio-fw","range":">=2.1.0 <3.0.0"}]'
 assert_json "$M" '[.images[].name]' '["mcuboot","app","settings"]'
 assert_json "$M" '[.images[].kind]' '["bootloader","application","config"]'
+# Files are recorded relative to the manifest's directory ($T, above repo/).
 assert_json "$M" '[.images[].file]' \
-	'["images/bootloader.bin","images/app.bin","images/config.bin"]'
+	'["repo/images/bootloader.bin","repo/images/app.bin","repo/images/config.bin"]'
 assert_json "$M" '[.images[].load_address]' '["0x08000000","0x08020000",null]'
 assert_json "$M" '.images[0] | keys_unsorted' \
 	'["name","kind","file","size","digest","load_address"]'
@@ -227,8 +228,8 @@ t=$(date -u -d "$t" +%s 2>/dev/null || echo 0)
 _assert $? "build.time $(json "$OUT" .build.time) is not between $before and $after"
 
 check "shipped examples/release.yaml" \
-	otatool manifest --git-commit "$FAKE_COMMIT" \
-	"$OTATOOL_SRC/examples/release.yaml"
+	in_dir "$OTATOOL_SRC/examples" otatool manifest \
+	--git-commit "$FAKE_COMMIT" release.yaml
 i=0
 for f in $(json "$OUT" '.images[].file'); do
 	img=$OTATOOL_SRC/examples/$f
@@ -414,16 +415,24 @@ jq -S . "$R1" >"$T/r1-sorted.json"
 LAST_NAME="reproducible across build ids"
 assert_same_file "$T/m-aligned.json" "$T/r1-sorted.json"
 
+# Standard output records files relative to the current directory, as a
+# file written there does.
+check "a manifest written beside the release file" \
+	in_dir "$REPO" env SOURCE_DATE_EPOCH=1700000000 \
+	otatool manifest --build-id b -o "$REPO/here.json" release.yaml
+assert_json "$REPO/here.json" '.images[0].file' '"images/bootloader.bin"'
+cp "$REPO/here.json" "$T/here.json"
+rm -f "$REPO/here.json"
 check "stdout mode prints the same bytes" \
 	in_dir "$REPO" env SOURCE_DATE_EPOCH=1700000000 \
 	otatool manifest --build-id b release.yaml
-assert_same_file "$OUT" "$R1"
+assert_same_file "$OUT" "$T/here.json"
 assert_empty "$ERR"
 
 check "-o - is stdout" \
 	in_dir "$REPO" env SOURCE_DATE_EPOCH=1700000000 \
 	otatool manifest --build-id b -o - release.yaml
-assert_same_file "$OUT" "$R1"
+assert_same_file "$OUT" "$T/here.json"
 assert_not_exists "$REPO/-"
 
 check "-q: nothing on stderr" \

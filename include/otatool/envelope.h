@@ -1,0 +1,90 @@
+/*
+ * Signed manifests (otatool-signature(5)): a DSSE envelope whose payload is
+ * the manifest's exact bytes, signed over DSSE's pre-authentication
+ * encoding, so that any DSSE verifier, or openssl with the PAE bytes, can
+ * check otatool's signatures.
+ */
+#ifndef OTATOOL_ENVELOPE_H
+#define OTATOOL_ENVELOPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "otatool/key.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OTA_PAYLOAD_TYPE       "application/vnd.otatool.manifest+json"
+#define OTA_ENVELOPE_MAX_SIGS  16
+#define OTA_ENVELOPE_MAX_CERTS 8 /* signer and intermediates */
+#define OTA_ENVELOPE_MAX_FILE  (4u << 20)
+
+struct ota_envelope_sig {
+	char keyid[OTA_KEY_ID_LEN + 1];
+	enum ota_sig_alg alg;
+	uint8_t *sig;
+	size_t siglen;
+	size_t n_certs; /* DER certificates, signer first */
+	uint8_t *certs[OTA_ENVELOPE_MAX_CERTS];
+	size_t cert_lens[OTA_ENVELOPE_MAX_CERTS];
+};
+
+struct ota_envelope {
+	char *payload; /* the manifest bytes, NUL-terminated for convenience */
+	size_t payload_len;
+	size_t n_sigs;
+	struct ota_envelope_sig sigs[OTA_ENVELOPE_MAX_SIGS];
+};
+
+void ota_envelope_free(struct ota_envelope *e);
+
+/*
+ * Reads either a signed manifest (an envelope: signatures are parsed but
+ * not verified here) or a bare manifest, which becomes an envelope without
+ * signatures. The payload must be a valid manifest in canonical form
+ * (byte-identical to what otatool manifest writes), so that what is signed
+ * is exactly what every reader sees. name labels messages.
+ */
+int ota_envelope_parse(struct ota_envelope **out, const char *data, size_t len,
+		       const char *name);
+int ota_envelope_load(struct ota_envelope **out, const char *path);
+
+/*
+ * The bytes a signature covers: DSSE PAE,
+ * "DSSEv1" SP len(type) SP type SP len(payload) SP payload.
+ */
+int ota_envelope_pae(uint8_t **out, size_t *len, const struct ota_envelope *e);
+
+/*
+ * Adds a signature (copied). A second signature by the same key id is
+ * refused (OTA_EINPUT): a key signs a manifest once.
+ */
+int ota_envelope_add(struct ota_envelope *e, const char *keyid,
+		     enum ota_sig_alg alg, const uint8_t *sig, size_t siglen);
+
+/* Attaches DER certificates (signer first) to signature i. */
+int ota_envelope_add_cert(struct ota_envelope *e, size_t i, const uint8_t *der,
+			  size_t len);
+
+/*
+ * Judges every signature against the trust (results[i] for signature i,
+ * message = the PAE). *trusted is the first valid one, -1 if none. Chains
+ * are checked at when unless the trust fixes a time. Returns 0 when one
+ * signature is valid; else OTA_EVERIFY (a bad signature, or no trusted
+ * key) or OTA_EUNTRUSTED (a chain was refused), with the reason recorded.
+ */
+struct ota_trust;
+struct ota_trust_result;
+int ota_envelope_verify(struct ota_trust_result *results, int *trusted,
+			const struct ota_envelope *e,
+			const struct ota_trust *trust, int64_t when);
+
+/* Canonical JSON: payloadType, payload, signatures; 2-space indent. */
+int ota_envelope_to_json(char **out, size_t *len, const struct ota_envelope *e);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

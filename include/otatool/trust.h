@@ -1,0 +1,107 @@
+/*
+ * What a verifier trusts and how one signature is judged against it: a
+ * raw public key (--trust-key: devices with a key hash in ROM) or a chain
+ * from the signature's embedded certificates to a trust anchor (--trust),
+ * checked with the same code as `otatool chain check`.
+ */
+#ifndef OTATOOL_TRUST_H
+#define OTATOOL_TRUST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "otatool/chain.h"
+#include "otatool/digest.h"
+#include "otatool/key.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OTA_TRUST_MAX_KEYS 16
+
+struct ota_trust {
+	EVP_PKEY *keys[OTA_TRUST_MAX_KEYS]; /* owned */
+	char key_ids[OTA_TRUST_MAX_KEYS][OTA_KEY_ID_LEN + 1];
+	char *key_names[OTA_TRUST_MAX_KEYS]; /* the file each came from */
+	size_t n_keys;
+	STACK_OF(X509) * anchors;  /* owned; NULL when no --trust */
+	STACK_OF(X509_CRL) * crls; /* owned */
+	bool crl_required, allow_weak;
+	bool has_at; /* check chains at this time, else the release's */
+	int64_t at;
+};
+
+void ota_trust_init(struct ota_trust *t);
+void ota_trust_clear(struct ota_trust *t);
+/* --trust-key FILE: a public key, certificate or private key file. */
+int ota_trust_add_key(struct ota_trust *t, const char *path);
+/* A key already in hand (the signer's own, say); a reference is taken. */
+int ota_trust_add_pkey(struct ota_trust *t, EVP_PKEY *pub, const char *name);
+/* --trust FILE|DIR, --crl FILE. */
+int ota_trust_add_anchors(struct ota_trust *t, const char *path);
+int ota_trust_add_crls(struct ota_trust *t, const char *path);
+bool ota_trust_empty(const struct ota_trust *t);
+
+enum ota_trust_verdict {
+	OTA_TRUST_VALID,      /* by a trusted key or through a trusted chain */
+	OTA_TRUST_UNKNOWN,    /* key not trusted, no chain to an anchor */
+	OTA_TRUST_CHAIN_FAIL, /* a chain was given and refused */
+	OTA_TRUST_BAD_SIG,    /* the key is trusted but the signature fails */
+};
+
+struct ota_trust_result {
+	enum ota_trust_verdict verdict;
+	int key_index; /* index into keys, or -1 (chain) */
+	bool has_chain;
+	struct ota_chain_report chain;
+	char message[600]; /* one line: why */
+};
+
+/*
+ * One signature to judge. keyid is hex; certs the embedded DER (signer
+ * first), may be empty. Exactly one of msg (signed as a message, e.g. a
+ * DSSE PAE) or digest (signed as a digest, e.g. a package region) is set.
+ * when is the chain check time unless t->has_at.
+ */
+struct ota_trust_sig {
+	const char *keyid;
+	enum ota_sig_alg alg;
+	const uint8_t *sig;
+	size_t siglen;
+	size_t n_certs;
+	const uint8_t *const *certs;
+	const size_t *cert_lens;
+	const uint8_t *msg;
+	size_t msglen;
+	const struct ota_digest *digest;
+	int64_t when;
+};
+
+/*
+ * Fills res. Returns 0 (even when the verdict is not VALID: that is a
+ * result, not a failure) or a negative code when it could not judge.
+ */
+int ota_trust_judge(struct ota_trust_result *res, const struct ota_trust *t,
+		    const struct ota_trust_sig *s);
+
+/*
+ * Before signing: the key's certificates (ota_key_certs) must form a chain
+ * to the trust's anchors at time at, and hold the key. OTA_EUNTRUSTED with
+ * the chain report's reason otherwise; OTA_EUSAGE when the key has no
+ * certificate to check.
+ */
+int ota_trust_check_signer(struct ota_chain_report *report,
+			   const struct ota_trust *t, const struct ota_key *k,
+			   int64_t at);
+
+const char *ota_trust_verdict_name(enum ota_trust_verdict v);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

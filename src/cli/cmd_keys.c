@@ -1,0 +1,347 @@
+/* otatool keys: generate key pairs, list token keys, export public keys. */
+#include "cli.h"
+#include "keyopts.h"
+
+#include "otatool/error.h"
+#include "otatool/key.h"
+#include "otatool/output.h"
+#include "otatool/pkcs11.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: otatool keys generate --type TYPE --key FILE|pkcs11:URI "
+    "[--public FILE]\n"
+    "       otatool keys list [pkcs11:URI] [--json]\n"
+    "       otatool keys export-public KEY [-o FILE] [--format pem|der]\n"
+    "\n"
+    "generate       make a key pair: in a file (private key mode 0600, "
+    "never\n"
+    "               overwritten; public key beside it) or inside a token\n"
+    "               (non-extractable, public object with the same CKA_ID)\n"
+    "list           tokens, slots and key objects (label, id, type, size, "
+    "URI)\n"
+    "export-public  the public key of a key file, certificate or token key,\n"
+    "               and its key id (SHA-256 of the DER SubjectPublicKeyInfo)\n"
+    "\n"
+    "Options:\n"
+    "  -t, --type TYPE          " OTA_KEY_TYPES "\n"
+    "  -k, --key KEY            key file or pkcs11: URI\n"
+    "      --public FILE        generate: public key file (default: KEY with\n"
+    "                           .pem replaced by .pub.pem)\n"
+    "  -o, --output FILE        export-public: write here (default stdout)\n"
+    "      --format FMT         export-public: pem (default) or der\n"
+    "      --pkcs11-module PATH PKCS#11 module when the URI names none\n"
+    "      --json               machine-readable output on stdout\n"
+    "  -q, --quiet              no summary on stderr\n"
+    "  -h, --help               show this help\n"
+    "\n"
+    "Environment: OTATOOL_PKCS11_MODULE, OTATOOL_PKCS11_PIN.\n"
+    "See otatool-keys(1).\n";
+
+enum { OPT_PUBLIC = 256, OPT_FORMAT, OPT_MODULE, OPT_JSON };
+
+static const struct option longopts[] = {
+	{ "type", required_argument, NULL, 't' },
+	{ "key", required_argument, NULL, 'k' },
+	{ "public", required_argument, NULL, OPT_PUBLIC },
+	{ "output", required_argument, NULL, 'o' },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "pkcs11-module", required_argument, NULL, OPT_MODULE },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct keys_args {
+	const char *type, *key, *public_path, *output, *module;
+	bool der, json, quiet;
+	char **rest;
+	int n_rest;
+};
+
+/* Same module and PIN rules as every command that signs. */
+static int open_pkcs11(struct ota_pkcs11 **p11, const struct keys_args *a)
+{
+	struct cli_keys k = { .module = a->module };
+	int rc = cli_keys_pkcs11(&k, true);
+
+	*p11 = k.p11;
+	return rc;
+}
+
+static void print_json(json_t *j)
+{
+	char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	if (text)
+		printf("%s\n", text);
+	free(text);
+}
+
+static char *default_public_path(const char *key)
+{
+	size_t len = strlen(key);
+	char *out = malloc(len + 10);
+
+	if (!out)
+		return NULL;
+	if (len > 4 && strcmp(key + len - 4, ".pem") == 0)
+		len -= 4;
+	memcpy(out, key, len);
+	strcpy(out + len, ".pub.pem");
+	return out;
+}
+
+static int keys_generate(const struct keys_args *a)
+{
+	struct ota_pkcs11 *p11 = NULL;
+	char id[OTA_KEY_ID_LEN + 1] = "", *pub_path = NULL, *uri = NULL;
+	json_t *j;
+	int rc;
+
+	if (!a->type || !a->key)
+		return ota_error(OTA_EUSAGE, "generate needs --type and --key");
+	if (ota_pkcs11_is_uri(a->key)) {
+		if ((rc = open_pkcs11(&p11, a)) ||
+		    (rc = ota_pkcs11_generate(p11, a->key, a->type, &uri)))
+			goto out;
+		/* The key id comes from the token's public half. */
+		struct ota_pkcs11_key *k = NULL;
+
+		if ((rc = ota_pkcs11_find_key(&k, p11, uri)) ||
+		    (rc = ota_key_id_of(id, ota_pkcs11_key_public(k))))
+			goto out;
+	} else {
+		pub_path = a->public_path ? strdup(a->public_path)
+					  : default_public_path(a->key);
+		if (!pub_path) {
+			rc = ota_error(OTA_EINTERNAL, "out of memory");
+			goto out;
+		}
+		if ((rc = ota_key_generate_file(id, a->type, a->key, pub_path)))
+			goto out;
+	}
+	if (a->json) {
+		j = json_pack("{s:s, s:s, s:s, s:s?}", "type", a->type, "key",
+			      uri ? uri : a->key, "keyid", id, "public",
+			      pub_path);
+		print_json(j);
+		json_decref(j);
+	} else {
+		/* The key id is the result: printed even with --quiet. */
+		if (!a->quiet) {
+			fprintf(stderr, "otatool: keys: generated %s key %s\n",
+				a->type, uri ? uri : a->key);
+			if (pub_path)
+				fprintf(stderr,
+					"otatool: keys: public key %s\n",
+					pub_path);
+		}
+		printf("%s\n", id);
+	}
+out:
+	free(uri);
+	free(pub_path);
+	ota_pkcs11_free(p11);
+	return rc;
+}
+
+static const char *str_or_dash(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s && *s ? s : "-";
+}
+
+static void print_token_table(json_t *list)
+{
+	json_t *tokens = json_object_get(list, "tokens"), *t, *o;
+	size_t i, k;
+
+	json_array_foreach(tokens, i, t)
+	{
+		json_t *objs = json_object_get(t, "objects");
+
+		printf(
+		    "token '%s' (slot %lld, %s %s, serial %s)\n",
+		    str_or_dash(t, "label"),
+		    (long long)json_integer_value(json_object_get(t, "slot")),
+		    str_or_dash(t, "manufacturer"), str_or_dash(t, "model"),
+		    str_or_dash(t, "serial"));
+		if (json_array_size(objs) == 0)
+			printf("  (no key objects%s)\n",
+			       json_is_false(json_object_get(t, "login"))
+				   ? " visible without login"
+				   : "");
+		json_array_foreach(objs, k, o)
+		{
+			json_t *bits = json_object_get(o, "bits");
+			char sz[32];
+
+			if (json_is_integer(bits))
+				snprintf(sz, sizeof(sz), "%lld bits",
+					 (long long)json_integer_value(bits));
+			else
+				snprintf(sz, sizeof(sz), "%s",
+					 str_or_dash(o, "curve"));
+			printf("  %-11s %-24s %-4s %-10s id %s\n    %s\n",
+			       str_or_dash(o, "class"), str_or_dash(o, "label"),
+			       str_or_dash(o, "key_type"), sz,
+			       str_or_dash(o, "id"), str_or_dash(o, "uri"));
+		}
+	}
+}
+
+static int keys_list(const struct keys_args *a)
+{
+	struct ota_pkcs11 *p11 = NULL;
+	const char *uri = a->n_rest > 0 ? a->rest[0] : "pkcs11:";
+	json_t *list = NULL;
+	int rc;
+
+	if (a->n_rest > 1)
+		return ota_error(OTA_EUSAGE, "list takes one pkcs11: URI");
+	if (!ota_pkcs11_is_uri(uri))
+		return ota_error(OTA_EUSAGE, "list: '%s' is not a pkcs11: URI",
+				 uri);
+	if ((rc = open_pkcs11(&p11, a)) ||
+	    (rc = ota_pkcs11_list(&list, p11, uri)))
+		goto out;
+	if (a->json)
+		print_json(list);
+	else
+		print_token_table(list);
+out:
+	json_decref(list);
+	ota_pkcs11_free(p11);
+	return rc;
+}
+
+static int keys_export_public(const struct keys_args *a)
+{
+	struct ota_pkcs11 *p11 = NULL;
+	struct ota_pkcs11_key *k = NULL;
+	struct ota_output *out = NULL;
+	const char *ref = a->key ? a->key : (a->n_rest ? a->rest[0] : NULL);
+	EVP_PKEY *pub = NULL;
+	char id[OTA_KEY_ID_LEN + 1];
+	uint8_t *enc = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!ref || a->n_rest > (a->key ? 0 : 1))
+		return ota_error(OTA_EUSAGE, "export-public takes one KEY");
+	if (ota_pkcs11_is_uri(ref)) {
+		if ((rc = open_pkcs11(&p11, a)) ||
+		    (rc = ota_pkcs11_find_key(&k, p11, ref)))
+			goto out;
+		pub = ota_pkcs11_key_public(k);
+		EVP_PKEY_up_ref(pub);
+	} else if ((rc = ota_public_key_load(&pub, ref))) {
+		goto out;
+	}
+	if ((rc = ota_key_id_of(id, pub)) ||
+	    (rc = ota_public_key_encode(&enc, &len, pub, !a->der)))
+		goto out;
+	if (a->json) {
+		json_t *j = json_pack("{s:s, s:s, s:s?}", "key", ref, "keyid",
+				      id, "output", a->output);
+
+		print_json(j);
+		json_decref(j);
+		if (!a->output)
+			goto out;
+	}
+	if ((rc = ota_output_open(&out, a->output, 0644, 0)) ||
+	    (rc = ota_output_write(out, enc, len)))
+		goto out;
+	rc = ota_output_commit(out);
+	out = NULL;
+	if (!a->quiet && !a->json)
+		fprintf(stderr, "otatool: keys: key id %s\n", id);
+out:
+	ota_output_abort(out);
+	free(enc);
+	EVP_PKEY_free(pub);
+	ota_pkcs11_free(p11);
+	return rc;
+}
+
+int cmd_keys(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(const struct keys_args *a);
+	} subs[] = {
+		{ "generate", keys_generate },
+		{ "list", keys_list },
+		{ "export-public", keys_export_public },
+	};
+	struct keys_args a = { 0 };
+	int c, rc;
+
+	opterr = 0;
+	optind = 1;
+	/* "+": options after the action name belong to the action. */
+	if (argc > 1 && argv[1][0] != '-')
+		optind = 2;
+	while ((c = getopt_long(argc, argv, ":t:k:o:qh", longopts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 't':
+			a.type = optarg;
+			break;
+		case 'k':
+			a.key = optarg;
+			break;
+		case OPT_PUBLIC:
+			a.public_path = optarg;
+			break;
+		case 'o':
+			a.output = optarg;
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "pem") && strcmp(optarg, "der"))
+				return cli_usage_error(
+				    "keys", "--format: '%s' is not pem or der",
+				    optarg);
+			a.der = strcmp(optarg, "der") == 0;
+			break;
+		case OPT_MODULE:
+			a.module = optarg;
+			break;
+		case OPT_JSON:
+			a.json = true;
+			break;
+		case 'q':
+			a.quiet = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			return cli_bad_option("keys", longopts, c, argv);
+		}
+	}
+	if (argc < 2 || argv[1][0] == '-')
+		return cli_usage_error("keys",
+				       "expected an action: generate, list or "
+				       "export-public");
+	a.rest = argv + optind;
+	a.n_rest = argc - optind;
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (strcmp(argv[1], subs[i].name) == 0) {
+			rc = subs[i].fn(&a);
+			return rc ? cli_fail("keys", rc) : 0;
+		}
+	}
+	return cli_usage_error("keys",
+			       "unknown action '%s' (generate, list or "
+			       "export-public)",
+			       argv[1]);
+}

@@ -1,0 +1,505 @@
+/* otatool sign: sign manifests with file or token keys, or in two steps. */
+#include "cli.h"
+#include "keyopts.h"
+#include "trustopts.h"
+
+#include "otatool/envelope.h"
+#include "otatool/error.h"
+#include "otatool/fileio.h"
+#include "otatool/key.h"
+#include "otatool/manifest.h"
+#include "otatool/output.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: otatool sign [OPTIONS] --key KEY MANIFEST...\n"
+    "       otatool sign --key PUBKEY --export-digest FILE MANIFEST\n"
+    "       otatool sign --key PUBKEY --import-signature SIG MANIFEST\n"
+    "\n"
+    "Sign manifests written by 'otatool manifest' (or add signatures to\n"
+    "signed ones). Every --key signs every manifest; the algorithm follows\n"
+    "the key. Images are re-hashed and must match the manifest.\n"
+    "\n"
+    "Keys:\n" CLI_KEY_HELP "\n"
+    "Chain check before signing (with --cert and --chain):\n" CLI_TRUST_HELP
+    "\n"
+    "Output:\n"
+    "  -o, --output FILE          signed manifest (one MANIFEST only; default\n"
+    "                             NAME.signed.json beside NAME.json)\n"
+    "      --no-image-check       do not re-hash the images\n"
+    "      --json                 print what was signed as JSON on stdout\n"
+    "  -q, --quiet                no progress or summary on stderr\n"
+    "\n"
+    "Two-step signing (HSMs and services otatool cannot reach):\n"
+    "      --export-digest FILE   write the digest to sign (raw bytes)\n"
+    "      --export-payload FILE  write the exact message to sign (Ed25519,\n"
+    "                             or signers that hash themselves)\n"
+    "      --import-signature FILE  add a signature made elsewhere (DER or\n"
+    "                             raw r||s, binary or base64); it is "
+    "verified\n"
+    "                             against --key before anything is written\n"
+    "      --algorithm ALG        with --export-*: the algorithm, when no "
+    "--key\n"
+    "\n"
+    "Environment: OTATOOL_PKCS11_MODULE, OTATOOL_PKCS11_PIN,\n"
+    "OTATOOL_KEY_PASSPHRASE. See otatool-sign(1), otatool-signature(5).\n";
+
+enum {
+	OPT_NO_IMAGE_CHECK = 256,
+	OPT_JSON,
+	OPT_EXPORT_DIGEST,
+	OPT_EXPORT_PAYLOAD,
+	OPT_IMPORT,
+	OPT_ALGORITHM,
+};
+
+static const struct option longopts[] = {
+	CLI_KEY_LONGOPTS,
+	CLI_TRUST_LONGOPTS,
+	{ "output", required_argument, NULL, 'o' },
+	{ "no-image-check", no_argument, NULL, OPT_NO_IMAGE_CHECK },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "export-digest", required_argument, NULL, OPT_EXPORT_DIGEST },
+	{ "export-payload", required_argument, NULL, OPT_EXPORT_PAYLOAD },
+	{ "import-signature", required_argument, NULL, OPT_IMPORT },
+	{ "algorithm", required_argument, NULL, OPT_ALGORITHM },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct sign_args {
+	struct cli_keys keys;
+	struct ota_trust trust;
+	const char *output;
+	const char *export_digest, *export_payload, *import_sig, *algorithm;
+	bool no_image_check, json, quiet;
+	char **inputs;
+	size_t n_inputs;
+};
+
+/* Re-hashes every image of the manifest against its recorded digest. */
+static int check_images(const struct ota_envelope *e, const char *input,
+			bool quiet)
+{
+	struct ota_manifest *m = NULL;
+	struct cli_progress progress;
+	char *dir = strdup(input), *slash;
+	int rc;
+
+	if (!dir)
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	cli_progress_init(&progress, quiet);
+	progress.label = "checking images";
+	if ((rc = ota_manifest_new(&m)) == 0 &&
+	    (rc = ota_manifest_parse_json(m, e->payload, e->payload_len, input,
+					  slash ? dir : NULL)) == 0)
+		rc = ota_manifest_check_images(m, cli_progress_cb, &progress);
+	ota_manifest_free(m);
+	free(dir);
+	return rc;
+}
+
+/* NAME.json -> NAME.signed.json; a signed manifest is updated in place. */
+static char *default_output(const char *input)
+{
+	size_t len = strlen(input);
+	const char *suffix = ".signed.json";
+	char *out;
+
+	if (len >= strlen(suffix) &&
+	    strcmp(input + len - strlen(suffix), suffix) == 0)
+		return strdup(input);
+	if (len >= 5 && strcmp(input + len - 5, ".json") == 0)
+		len -= 5;
+	out = malloc(len + strlen(suffix) + 1);
+	if (out) {
+		memcpy(out, input, len);
+		strcpy(out + len, suffix);
+	}
+	return out;
+}
+
+static int write_envelope(const struct ota_envelope *e, const char *path)
+{
+	struct ota_output *out = NULL;
+	char *json = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = ota_envelope_to_json(&json, &len, e)) ||
+	    (rc = ota_output_open(&out, path, 0644, 0)) ||
+	    (rc = ota_output_write(out, json, len)))
+		goto out;
+	rc = ota_output_commit(out);
+	out = NULL;
+out:
+	ota_output_abort(out);
+	free(json);
+	return rc;
+}
+
+static int write_file(const char *path, const void *data, size_t len)
+{
+	struct ota_output *out = NULL;
+	int rc;
+
+	if ((rc = ota_output_open(&out, path, 0644, 0)) ||
+	    (rc = ota_output_write(out, data, len))) {
+		ota_output_abort(out);
+		return rc;
+	}
+	return ota_output_commit(out);
+}
+
+static json_t *report_entry(const char *input, const char *output,
+			    const struct ota_envelope *e)
+{
+	json_t *o = json_object(), *sigs = json_array();
+
+	for (size_t i = 0; i < e->n_sigs; i++) {
+		json_t *s = json_object();
+
+		json_object_set_new(s, "keyid", json_string(e->sigs[i].keyid));
+		json_object_set_new(
+		    s, "algorithm",
+		    json_string(ota_sig_alg_name(e->sigs[i].alg)));
+		json_array_append_new(sigs, s);
+	}
+	json_object_set_new(o, "input", json_string(input));
+	json_object_set_new(o, "output",
+			    output ? json_string(output) : json_null());
+	json_object_set_new(o, "signatures", sigs);
+	return o;
+}
+
+static int add_signature(struct ota_envelope *e, struct ota_key *key,
+			 const uint8_t *sig, size_t sig_len)
+{
+	const uint8_t *const *der;
+	const size_t *lens;
+	size_t n = ota_key_certs(key, &der, &lens);
+	int rc = ota_envelope_add(e, ota_key_id(key), ota_key_alg(key), sig,
+				  sig_len);
+
+	for (size_t c = 0; rc == 0 && c < n; c++)
+		rc = ota_envelope_add_cert(e, e->n_sigs - 1, der[c], lens[c]);
+	return rc;
+}
+
+/* Adds each key's signature, with its certificates, to one manifest. */
+static int sign_one(const struct sign_args *a, const char *input,
+		    json_t *report)
+{
+	struct ota_envelope *e = NULL;
+	uint8_t *pae = NULL, *sig = NULL;
+	size_t pae_len = 0, sig_len = 0;
+	char *output = NULL;
+	int rc;
+
+	if ((rc = ota_envelope_load(&e, input)))
+		goto out;
+	if (!a->no_image_check && (rc = check_images(e, input, a->quiet)))
+		goto out;
+	if ((rc = ota_envelope_pae(&pae, &pae_len, e)))
+		goto out;
+	for (size_t k = 0; k < a->keys.n; k++) {
+		struct ota_key *key = a->keys.keys[k];
+
+		if ((rc = ota_key_sign(&sig, &sig_len, key, pae, pae_len)) ||
+		    (rc = add_signature(e, key, sig, sig_len))) {
+			rc = ota_error_wrap(rc, "%s", input);
+			goto out;
+		}
+		free(sig);
+		sig = NULL;
+	}
+	output = a->output ? strdup(a->output) : default_output(input);
+	if (!output) {
+		rc = ota_error(OTA_EINTERNAL, "out of memory");
+		goto out;
+	}
+	if ((rc = write_envelope(e, output)))
+		goto out;
+	if (report)
+		json_array_append_new(report, report_entry(input, output, e));
+	if (!a->quiet && !a->json)
+		fprintf(stderr, "otatool: sign: %s -> %s (%zu signature%s)\n",
+			input, output, e->n_sigs, e->n_sigs == 1 ? "" : "s");
+out:
+	free(output);
+	free(sig);
+	free(pae);
+	ota_envelope_free(e);
+	return rc;
+}
+
+/* The key of the two-step modes: its public half is enough. */
+static int two_step_key(struct ota_key **key, enum ota_sig_alg *alg,
+			struct sign_args *a)
+{
+	struct ota_key_opts kopts = { .rsa_pkcs1 = a->keys.rsa_pkcs1,
+				      .allow_prompt = cli_can_prompt() };
+	enum ota_sig_alg forced;
+	int rc;
+
+	*key = NULL;
+	if (a->keys.n > 1)
+		return ota_error(OTA_EUSAGE,
+				 "two-step signing takes one --key");
+	if (a->algorithm && (rc = ota_sig_alg_parse(&forced, a->algorithm)))
+		return ota_error_wrap(OTA_EUSAGE, "--algorithm");
+	if (a->keys.n == 0) {
+		if (!a->algorithm)
+			return ota_error(OTA_EUSAGE,
+					 "give --key (public key, certificate "
+					 "or pkcs11: URI) or --algorithm");
+		*alg = forced;
+		return 0;
+	}
+	if ((rc = cli_keys_pkcs11(&a->keys, false)))
+		return rc;
+	kopts.pkcs11 = a->keys.p11;
+	if ((rc = ota_key_open_public(key, a->keys.refs[0], &kopts,
+				      a->algorithm ? &forced : NULL)))
+		return rc;
+	if ((rc = cli_keys_attach(&a->keys, 0, *key)))
+		return rc;
+	*alg = ota_key_alg(*key);
+	return 0;
+}
+
+static int export_to_sign(struct sign_args *a, json_t **report)
+{
+	struct ota_envelope *e = NULL;
+	struct ota_key *key = NULL;
+	enum ota_sig_alg alg;
+	enum ota_digest_alg d;
+	struct ota_digest dg;
+	uint8_t *pae = NULL;
+	size_t pae_len = 0;
+	int rc;
+
+	if ((rc = two_step_key(&key, &alg, a)) ||
+	    (rc = ota_envelope_load(&e, a->inputs[0])) ||
+	    (!a->no_image_check &&
+	     (rc = check_images(e, a->inputs[0], a->quiet))) ||
+	    (rc = ota_envelope_pae(&pae, &pae_len, e)))
+		goto out;
+	if (a->export_digest) {
+		if (!ota_sig_alg_digest(alg, &d)) {
+			rc = ota_error(OTA_EUSAGE,
+				       "%s signs the whole message, not a "
+				       "digest: use --export-payload",
+				       ota_sig_alg_name(alg));
+			goto out;
+		}
+		if ((rc = ota_digest_buffer(&dg, d, pae, pae_len)) ||
+		    (rc = write_file(a->export_digest, dg.bytes, dg.len)))
+			goto out;
+	}
+	if (a->export_payload &&
+	    (rc = write_file(a->export_payload, pae, pae_len)))
+		goto out;
+	if (a->json) {
+		json_decref(*report);
+		*report =
+		    json_pack("{s:s, s:s, s:s?, s:s?}", "input", a->inputs[0],
+			      "algorithm", ota_sig_alg_name(alg), "digest",
+			      a->export_digest, "payload", a->export_payload);
+	} else if (!a->quiet)
+		fprintf(stderr,
+			"otatool: sign: sign %s with %s, then run otatool sign "
+			"--import-signature SIG --key KEY %s\n",
+			a->export_digest ? a->export_digest : a->export_payload,
+			ota_sig_alg_name(alg), a->inputs[0]);
+out:
+	free(pae);
+	ota_envelope_free(e);
+	ota_key_free(key);
+	return rc;
+}
+
+static int import_signature(struct sign_args *a, json_t *report)
+{
+	struct ota_envelope *e = NULL;
+	struct ota_key *key = NULL;
+	enum ota_sig_alg alg;
+	char *raw = NULL, *output = NULL;
+	uint8_t *pae = NULL, *sig = NULL;
+	size_t pae_len = 0, raw_len = 0, sig_len = 0;
+	int rc;
+
+	if (a->keys.n == 0) {
+		rc = ota_error(OTA_EUSAGE,
+			       "--import-signature needs --key with the "
+			       "signer's public key, certificate or pkcs11: "
+			       "URI");
+		goto out;
+	}
+	if ((rc = two_step_key(&key, &alg, a)) ||
+	    (rc = ota_envelope_load(&e, a->inputs[0])) ||
+	    (rc = ota_envelope_pae(&pae, &pae_len, e)) ||
+	    (rc =
+		 ota_file_read_small(&raw, &raw_len, a->import_sig, 64u << 10)))
+		goto out;
+	if ((rc = ota_signature_decode(&sig, &sig_len, alg,
+				       (const uint8_t *)raw, raw_len))) {
+		rc = ota_error_wrap(rc, "%s", a->import_sig);
+		goto out;
+	}
+	if (ota_signature_verify(ota_key_public(key), alg, pae, pae_len, sig,
+				 sig_len)) {
+		rc = ota_error(OTA_EVERIFY,
+			       "%s: not a valid %s signature of %s by %s; "
+			       "nothing written",
+			       a->import_sig, ota_sig_alg_name(alg),
+			       a->inputs[0], a->keys.refs[0]);
+		goto out;
+	}
+	if ((rc = add_signature(e, key, sig, sig_len))) {
+		rc = ota_error_wrap(rc, "%s", a->inputs[0]);
+		goto out;
+	}
+	output = a->output ? strdup(a->output) : default_output(a->inputs[0]);
+	if (!output) {
+		rc = ota_error(OTA_EINTERNAL, "out of memory");
+		goto out;
+	}
+	if ((rc = write_envelope(e, output)))
+		goto out;
+	if (report)
+		json_array_append_new(report,
+				      report_entry(a->inputs[0], output, e));
+	if (!a->quiet && !a->json)
+		fprintf(stderr,
+			"otatool: sign: %s -> %s (signature verified)\n",
+			a->import_sig, output);
+out:
+	free(output);
+	free(sig);
+	free(raw);
+	free(pae);
+	ota_envelope_free(e);
+	ota_key_free(key);
+	return rc;
+}
+
+static int parse_args(struct sign_args *a, int argc, char **argv)
+{
+	int c, taken;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":k:o:qh", longopts, NULL)) != -1) {
+		taken = cli_keys_option(&a->keys, "sign", c, optarg);
+		if (taken > 1)
+			return taken;
+		if (taken)
+			continue;
+		taken = cli_trust_option(&a->trust, c, optarg);
+		if (taken < 0)
+			return cli_fail("sign", taken);
+		if (taken)
+			continue;
+		switch (c) {
+		case 'o':
+			a->output = optarg;
+			break;
+		case OPT_NO_IMAGE_CHECK:
+			a->no_image_check = true;
+			break;
+		case OPT_JSON:
+			a->json = true;
+			break;
+		case 'q':
+			a->quiet = true;
+			break;
+		case OPT_EXPORT_DIGEST:
+			a->export_digest = optarg;
+			break;
+		case OPT_EXPORT_PAYLOAD:
+			a->export_payload = optarg;
+			break;
+		case OPT_IMPORT:
+			a->import_sig = optarg;
+			break;
+		case OPT_ALGORITHM:
+			a->algorithm = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return -1;
+		default:
+			return cli_bad_option("sign", longopts, c, argv);
+		}
+	}
+	a->inputs = argv + optind;
+	a->n_inputs = (size_t)(argc - optind);
+	if (a->n_inputs == 0)
+		return cli_usage_error("sign", "no manifest given");
+	if (a->output && a->n_inputs > 1)
+		return cli_usage_error("sign",
+				       "--output takes one manifest; %zu given",
+				       a->n_inputs);
+	if ((a->export_digest || a->export_payload) && a->import_sig)
+		return cli_usage_error("sign",
+				       "--export-* and --import-signature are "
+				       "separate steps");
+	if ((a->export_digest || a->export_payload || a->import_sig) &&
+	    a->n_inputs > 1)
+		return cli_usage_error("sign",
+				       "two-step signing takes one manifest");
+	if (a->algorithm &&
+	    !(a->export_digest || a->export_payload || a->import_sig))
+		return cli_usage_error("sign",
+				       "--algorithm is for two-step signing; "
+				       "otherwise the key decides");
+	if (!(a->export_digest || a->export_payload || a->import_sig) &&
+	    a->keys.n == 0)
+		return cli_usage_error("sign", "no --key given");
+	return 0;
+}
+
+int cmd_sign(int argc, char **argv)
+{
+	struct sign_args a = { 0 };
+	json_t *report = NULL;
+	int rc;
+
+	ota_trust_init(&a.trust);
+	rc = parse_args(&a, argc, argv);
+	if (rc) {
+		ota_trust_clear(&a.trust);
+		return rc < 0 ? 0 : rc;
+	}
+	if (a.json)
+		report = json_array();
+	if (a.export_digest || a.export_payload)
+		rc = export_to_sign(&a, &report);
+	else if (a.import_sig)
+		rc = import_signature(&a, report);
+	else if ((rc = cli_keys_open(&a.keys)) == 0 &&
+		 (rc = cli_keys_check_chains(&a.keys, &a.trust)) == 0)
+		for (size_t i = 0; rc == 0 && i < a.n_inputs; i++)
+			rc = sign_one(&a, a.inputs[i], report);
+	if (rc == 0 && report) {
+		char *text =
+		    json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+		if (text)
+			printf("%s\n", text);
+		free(text);
+	}
+	json_decref(report);
+	cli_keys_close(&a.keys);
+	ota_trust_clear(&a.trust);
+	return rc ? cli_fail("sign", rc) : 0;
+}

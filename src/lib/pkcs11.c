@@ -1,0 +1,2364 @@
+/*
+ * Keys in PKCS#11 tokens, reached through Cryptoki directly: p11-kit loads
+ * the modules and parses RFC 7512 URIs, everything else is plain C_* calls.
+ * One context keeps one session and one login per token.
+ */
+#include "otatool/pkcs11.h"
+
+#include "otatool/error.h"
+#include "otatool/secret.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/objects.h>
+#include <openssl/param_build.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include <p11-kit/p11-kit.h>
+#include <p11-kit/pkcs11.h>
+#include <p11-kit/uri.h>
+
+#define PIN_ENV "OTATOOL_PKCS11_PIN"
+/* The largest signature otatool asks for: RSA-4096. */
+#define SIG_MAX 512
+/* Bytes of a generated CKA_ID when the URI gives none. */
+#define GEN_ID_LEN 16
+
+struct module {
+	CK_FUNCTION_LIST *fl;
+	char *name;  /* path or p11-kit name, for messages */
+	bool own;    /* loaded by path: finalized and released alone */
+	bool init;   /* C_Initialize succeeded */
+	bool failed; /* C_Initialize failed: skip when searching all */
+};
+
+struct session {
+	struct module *mod;
+	CK_SLOT_ID slot;
+	CK_SESSION_HANDLE h;
+	CK_TOKEN_INFO info;
+	char label[sizeof(((CK_TOKEN_INFO *)0)->label) + 1];
+	bool logged_in; /* the session may use private objects */
+	bool our_login; /* C_Logout on free */
+	bool refused;   /* C_Login failed: never retried in this context */
+	struct session *next;
+};
+
+struct ota_pkcs11_key {
+	struct session *s;
+	CK_OBJECT_HANDLE obj;
+	enum ota_pkcs11_key_type type;
+	size_t field_len; /* EC: bytes of r and of s */
+	EVP_PKEY *pub;
+	char *uri;
+	struct ota_pkcs11_key *next;
+};
+
+struct ota_pkcs11 {
+	char *module;
+	bool allow_prompt;
+	bool uri_from_argv;
+	struct module **mods; /* every module loaded, by path or config */
+	size_t nmods;
+	CK_FUNCTION_LIST **config; /* p11_kit_modules_load(), once */
+	bool config_loaded;
+	struct session *sessions;
+	struct ota_pkcs11_key *keys;
+};
+
+/* A parsed URI request: the URI without its pin-value, and that PIN. */
+struct req {
+	P11KitUri *uri;
+	char *shown;
+	struct ota_secret pin;
+	bool has_pin;
+};
+
+struct token {
+	struct module *mod;
+	CK_SLOT_ID slot;
+	CK_TOKEN_INFO info;
+};
+
+enum curve { CURVE_NONE, CURVE_P256, CURVE_P384, CURVE_ED25519 };
+
+static const CK_BBOOL ck_true = CK_TRUE;
+static const CK_BBOOL ck_false = CK_FALSE;
+
+bool ota_pkcs11_is_uri(const char *s)
+{
+	return s != NULL && strncasecmp(s, "pkcs11:", 7) == 0;
+}
+
+const char *ota_pkcs11_rv_name(unsigned long rv)
+{
+	static _Thread_local char unknown[32];
+	static const struct {
+		unsigned long rv;
+		const char *name;
+	} names[] = {
+#define RV(x) { x, #x }
+		RV(CKR_OK),
+		RV(CKR_CANCEL),
+		RV(CKR_HOST_MEMORY),
+		RV(CKR_SLOT_ID_INVALID),
+		RV(CKR_GENERAL_ERROR),
+		RV(CKR_FUNCTION_FAILED),
+		RV(CKR_ARGUMENTS_BAD),
+		RV(CKR_NO_EVENT),
+		RV(CKR_NEED_TO_CREATE_THREADS),
+		RV(CKR_CANT_LOCK),
+		RV(CKR_ATTRIBUTE_READ_ONLY),
+		RV(CKR_ATTRIBUTE_SENSITIVE),
+		RV(CKR_ATTRIBUTE_TYPE_INVALID),
+		RV(CKR_ATTRIBUTE_VALUE_INVALID),
+		RV(CKR_ACTION_PROHIBITED),
+		RV(CKR_DATA_INVALID),
+		RV(CKR_DATA_LEN_RANGE),
+		RV(CKR_DEVICE_ERROR),
+		RV(CKR_DEVICE_MEMORY),
+		RV(CKR_DEVICE_REMOVED),
+		RV(CKR_ENCRYPTED_DATA_INVALID),
+		RV(CKR_ENCRYPTED_DATA_LEN_RANGE),
+		RV(CKR_FUNCTION_CANCELED),
+		RV(CKR_FUNCTION_NOT_PARALLEL),
+		RV(CKR_FUNCTION_NOT_SUPPORTED),
+		RV(CKR_KEY_HANDLE_INVALID),
+		RV(CKR_KEY_SIZE_RANGE),
+		RV(CKR_KEY_TYPE_INCONSISTENT),
+		RV(CKR_KEY_NOT_NEEDED),
+		RV(CKR_KEY_CHANGED),
+		RV(CKR_KEY_NEEDED),
+		RV(CKR_KEY_INDIGESTIBLE),
+		RV(CKR_KEY_FUNCTION_NOT_PERMITTED),
+		RV(CKR_KEY_NOT_WRAPPABLE),
+		RV(CKR_KEY_UNEXTRACTABLE),
+		RV(CKR_MECHANISM_INVALID),
+		RV(CKR_MECHANISM_PARAM_INVALID),
+		RV(CKR_OBJECT_HANDLE_INVALID),
+		RV(CKR_OPERATION_ACTIVE),
+		RV(CKR_OPERATION_NOT_INITIALIZED),
+		RV(CKR_PIN_INCORRECT),
+		RV(CKR_PIN_INVALID),
+		RV(CKR_PIN_LEN_RANGE),
+		RV(CKR_PIN_EXPIRED),
+		RV(CKR_PIN_LOCKED),
+		RV(CKR_SESSION_CLOSED),
+		RV(CKR_SESSION_COUNT),
+		RV(CKR_SESSION_HANDLE_INVALID),
+		RV(CKR_SESSION_PARALLEL_NOT_SUPPORTED),
+		RV(CKR_SESSION_READ_ONLY),
+		RV(CKR_SESSION_EXISTS),
+		RV(CKR_SESSION_READ_ONLY_EXISTS),
+		RV(CKR_SESSION_READ_WRITE_SO_EXISTS),
+		RV(CKR_SIGNATURE_INVALID),
+		RV(CKR_SIGNATURE_LEN_RANGE),
+		RV(CKR_TEMPLATE_INCOMPLETE),
+		RV(CKR_TEMPLATE_INCONSISTENT),
+		RV(CKR_TOKEN_NOT_PRESENT),
+		RV(CKR_TOKEN_NOT_RECOGNIZED),
+		RV(CKR_TOKEN_WRITE_PROTECTED),
+		RV(CKR_UNWRAPPING_KEY_HANDLE_INVALID),
+		RV(CKR_UNWRAPPING_KEY_SIZE_RANGE),
+		RV(CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT),
+		RV(CKR_USER_ALREADY_LOGGED_IN),
+		RV(CKR_USER_NOT_LOGGED_IN),
+		RV(CKR_USER_PIN_NOT_INITIALIZED),
+		RV(CKR_USER_TYPE_INVALID),
+		RV(CKR_USER_ANOTHER_ALREADY_LOGGED_IN),
+		RV(CKR_USER_TOO_MANY_TYPES),
+		RV(CKR_WRAPPED_KEY_INVALID),
+		RV(CKR_WRAPPED_KEY_LEN_RANGE),
+		RV(CKR_WRAPPING_KEY_HANDLE_INVALID),
+		RV(CKR_WRAPPING_KEY_SIZE_RANGE),
+		RV(CKR_WRAPPING_KEY_TYPE_INCONSISTENT),
+		RV(CKR_RANDOM_SEED_NOT_SUPPORTED),
+		RV(CKR_RANDOM_NO_RNG),
+		RV(CKR_DOMAIN_PARAMS_INVALID),
+		RV(CKR_CURVE_NOT_SUPPORTED),
+		RV(CKR_BUFFER_TOO_SMALL),
+		RV(CKR_SAVED_STATE_INVALID),
+		RV(CKR_INFORMATION_SENSITIVE),
+		RV(CKR_STATE_UNSAVEABLE),
+		RV(CKR_CRYPTOKI_NOT_INITIALIZED),
+		RV(CKR_CRYPTOKI_ALREADY_INITIALIZED),
+		RV(CKR_MUTEX_BAD),
+		RV(CKR_MUTEX_NOT_LOCKED),
+		RV(CKR_FUNCTION_REJECTED),
+		RV(CKR_VENDOR_DEFINED),
+#undef RV
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].rv == rv)
+			return names[i].name;
+	snprintf(unknown, sizeof(unknown), "CKR_0x%08lx", rv);
+	return unknown;
+}
+
+/* Copies a blank-padded CK_UTF8CHAR field, trailing blanks dropped. */
+static void padded(char *dst, const unsigned char *src, size_t n)
+{
+	size_t len = 0;
+
+	while (len < n && src[len] != '\0')
+		len++;
+	while (len > 0 && src[len - 1] == ' ')
+		len--;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+static void hex(char *dst, const unsigned char *src, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		dst[2 * i] = digits[src[i] >> 4];
+		dst[2 * i + 1] = digits[src[i] & 15];
+	}
+	dst[2 * n] = '\0';
+}
+
+/* ---- Modules ----------------------------------------------------------- */
+
+static int add_module(struct module **out, struct ota_pkcs11 *p,
+		      CK_FUNCTION_LIST *fl, const char *name, bool own)
+{
+	struct module **mods, *m;
+
+	*out = NULL;
+	mods = realloc(p->mods, (p->nmods + 1) * sizeof(*mods));
+	if (mods == NULL)
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	p->mods = mods;
+	m = calloc(1, sizeof(*m));
+	if (m == NULL || (m->name = strdup(name)) == NULL) {
+		free(m);
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	}
+	m->fl = fl;
+	m->own = own;
+	p->mods[p->nmods++] = m;
+	*out = m;
+	return 0;
+}
+
+static int module_init(struct module *m)
+{
+	CK_RV rv;
+
+	if (m->init)
+		return 0;
+	rv = p11_kit_module_initialize(m->fl);
+	if (rv != CKR_OK) {
+		m->failed = true;
+		return ota_error(OTA_EKEY, "%s: C_Initialize: %s", m->name,
+				 ota_pkcs11_rv_name(rv));
+	}
+	m->init = true;
+	return 0;
+}
+
+/*
+ * Loads a module by file name. p11-kit takes a relative path as relative to
+ * its own module directory; a path with a slash means the file system.
+ */
+static int module_by_path(struct module **out, struct ota_pkcs11 *p,
+			  const char *path)
+{
+	CK_FUNCTION_LIST *fl;
+	char *abs = NULL;
+	const char *load = path, *why;
+	struct stat st;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	for (i = 0; i < p->nmods; i++)
+		if (p->mods[i]->own && strcmp(p->mods[i]->name, path) == 0) {
+			*out = p->mods[i];
+			return p->mods[i]->init ? 0 : module_init(p->mods[i]);
+		}
+	if (strchr(path, '/') != NULL) {
+		if (stat(path, &st) < 0)
+			return ota_error(OTA_EKEY,
+					 "%s: cannot load PKCS#11 module: %s",
+					 path, strerror(errno));
+		if (!S_ISREG(st.st_mode))
+			return ota_error(OTA_EKEY,
+					 "%s: not a PKCS#11 module: not a "
+					 "regular file",
+					 path);
+		if (path[0] != '/') {
+			abs = realpath(path, NULL);
+			if (abs == NULL)
+				return ota_error(OTA_EKEY, "%s: %s", path,
+						 strerror(errno));
+			load = abs;
+		}
+	}
+	fl = p11_kit_module_load(load, 0);
+	free(abs);
+	if (fl == NULL) {
+		why = p11_kit_message();
+		if (why == NULL || why[0] == '\0')
+			why = "p11-kit cannot load it";
+		/* A bare name that p11-kit did not find in its directory. */
+		if (strstr(why, "No such file") != NULL)
+			return ota_error(OTA_EKEY,
+					 "%s: cannot load PKCS#11 module: %s",
+					 path, why);
+		if (strstr(why, "C_GetFunctionList") != NULL)
+			why = "the library has no C_GetFunctionList";
+		return ota_error(OTA_EKEY, "%s: not a PKCS#11 module: %s", path,
+				 why);
+	}
+	rc = add_module(out, p, fl, path, true);
+	if (rc < 0) {
+		p11_kit_module_release(fl);
+		return rc;
+	}
+	return module_init(*out);
+}
+
+/* The modules p11-kit is configured with, loaded once, not initialized. */
+static int config_modules(struct ota_pkcs11 *p)
+{
+	struct module *m;
+	char *name;
+	size_t i;
+	int rc;
+
+	if (p->config_loaded)
+		return 0;
+	p->config = p11_kit_modules_load(NULL, 0);
+	if (p->config == NULL)
+		return ota_error(OTA_EKEY,
+				 "cannot load the configured PKCS#11 modules: "
+				 "%s",
+				 p11_kit_message() != NULL ? p11_kit_message()
+							   : "p11-kit failed");
+	p->config_loaded = true;
+	for (i = 0; p->config[i] != NULL; i++) {
+		name = p11_kit_module_get_name(p->config[i]);
+		if (name == NULL)
+			name = p11_kit_module_get_filename(p->config[i]);
+		rc = add_module(&m, p, p->config[i],
+				name != NULL ? name : "(unnamed)", false);
+		free(name);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * The modules a URI asks to search: its module-path, its module-name, the
+ * context's module, or every configured one (those that fail to initialize
+ * are skipped). *out is malloc'ed; the modules belong to the context.
+ */
+static int uri_modules(struct module ***out, size_t *n, struct ota_pkcs11 *p,
+		       P11KitUri *uri)
+{
+	const char *path = p11_kit_uri_get_module_path(uri);
+	const char *name = p11_kit_uri_get_module_name(uri);
+	struct module **list, *m = NULL;
+	size_t i, k = 0;
+	char *mname;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (path == NULL && name == NULL)
+		path = p->module;
+	if (path != NULL) {
+		rc = module_by_path(&m, p, path);
+	} else if (name != NULL) {
+		rc = config_modules(p);
+		for (i = 0; rc == 0 && i < p->nmods && m == NULL; i++) {
+			if (p->mods[i]->own)
+				continue;
+			mname = p11_kit_module_get_name(p->mods[i]->fl);
+			if (mname != NULL && strcmp(mname, name) == 0)
+				m = p->mods[i];
+			free(mname);
+		}
+		if (rc == 0 && m == NULL)
+			rc = ota_error(OTA_EKEY,
+				       "no configured PKCS#11 module is named "
+				       "'%s' (see p11-kit list-modules)",
+				       name);
+		if (rc == 0)
+			rc = module_init(m);
+	}
+	if (rc < 0)
+		return rc;
+	if (m != NULL) {
+		list = malloc(sizeof(*list));
+		if (list == NULL)
+			return ota_error(OTA_EINTERNAL, "out of memory");
+		list[0] = m;
+		*out = list;
+		*n = 1;
+		return 0;
+	}
+
+	rc = config_modules(p);
+	if (rc < 0)
+		return rc;
+	list = calloc(p->nmods + 1, sizeof(*list));
+	if (list == NULL)
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	for (i = 0; i < p->nmods; i++) {
+		if (p->mods[i]->own || p->mods[i]->failed)
+			continue;
+		if (module_init(p->mods[i]) == 0)
+			list[k++] = p->mods[i];
+	}
+	ota_error_clear();
+	if (k == 0) {
+		free(list);
+		return ota_error(OTA_EKEY,
+				 "no usable PKCS#11 module: none is configured "
+				 "in p11-kit or all failed to initialize; "
+				 "name one with --pkcs11-module or "
+				 "module-path= in the URI");
+	}
+	*out = list;
+	*n = k;
+	return 0;
+}
+
+/* ---- URIs -------------------------------------------------------------- */
+
+static void req_free(struct req *r)
+{
+	p11_kit_uri_free(r->uri);
+	free(r->shown);
+	ota_secret_wipe(&r->pin);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Whether text holds "pin-value", so that it must not be echoed. */
+static bool has_pin_value(const char *text)
+{
+	static const char needle[] = "pin-value";
+	const char *t;
+
+	for (t = text; t != NULL && *t != '\0'; t++)
+		if (strncasecmp(t, needle, sizeof(needle) - 1) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Parses a URI and takes its pin-value out of it, so that nothing formatted
+ * from it afterwards can show the PIN.
+ */
+/* "pkcs11:token=x;module-path=/m.so": the query attribute in the path. */
+static bool query_attr_in_path(const char *s)
+{
+	const char *q = strchr(s, '?');
+	size_t path_len = q ? (size_t)(q - s) : strlen(s);
+	static const char *const names[] = { "module-path=", "module-name=",
+					     "pin-source=", "pin-value=" };
+
+	for (size_t i = 0; i < 4; i++) {
+		const char *hit = strstr(s, names[i]);
+
+		if (hit && (size_t)(hit - s) < path_len)
+			return true;
+	}
+	return false;
+}
+
+static int req_parse(struct req *r, struct ota_pkcs11 *p, const char *s)
+{
+	const char *pin;
+	const bool pin_in_text = has_pin_value(s);
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (!ota_pkcs11_is_uri(s))
+		return ota_error(OTA_EUSAGE,
+				 "%s: not a PKCS#11 URI (\"pkcs11:...\")",
+				 pin_in_text ? "(URI with pin-value not shown)"
+				 : s != NULL ? s
+					     : "(null)");
+	r->uri = p11_kit_uri_new();
+	if (r->uri == NULL)
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	rc = p11_kit_uri_parse(s, P11_KIT_URI_FOR_ANY, r->uri);
+	if (rc != P11_KIT_URI_OK) {
+		rc = ota_error(OTA_EUSAGE, "%s: invalid PKCS#11 URI: %s",
+			       pin_in_text ? "(URI with pin-value not shown)"
+					   : s,
+			       p11_kit_uri_message(rc));
+		goto out;
+	}
+	pin = p11_kit_uri_get_pin_value(r->uri);
+	if (pin != NULL) {
+		size_t len = strlen(pin);
+
+		if (p->uri_from_argv)
+			rc = ota_error(OTA_EUSAGE,
+				       "refusing pin-value in a PKCS#11 URI "
+				       "given on the command line (it shows "
+				       "in ps and in shell history); use "
+				       "pin-source=FILE in the URI or set "
+				       "%s",
+				       PIN_ENV);
+		else if (len > OTA_SECRET_MAX)
+			rc = ota_error(OTA_EUSAGE,
+				       "pin-value in a PKCS#11 URI is longer "
+				       "than %d bytes",
+				       OTA_SECRET_MAX);
+		if (rc == 0) {
+			memcpy(r->pin.value, pin, len + 1);
+			r->pin.len = len;
+			r->has_pin = true;
+		}
+		/* The string is p11-kit's heap copy; wipe it before free. */
+		OPENSSL_cleanse((char *)pin, len);
+		p11_kit_uri_set_pin_value(r->uri, NULL);
+		if (rc < 0)
+			goto out;
+	}
+	if (p11_kit_uri_any_unrecognized(r->uri)) {
+		rc = ota_error(
+		    OTA_EUSAGE,
+		    "%s: unknown attribute in PKCS#11 URI (RFC "
+		    "7512 knows token, manufacturer, model, "
+		    "serial, object, id, type, ...%s)",
+		    pin_in_text ? "(URI with pin-value not shown)" : s,
+		    query_attr_in_path(s) ? "; module-path, module-name and "
+					    "pin-source are query attributes: "
+					    "put them after '?'"
+					  : "");
+		goto out;
+	}
+	if (p11_kit_uri_format(r->uri, P11_KIT_URI_FOR_ANY, &r->shown) !=
+	    P11_KIT_URI_OK) {
+		rc = ota_error(OTA_EINTERNAL, "cannot format a PKCS#11 URI");
+		goto out;
+	}
+out:
+	if (rc < 0)
+		req_free(r);
+	return rc;
+}
+
+/*
+ * The URI of an object (or of the token when label and id are absent),
+ * with the module-path and module-name of from when it is given.
+ */
+static char *object_uri(const CK_TOKEN_INFO *info, const void *label,
+			size_t label_len, const void *id, size_t id_len,
+			CK_OBJECT_CLASS cls, bool with_class, P11KitUri *from)
+{
+	P11KitUri *u = p11_kit_uri_new();
+	CK_ATTRIBUTE a;
+	char *s = NULL;
+
+	if (u == NULL)
+		return NULL;
+	memcpy(p11_kit_uri_get_token_info(u), info, sizeof(*info));
+	if (from != NULL) {
+		p11_kit_uri_set_module_path(u,
+					    p11_kit_uri_get_module_path(from));
+		p11_kit_uri_set_module_name(u,
+					    p11_kit_uri_get_module_name(from));
+	}
+	if (label != NULL) {
+		a.type = CKA_LABEL;
+		a.pValue = (void *)label;
+		a.ulValueLen = label_len;
+		p11_kit_uri_set_attribute(u, &a);
+	}
+	if (id != NULL && id_len > 0) {
+		a.type = CKA_ID;
+		a.pValue = (void *)id;
+		a.ulValueLen = id_len;
+		p11_kit_uri_set_attribute(u, &a);
+	}
+	if (with_class) {
+		a.type = CKA_CLASS;
+		a.pValue = &cls;
+		a.ulValueLen = sizeof(cls);
+		p11_kit_uri_set_attribute(u, &a);
+	}
+	if (p11_kit_uri_format(u, P11_KIT_URI_FOR_OBJECT_ON_TOKEN, &s) !=
+	    P11_KIT_URI_OK)
+		s = NULL;
+	p11_kit_uri_free(u);
+	return s;
+}
+
+/* ---- Tokens and sessions ----------------------------------------------- */
+
+static int append_text(char *buf, size_t size, const char *sep,
+		       const char *text)
+{
+	size_t used = strlen(buf);
+
+	if (used + strlen(sep) + strlen(text) + 4 >= size) {
+		if (used + 4 < size &&
+		    strcmp(buf + (used > 3 ? used - 3 : 0), "...") != 0)
+			strcat(buf, "...");
+		return -1;
+	}
+	if (used > 0)
+		strcat(buf, sep);
+	strcat(buf, text);
+	return 0;
+}
+
+/*
+ * Every initialized token in mods whose module, slot and token match uri.
+ * seen collects the labels of all tokens looked at, for "no token" errors.
+ */
+static int find_tokens(struct token **out, size_t *n, struct module **mods,
+		       size_t nmods, P11KitUri *uri, char *seen,
+		       size_t seen_size)
+{
+	struct token *list = NULL, *grown;
+	CK_SLOT_ID *slots = NULL, want = p11_kit_uri_get_slot_id(uri);
+	CK_ULONG nslots, j;
+	CK_SLOT_INFO si;
+	CK_INFO mi;
+	CK_TOKEN_INFO ti;
+	char label[sizeof(ti.label) + 3];
+	size_t i, k = 0;
+	CK_RV rv;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (i = 0; i < nmods; i++) {
+		CK_FUNCTION_LIST *fl = mods[i]->fl;
+
+		if (fl->C_GetInfo(&mi) != CKR_OK ||
+		    !p11_kit_uri_match_module_info(uri, &mi))
+			continue;
+		rv = fl->C_GetSlotList(CK_TRUE, NULL, &nslots);
+		if (rv != CKR_OK) {
+			rc = ota_error(OTA_EKEY, "%s: C_GetSlotList: %s",
+				       mods[i]->name, ota_pkcs11_rv_name(rv));
+			goto out;
+		}
+		free(slots);
+		slots = calloc(nslots + 1, sizeof(*slots));
+		if (slots == NULL) {
+			rc = ota_error(OTA_EINTERNAL, "out of memory");
+			goto out;
+		}
+		rv = fl->C_GetSlotList(CK_TRUE, slots, &nslots);
+		if (rv != CKR_OK) {
+			rc = ota_error(OTA_EKEY, "%s: C_GetSlotList: %s",
+				       mods[i]->name, ota_pkcs11_rv_name(rv));
+			goto out;
+		}
+		for (j = 0; j < nslots; j++) {
+			if (want != (CK_SLOT_ID)-1 && want != slots[j])
+				continue;
+			if (fl->C_GetSlotInfo(slots[j], &si) != CKR_OK ||
+			    !p11_kit_uri_match_slot_info(uri, &si))
+				continue;
+			if (fl->C_GetTokenInfo(slots[j], &ti) != CKR_OK ||
+			    !(ti.flags & CKF_TOKEN_INITIALIZED))
+				continue;
+			label[0] = '\'';
+			padded(label + 1, ti.label, sizeof(ti.label));
+			strcat(label, "'");
+			if (seen != NULL)
+				append_text(seen, seen_size, ", ", label);
+			if (!p11_kit_uri_match_token_info(uri, &ti))
+				continue;
+			grown = realloc(list, (k + 1) * sizeof(*list));
+			if (grown == NULL) {
+				rc = ota_error(OTA_EINTERNAL, "out of memory");
+				goto out;
+			}
+			list = grown;
+			list[k].mod = mods[i];
+			list[k].slot = slots[j];
+			list[k].info = ti;
+			k++;
+		}
+	}
+out:
+	free(slots);
+	if (rc < 0) {
+		free(list);
+		return rc;
+	}
+	*out = list;
+	*n = k;
+	return 0;
+}
+
+static int open_session(struct session **out, struct ota_pkcs11 *p,
+			const struct token *t)
+{
+	CK_FUNCTION_LIST *fl = t->mod->fl;
+	struct session *s;
+	CK_RV rv;
+	int rc;
+
+	*out = NULL;
+	for (s = p->sessions; s != NULL; s = s->next)
+		if (s->mod == t->mod && s->slot == t->slot) {
+			*out = s;
+			return 0;
+		}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	s->mod = t->mod;
+	s->slot = t->slot;
+	s->info = t->info;
+	padded(s->label, t->info.label, sizeof(t->info.label));
+	rv = fl->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
+			       NULL, NULL, &s->h);
+	if (rv == CKR_TOKEN_WRITE_PROTECTED)
+		rv = fl->C_OpenSession(t->slot, CKF_SERIAL_SESSION, NULL, NULL,
+				       &s->h);
+	if (rv != CKR_OK) {
+		rc = ota_error(OTA_EKEY, "token '%s' (%s): C_OpenSession: %s",
+			       s->label, t->mod->name, ota_pkcs11_rv_name(rv));
+		free(s);
+		return rc;
+	}
+	s->next = p->sessions;
+	p->sessions = s;
+	*out = s;
+	return 0;
+}
+
+static int find_objects(CK_OBJECT_HANDLE **out, size_t *n, struct session *s,
+			CK_ATTRIBUTE *tmpl, CK_ULONG ntmpl)
+{
+	CK_FUNCTION_LIST *fl = s->mod->fl;
+	CK_OBJECT_HANDLE chunk[64], *list = NULL, *grown;
+	CK_ULONG got;
+	size_t k = 0;
+	CK_RV rv;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	rv = fl->C_FindObjectsInit(s->h, tmpl, ntmpl);
+	if (rv != CKR_OK)
+		return ota_error(OTA_EKEY, "token '%s': C_FindObjectsInit: %s",
+				 s->label, ota_pkcs11_rv_name(rv));
+	for (;;) {
+		rv = fl->C_FindObjects(s->h, chunk, 64, &got);
+		if (rv != CKR_OK) {
+			rc =
+			    ota_error(OTA_EKEY, "token '%s': C_FindObjects: %s",
+				      s->label, ota_pkcs11_rv_name(rv));
+			goto out;
+		}
+		if (got == 0)
+			break;
+		grown = realloc(list, (k + got) * sizeof(*list));
+		if (grown == NULL) {
+			rc = ota_error(OTA_EINTERNAL, "out of memory");
+			goto out;
+		}
+		list = grown;
+		memcpy(list + k, chunk, got * sizeof(*list));
+		k += got;
+	}
+out:
+	fl->C_FindObjectsFinal(s->h);
+	if (rc < 0) {
+		free(list);
+		return rc;
+	}
+	*out = list;
+	*n = k;
+	return 0;
+}
+
+/*
+ * Reads one attribute into a malloc'ed buffer (NUL-terminated for labels).
+ * Returns the PKCS#11 value; absent or unavailable attributes are
+ * CKR_ATTRIBUTE_TYPE_INVALID.
+ */
+static CK_RV get_attr(unsigned char **val, size_t *len, struct session *s,
+		      CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type)
+{
+	CK_ATTRIBUTE a = { type, NULL, 0 };
+	CK_RV rv;
+
+	*val = NULL;
+	*len = 0;
+	rv = s->mod->fl->C_GetAttributeValue(s->h, o, &a, 1);
+	if (rv != CKR_OK)
+		return rv;
+	if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION ||
+	    a.ulValueLen > 1 << 20)
+		return CKR_ATTRIBUTE_TYPE_INVALID;
+	a.pValue = calloc(1, a.ulValueLen + 1);
+	if (a.pValue == NULL)
+		return CKR_HOST_MEMORY;
+	rv = s->mod->fl->C_GetAttributeValue(s->h, o, &a, 1);
+	if (rv != CKR_OK) {
+		free(a.pValue);
+		return rv;
+	}
+	*val = a.pValue;
+	*len = a.ulValueLen;
+	return CKR_OK;
+}
+
+static CK_RV get_ulong(CK_ULONG *v, struct session *s, CK_OBJECT_HANDLE o,
+		       CK_ATTRIBUTE_TYPE type)
+{
+	CK_ATTRIBUTE a = { type, v, sizeof(*v) };
+
+	return s->mod->fl->C_GetAttributeValue(s->h, o, &a, 1);
+}
+
+static CK_RV get_bool(CK_BBOOL *v, struct session *s, CK_OBJECT_HANDLE o,
+		      CK_ATTRIBUTE_TYPE type)
+{
+	CK_ATTRIBUTE a = { type, v, sizeof(*v) };
+
+	return s->mod->fl->C_GetAttributeValue(s->h, o, &a, 1);
+}
+
+/* The URI of an object found on s, for messages and results. */
+static char *handle_uri(struct session *s, CK_OBJECT_HANDLE o,
+			CK_OBJECT_CLASS cls)
+{
+	unsigned char *label = NULL, *id = NULL;
+	size_t label_len = 0, id_len = 0;
+	char *u;
+
+	get_attr(&label, &label_len, s, o, CKA_LABEL);
+	get_attr(&id, &id_len, s, o, CKA_ID);
+	u = object_uri(&s->info, label, label_len, id, id_len, cls, true, NULL);
+	free(label);
+	free(id);
+	return u;
+}
+
+static const char *class_name(CK_OBJECT_CLASS cls)
+{
+	switch (cls) {
+	case CKO_PRIVATE_KEY:
+		return "private-key";
+	case CKO_PUBLIC_KEY:
+		return "public-key";
+	case CKO_SECRET_KEY:
+		return "secret-key";
+	case CKO_CERTIFICATE:
+		return "certificate";
+	case CKO_DATA:
+		return "data";
+	default:
+		return "other";
+	}
+}
+
+/*
+ * The one token a request is about. When several match and narrow is set,
+ * tokens holding no object that the URI names (visible without login) are
+ * dropped; more than one left is an error listing them.
+ */
+static int pick_token(struct session **out, struct ota_pkcs11 *p, struct req *r,
+		      bool narrow)
+{
+	struct module **mods = NULL;
+	struct token *toks = NULL;
+	struct session *s, *found = NULL;
+	CK_OBJECT_HANDLE *objs;
+	CK_ATTRIBUTE *attrs;
+	CK_ULONG nattrs;
+	size_t nmods, ntoks, nobjs, i, hits = 0;
+	char seen[512] = "", names[640] = "", *u;
+	int rc;
+
+	*out = NULL;
+	rc = uri_modules(&mods, &nmods, p, r->uri);
+	if (rc < 0)
+		return rc;
+	rc =
+	    find_tokens(&toks, &ntoks, mods, nmods, r->uri, seen, sizeof(seen));
+	if (rc < 0)
+		goto out;
+	if (ntoks == 0) {
+		for (i = 0; i < nmods; i++)
+			append_text(names, sizeof(names), ", ", mods[i]->name);
+		rc = ota_error(OTA_EKEY,
+			       "%s: no token matches (searched module%s %s; "
+			       "tokens present: %s)",
+			       r->shown, nmods > 1 ? "s" : "", names,
+			       seen[0] != '\0' ? seen : "none");
+		goto out;
+	}
+	if (ntoks == 1) {
+		rc = open_session(out, p, &toks[0]);
+		goto out;
+	}
+	attrs = p11_kit_uri_get_attributes(r->uri, &nattrs);
+	for (i = 0; narrow && nattrs > 0 && i < ntoks; i++) {
+		rc = open_session(&s, p, &toks[i]);
+		if (rc < 0)
+			goto out;
+		rc = find_objects(&objs, &nobjs, s, attrs, nattrs);
+		free(objs);
+		if (rc < 0)
+			goto out;
+		if (nobjs > 0) {
+			found = s;
+			hits++;
+		}
+	}
+	if (hits == 1) {
+		*out = found;
+		goto out;
+	}
+	for (i = 0; i < ntoks; i++) {
+		u = object_uri(&toks[i].info, NULL, 0, NULL, 0, 0, false, NULL);
+		append_text(names, sizeof(names), ", ",
+			    u != NULL ? u : "(token)");
+		free(u);
+	}
+	rc = ota_error(OTA_EKEY,
+		       "%s: %zu tokens match (%s); name one with token= or "
+		       "serial= in the URI",
+		       r->shown, ntoks, names);
+out:
+	free(toks);
+	free(mods);
+	return rc;
+}
+
+/* ---- Login ------------------------------------------------------------- */
+
+static int login_error(struct session *s, CK_RV rv)
+{
+	CK_FUNCTION_LIST *fl = s->mod->fl;
+	CK_TOKEN_INFO ti;
+	const char *hint = "";
+
+	switch (rv) {
+	case CKR_PIN_INCORRECT:
+	case CKR_PIN_INVALID:
+		if (fl->C_GetTokenInfo(s->slot, &ti) == CKR_OK) {
+			if (ti.flags & CKF_USER_PIN_FINAL_TRY)
+				hint = "; one more wrong PIN locks the token";
+			else if (ti.flags & CKF_USER_PIN_COUNT_LOW)
+				hint = "; few tries are left";
+		}
+		return ota_error(OTA_EKEY,
+				 "token '%s': C_Login: %s: wrong PIN%s",
+				 s->label, ota_pkcs11_rv_name(rv), hint);
+	case CKR_PIN_LOCKED:
+		return ota_error(OTA_EKEY,
+				 "token '%s': C_Login: CKR_PIN_LOCKED: the "
+				 "user PIN is locked; unlock it with the SO "
+				 "PIN",
+				 s->label);
+	case CKR_PIN_LEN_RANGE:
+		return ota_error(OTA_EKEY,
+				 "token '%s': C_Login: CKR_PIN_LEN_RANGE: the "
+				 "PIN must be %lu to %lu characters",
+				 s->label, (unsigned long)s->info.ulMinPinLen,
+				 (unsigned long)s->info.ulMaxPinLen);
+	case CKR_USER_PIN_NOT_INITIALIZED:
+		return ota_error(OTA_EKEY,
+				 "token '%s': C_Login: "
+				 "CKR_USER_PIN_NOT_INITIALIZED: the user PIN "
+				 "was never set; initialize it with the SO PIN",
+				 s->label);
+	default:
+		return ota_error(OTA_EKEY, "token '%s': C_Login: %s", s->label,
+				 ota_pkcs11_rv_name(rv));
+	}
+}
+
+/*
+ * Logs the session's token in once. The PIN comes from the URI (pin-value
+ * when allowed, pin-source), OTATOOL_PKCS11_PIN or a prompt, and is wiped
+ * as soon as C_Login returns.
+ */
+static int login(struct ota_pkcs11 *p, struct session *s, struct req *r)
+{
+	CK_FUNCTION_LIST *fl = s->mod->fl;
+	const char *source = p11_kit_uri_get_pin_source(r->uri);
+	const char *env = getenv(PIN_ENV);
+	struct ota_secret pin;
+	char what[96], prompt[96];
+	CK_TOKEN_INFO ti;
+	CK_RV rv;
+	int rc = 0;
+
+	memset(&pin, 0, sizeof(pin));
+	if (s->logged_in)
+		return 0;
+	/* A batch of signatures must not spend the token's PIN retries. */
+	if (s->refused)
+		return ota_error(OTA_EKEY,
+				 "token '%s': not logging in again after a "
+				 "failed login",
+				 s->label);
+	rv = fl->C_GetTokenInfo(s->slot, &ti);
+	if (rv != CKR_OK)
+		return ota_error(OTA_EKEY, "token '%s': C_GetTokenInfo: %s",
+				 s->label, ota_pkcs11_rv_name(rv));
+	s->info = ti;
+	if (!(ti.flags & CKF_LOGIN_REQUIRED)) {
+		s->logged_in = true;
+		return 0;
+	}
+	if (ti.flags & CKF_USER_PIN_LOCKED)
+		return ota_error(OTA_EKEY,
+				 "token '%s': the user PIN is locked "
+				 "(CKF_USER_PIN_LOCKED); not trying to log "
+				 "in; unlock it with the SO PIN",
+				 s->label);
+	if (!(ti.flags & CKF_USER_PIN_INITIALIZED))
+		return ota_error(OTA_EKEY,
+				 "token '%s': the user PIN was never set "
+				 "(CKF_USER_PIN_INITIALIZED is off); "
+				 "initialize it with the SO PIN",
+				 s->label);
+
+	if ((ti.flags & CKF_PROTECTED_AUTHENTICATION_PATH) && !r->has_pin &&
+	    source == NULL && (env == NULL || env[0] == '\0')) {
+		/* PIN pad or biometrics: the token asks for itself. */
+		rv = fl->C_Login(s->h, CKU_USER, NULL, 0);
+	} else {
+		if (r->has_pin) {
+			/* One login per request: the URI's copy goes now. */
+			pin = r->pin;
+			ota_secret_wipe(&r->pin);
+		} else {
+			snprintf(what, sizeof(what), "PIN for token '%s'",
+				 s->label);
+			snprintf(prompt, sizeof(prompt),
+				 "PIN for token '%s': ", s->label);
+			rc = ota_secret_get(&pin, what, source, PIN_ENV,
+					    p->allow_prompt ? prompt : NULL);
+			if (rc < 0)
+				goto out;
+		}
+		rv = fl->C_Login(s->h, CKU_USER, (CK_UTF8CHAR *)pin.value,
+				 pin.len);
+		ota_secret_wipe(&pin);
+	}
+	if (rv == CKR_OK) {
+		s->our_login = true;
+	} else if (rv != CKR_USER_ALREADY_LOGGED_IN) {
+		s->refused = true;
+		rc = login_error(s, rv);
+		goto out;
+	}
+	s->logged_in = true;
+out:
+	ota_secret_wipe(&pin);
+	return rc;
+}
+
+/* ---- Public keys ------------------------------------------------------- */
+
+/*
+ * Names the curve of a CKA_EC_PARAMS value (a DER OID, or for Edwards
+ * curves possibly a PrintableString). *c is CURVE_NONE when otatool does
+ * not support it; name describes it either way.
+ */
+static void curve_of(enum curve *c, char *name, size_t size,
+		     const unsigned char *der, size_t len)
+{
+	const unsigned char *q = der;
+	ASN1_OBJECT *obj;
+	int nid;
+
+	*c = CURVE_NONE;
+	snprintf(name, size, "unknown curve parameters");
+	if (len >= 2 && der[0] == 0x13 && der[1] == len - 2) {
+		/* PKCS#11 3.0 lets Edwards curves be named by string. */
+		snprintf(name, size, "%.*s", (int)(len - 2),
+			 (const char *)der + 2);
+		if (strcmp(name, "edwards25519") == 0) {
+			*c = CURVE_ED25519;
+			snprintf(name, size, "Ed25519");
+		}
+		return;
+	}
+	if (len < 2 || der[0] != 0x06 || len > LONG_MAX)
+		return;
+	obj = d2i_ASN1_OBJECT(NULL, &q, (long)len);
+	if (obj == NULL || q != der + len) {
+		ASN1_OBJECT_free(obj);
+		return;
+	}
+	nid = OBJ_obj2nid(obj);
+	switch (nid) {
+	case NID_X9_62_prime256v1:
+		*c = CURVE_P256;
+		snprintf(name, size, "P-256");
+		break;
+	case NID_secp384r1:
+		*c = CURVE_P384;
+		snprintf(name, size, "P-384");
+		break;
+	case NID_secp521r1:
+		snprintf(name, size, "P-521");
+		break;
+	case NID_ED25519:
+		*c = CURVE_ED25519;
+		snprintf(name, size, "Ed25519");
+		break;
+	case NID_ED448:
+		snprintf(name, size, "Ed448");
+		break;
+	default:
+		OBJ_obj2txt(name, (int)size, obj, 1);
+		if (nid != NID_undef)
+			snprintf(name + strlen(name), size - strlen(name),
+				 " (%s)", OBJ_nid2sn(nid));
+		break;
+	}
+	ASN1_OBJECT_free(obj);
+}
+
+static size_t curve_point_len(enum curve c)
+{
+	switch (c) {
+	case CURVE_P256:
+		return 65;
+	case CURVE_P384:
+		return 97;
+	case CURVE_ED25519:
+		return 32;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * CKA_EC_POINT is a DER OCTET STRING around the point; some tokens give
+ * the raw point. The lengths never collide (65/97/32 raw, +2 wrapped).
+ */
+static bool unwrap_point(const unsigned char **pt, const unsigned char *v,
+			 size_t len, size_t want)
+{
+	if (len == want && (want == 32 || v[0] == 0x04)) {
+		*pt = v;
+		return true;
+	}
+	if (len == want + 2 && v[0] == 0x04 && v[1] == want) {
+		*pt = v + 2;
+		return true;
+	}
+	return false;
+}
+
+static EVP_PKEY *pkey_fromdata(const char *alg, OSSL_PARAM *params)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL);
+	EVP_PKEY *pk = NULL;
+
+	if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	    EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+		pk = NULL;
+	EVP_PKEY_CTX_free(ctx);
+	return pk;
+}
+
+static EVP_PKEY *ec_pkey(enum curve c, const unsigned char *pt, size_t len)
+{
+	static char p256[] = "prime256v1", p384[] = "secp384r1";
+	OSSL_PARAM params[3];
+
+	params[0] = OSSL_PARAM_construct_utf8_string(
+	    OSSL_PKEY_PARAM_GROUP_NAME, c == CURVE_P256 ? p256 : p384, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+						      (void *)pt, len);
+	params[2] = OSSL_PARAM_construct_end();
+	return pkey_fromdata("EC", params);
+}
+
+static EVP_PKEY *rsa_pkey(const unsigned char *n, size_t nlen,
+			  const unsigned char *e, size_t elen)
+{
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params = NULL;
+	BIGNUM *bn = BN_bin2bn(n, (int)nlen, NULL);
+	BIGNUM *be = BN_bin2bn(e, (int)elen, NULL);
+	EVP_PKEY *pk = NULL;
+
+	if (bld == NULL || bn == NULL || be == NULL ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be))
+		goto out;
+	params = OSSL_PARAM_BLD_to_param(bld);
+	if (params != NULL)
+		pk = pkey_fromdata("RSA", params);
+out:
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(bn);
+	BN_free(be);
+	return pk;
+}
+
+/* Builds the EVP_PKEY of a public-key object from its attributes. */
+static int pub_from_object(EVP_PKEY **out, struct session *s,
+			   CK_OBJECT_HANDLE o, enum ota_pkcs11_key_type type,
+			   enum curve c, const char *uri)
+{
+	unsigned char *a = NULL, *b = NULL;
+	const unsigned char *pt;
+	size_t alen, blen;
+	CK_RV rv;
+	int rc = 0;
+
+	*out = NULL;
+	if (type == OTA_PKCS11_KEY_RSA) {
+		rv = get_attr(&a, &alen, s, o, CKA_MODULUS);
+		if (rv == CKR_OK)
+			rv = get_attr(&b, &blen, s, o, CKA_PUBLIC_EXPONENT);
+		if (rv != CKR_OK) {
+			rc = ota_error(OTA_EKEY,
+				       "%s: public key: reading CKA_MODULUS "
+				       "and CKA_PUBLIC_EXPONENT: %s",
+				       uri, ota_pkcs11_rv_name(rv));
+			goto out;
+		}
+		*out = rsa_pkey(a, alen, b, blen);
+	} else {
+		rv = get_attr(&a, &alen, s, o, CKA_EC_POINT);
+		if (rv != CKR_OK) {
+			rc = ota_error(OTA_EKEY,
+				       "%s: public key: reading CKA_EC_POINT: "
+				       "%s",
+				       uri, ota_pkcs11_rv_name(rv));
+			goto out;
+		}
+		if (!unwrap_point(&pt, a, alen, curve_point_len(c))) {
+			rc = ota_error(OTA_EKEY,
+				       "%s: public key: CKA_EC_POINT of %zu "
+				       "bytes is not an uncompressed point "
+				       "for this curve",
+				       uri, alen);
+			goto out;
+		}
+		if (type == OTA_PKCS11_KEY_ED25519)
+			*out = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519,
+							   NULL, pt, 32);
+		else
+			*out = ec_pkey(c, pt, curve_point_len(c));
+	}
+	if (*out == NULL)
+		rc = ota_error(OTA_EKEY,
+			       "%s: public key: OpenSSL rejects the token's "
+			       "key material",
+			       uri);
+out:
+	free(a);
+	free(b);
+	return rc;
+}
+
+/*
+ * The public half: the public-key object with the same CKA_ID (or label),
+ * else CKA_PUBLIC_KEY_INFO, else a certificate with the same CKA_ID.
+ */
+static int load_public(EVP_PKEY **out, struct session *s, CK_OBJECT_HANDLE priv,
+		       enum ota_pkcs11_key_type type, enum curve c,
+		       const char *uri)
+{
+	CK_OBJECT_CLASS pub_class = CKO_PUBLIC_KEY,
+			cert_class = CKO_CERTIFICATE;
+	CK_ATTRIBUTE tmpl[2];
+	CK_OBJECT_HANDLE *objs = NULL;
+	unsigned char *id = NULL, *label = NULL, *der = NULL;
+	const unsigned char *q;
+	size_t id_len = 0, label_len = 0, der_len, nobjs = 0;
+	X509 *x = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	get_attr(&id, &id_len, s, priv, CKA_ID);
+	get_attr(&label, &label_len, s, priv, CKA_LABEL);
+	tmpl[0].type = CKA_CLASS;
+	tmpl[0].pValue = &pub_class;
+	tmpl[0].ulValueLen = sizeof(pub_class);
+	if (id_len > 0) {
+		tmpl[1].type = CKA_ID;
+		tmpl[1].pValue = id;
+		tmpl[1].ulValueLen = id_len;
+	} else {
+		tmpl[1].type = CKA_LABEL;
+		tmpl[1].pValue = label;
+		tmpl[1].ulValueLen = label_len;
+	}
+	if (id_len > 0 || label_len > 0) {
+		rc = find_objects(&objs, &nobjs, s, tmpl, 2);
+		if (rc < 0)
+			goto out;
+	}
+	if (nobjs > 1 && id_len > 0 && label_len > 0) {
+		/* Ids shared between pairs: the label tells them apart. */
+		CK_ATTRIBUTE both[3] = { tmpl[0],
+					 tmpl[1],
+					 { CKA_LABEL, label, label_len } };
+		size_t shared = nobjs;
+
+		free(objs);
+		objs = NULL;
+		rc = find_objects(&objs, &nobjs, s, both, 3);
+		if (rc < 0)
+			goto out;
+		if (nobjs != 1)
+			nobjs = shared;
+	}
+	if (nobjs > 1) {
+		rc = ota_error(OTA_EKEY,
+			       "%s: %zu public-key objects share its %s; "
+			       "cannot tell which is its public half",
+			       uri, nobjs, id_len > 0 ? "CKA_ID" : "label");
+		goto out;
+	}
+	if (nobjs == 1) {
+		rc = pub_from_object(out, s, objs[0], type, c, uri);
+		goto out;
+	}
+
+	if (get_attr(&der, &der_len, s, priv, CKA_PUBLIC_KEY_INFO) == CKR_OK &&
+	    der_len > 0 && der_len <= LONG_MAX) {
+		q = der;
+		*out = d2i_PUBKEY(NULL, &q, (long)der_len);
+		if (*out == NULL)
+			rc = ota_error(OTA_EKEY,
+				       "%s: CKA_PUBLIC_KEY_INFO is not a DER "
+				       "SubjectPublicKeyInfo",
+				       uri);
+		goto out;
+	}
+
+	if (id_len > 0) {
+		free(objs);
+		objs = NULL;
+		tmpl[0].pValue = &cert_class;
+		rc = find_objects(&objs, &nobjs, s, tmpl, 2);
+		if (rc < 0)
+			goto out;
+		if (nobjs > 0) {
+			free(der);
+			der = NULL;
+			if (get_attr(&der, &der_len, s, objs[0], CKA_VALUE) ==
+				CKR_OK &&
+			    der_len <= LONG_MAX) {
+				q = der;
+				x = d2i_X509(NULL, &q, (long)der_len);
+			}
+			if (x != NULL)
+				*out = X509_get_pubkey(x);
+			if (*out == NULL)
+				rc = ota_error(OTA_EKEY,
+					       "%s: the certificate with the "
+					       "same CKA_ID cannot be read",
+					       uri);
+			goto out;
+		}
+	}
+	rc = ota_error(OTA_EKEY,
+		       "%s: no public key: no public-key object with the same "
+		       "%s, no CKA_PUBLIC_KEY_INFO and no certificate with the "
+		       "same CKA_ID",
+		       uri, id_len > 0 ? "CKA_ID" : "label");
+out:
+	X509_free(x);
+	free(objs);
+	free(id);
+	free(label);
+	free(der);
+	return rc;
+}
+
+/* The public key must be of the private key's kind and a supported size. */
+static int check_public(EVP_PKEY *pk, enum ota_pkcs11_key_type type,
+			enum curve c, const char *uri)
+{
+	int bits = EVP_PKEY_get_bits(pk);
+
+	switch (type) {
+	case OTA_PKCS11_KEY_RSA:
+		if (!EVP_PKEY_is_a(pk, "RSA"))
+			break;
+		if (bits < 2048 || bits > 4096)
+			return ota_error(OTA_EKEY,
+					 "%s: unsupported RSA key size %d bits "
+					 "(otatool signs with 2048 to 4096)",
+					 uri, bits);
+		return 0;
+	case OTA_PKCS11_KEY_EC:
+		if (!EVP_PKEY_is_a(pk, "EC") ||
+		    bits != (c == CURVE_P256 ? 256 : 384))
+			break;
+		return 0;
+	case OTA_PKCS11_KEY_ED25519:
+		if (!EVP_PKEY_is_a(pk, "ED25519"))
+			break;
+		return 0;
+	}
+	return ota_error(OTA_EKEY,
+			 "%s: the public key found for it is a different kind "
+			 "of key (%s, %d bits)",
+			 uri, EVP_PKEY_get0_type_name(pk), bits);
+}
+
+/* ---- Context ----------------------------------------------------------- */
+
+int ota_pkcs11_new(struct ota_pkcs11 **out, const struct ota_pkcs11_opts *o)
+{
+	struct ota_pkcs11 *p;
+
+	*out = NULL;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	if (o != NULL) {
+		p->allow_prompt = o->allow_prompt;
+		p->uri_from_argv = o->uri_from_argv;
+		if (o->module != NULL && o->module[0] != '\0') {
+			p->module = strdup(o->module);
+			if (p->module == NULL) {
+				free(p);
+				return ota_error(OTA_EINTERNAL,
+						 "out of memory");
+			}
+		}
+	}
+	*out = p;
+	return 0;
+}
+
+void ota_pkcs11_free(struct ota_pkcs11 *p)
+{
+	struct ota_pkcs11_key *k, *kn;
+	struct session *s, *sn;
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (k = p->keys; k != NULL; k = kn) {
+		kn = k->next;
+		EVP_PKEY_free(k->pub);
+		free(k->uri);
+		free(k);
+	}
+	for (s = p->sessions; s != NULL; s = sn) {
+		sn = s->next;
+		if (s->our_login)
+			s->mod->fl->C_Logout(s->h);
+		s->mod->fl->C_CloseSession(s->h);
+		free(s);
+	}
+	for (i = 0; i < p->nmods; i++) {
+		if (p->mods[i]->init)
+			p11_kit_module_finalize(p->mods[i]->fl);
+		if (p->mods[i]->own)
+			p11_kit_module_release(p->mods[i]->fl);
+		free(p->mods[i]->name);
+		free(p->mods[i]);
+	}
+	if (p->config != NULL)
+		p11_kit_modules_release(p->config);
+	free(p->mods);
+	free(p->module);
+	free(p);
+}
+
+/* ---- Finding keys ------------------------------------------------------ */
+
+/* Checks the private key and fills in its type, curve and public half. */
+static int describe_key(struct ota_pkcs11_key *k, const char *uri)
+{
+	struct session *s = k->s;
+	unsigned char *params = NULL;
+	size_t params_len;
+	char curve_name[96];
+	CK_KEY_TYPE kt;
+	CK_BBOOL flag;
+	enum curve c = CURVE_NONE;
+	CK_RV rv;
+	int rc;
+
+	if (get_bool(&flag, s, k->obj, CKA_SIGN) == CKR_OK && !flag)
+		return ota_error(OTA_EKEY,
+				 "%s: CKA_SIGN is false: the token does not "
+				 "allow this key to sign",
+				 uri);
+	if (get_bool(&flag, s, k->obj, CKA_ALWAYS_AUTHENTICATE) == CKR_OK &&
+	    flag)
+		return ota_error(OTA_EKEY,
+				 "%s: CKA_ALWAYS_AUTHENTICATE is set (a PIN "
+				 "for every signature): not supported",
+				 uri);
+	rv = get_ulong(&kt, s, k->obj, CKA_KEY_TYPE);
+	if (rv != CKR_OK)
+		return ota_error(OTA_EKEY, "%s: reading CKA_KEY_TYPE: %s", uri,
+				 ota_pkcs11_rv_name(rv));
+	if (kt == CKK_EC || kt == CKK_EC_EDWARDS) {
+		rv = get_attr(&params, &params_len, s, k->obj, CKA_EC_PARAMS);
+		if (rv != CKR_OK)
+			return ota_error(OTA_EKEY,
+					 "%s: reading CKA_EC_PARAMS: %s", uri,
+					 ota_pkcs11_rv_name(rv));
+		curve_of(&c, curve_name, sizeof(curve_name), params,
+			 params_len);
+		free(params);
+		if (c == CURVE_NONE || (kt == CKK_EC) != (c != CURVE_ED25519))
+			return ota_error(OTA_EKEY,
+					 "%s: unsupported curve %s (otatool "
+					 "signs with P-256, P-384 and Ed25519)",
+					 uri, curve_name);
+		k->type = c == CURVE_ED25519 ? OTA_PKCS11_KEY_ED25519
+					     : OTA_PKCS11_KEY_EC;
+		k->field_len = c == CURVE_P256 ? 32 : 48;
+	} else if (kt == CKK_RSA) {
+		k->type = OTA_PKCS11_KEY_RSA;
+	} else {
+		return ota_error(OTA_EKEY,
+				 "%s: unsupported key type (CKA_KEY_TYPE "
+				 "0x%lx; otatool signs with RSA, EC and "
+				 "Ed25519 keys)",
+				 uri, (unsigned long)kt);
+	}
+	rc = load_public(&k->pub, s, k->obj, k->type, c, uri);
+	if (rc == 0)
+		rc = check_public(k->pub, k->type, c, uri);
+	return rc;
+}
+
+int ota_pkcs11_find_key(struct ota_pkcs11_key **out, struct ota_pkcs11 *p,
+			const char *uri)
+{
+	struct req r;
+	struct session *s = NULL;
+	struct ota_pkcs11_key *k = NULL;
+	CK_OBJECT_HANDLE *objs = NULL, priv = CK_INVALID_HANDLE;
+	CK_OBJECT_HANDLE other = CK_INVALID_HANDLE;
+	CK_OBJECT_CLASS cls, other_class = 0;
+	CK_ATTRIBUTE *attrs;
+	CK_ULONG nattrs;
+	size_t nobjs, i, nprivs = 0;
+	char list[768] = "", *u;
+	int rc;
+
+	*out = NULL;
+	rc = req_parse(&r, p, uri);
+	if (rc < 0)
+		return rc;
+	rc = pick_token(&s, p, &r, true);
+	if (rc < 0)
+		goto out;
+	rc = login(p, s, &r);
+	if (rc < 0)
+		goto out;
+	attrs = p11_kit_uri_get_attributes(r.uri, &nattrs);
+	rc = find_objects(&objs, &nobjs, s, attrs, nattrs);
+	if (rc < 0)
+		goto out;
+	for (i = 0; i < nobjs; i++) {
+		if (get_ulong(&cls, s, objs[i], CKA_CLASS) != CKR_OK)
+			continue;
+		if (cls != CKO_PRIVATE_KEY) {
+			if (other == CK_INVALID_HANDLE ||
+			    other_class != CKO_PUBLIC_KEY) {
+				other = objs[i];
+				other_class = cls;
+			}
+			continue;
+		}
+		priv = objs[i];
+		nprivs++;
+		u = handle_uri(s, objs[i], cls);
+		append_text(list, sizeof(list), ", ",
+			    u != NULL ? u : "(object)");
+		free(u);
+	}
+	if (nprivs > 1) {
+		rc = ota_error(OTA_EKEY,
+			       "%s: %zu private keys match on token '%s': %s; "
+			       "add object= or id= to pick one",
+			       r.shown, nprivs, s->label, list);
+		goto out;
+	}
+	if (nprivs == 0 && other != CK_INVALID_HANDLE) {
+		u = handle_uri(s, other, other_class);
+		rc = ota_error(OTA_EKEY, "%s: %s is a %s, not a private key",
+			       r.shown, u != NULL ? u : "the object",
+			       other_class == CKO_PUBLIC_KEY ? "public key"
+			       : other_class == CKO_CERTIFICATE
+				   ? "certificate"
+				   : class_name(other_class));
+		free(u);
+		goto out;
+	}
+	if (nprivs == 0) {
+		rc = ota_error(OTA_EKEY,
+			       "%s: no object matches on token '%s' (searched "
+			       "by the URI's object, id and type)",
+			       r.shown, s->label);
+		goto out;
+	}
+
+	k = calloc(1, sizeof(*k));
+	if (k == NULL) {
+		rc = ota_error(OTA_EINTERNAL, "out of memory");
+		goto out;
+	}
+	k->s = s;
+	k->obj = priv;
+	k->uri = handle_uri(s, priv, CKO_PRIVATE_KEY);
+	if (k->uri == NULL) {
+		rc = ota_error(OTA_EINTERNAL, "out of memory");
+		goto out;
+	}
+	rc = describe_key(k, k->uri);
+	if (rc < 0)
+		goto out;
+	k->next = p->keys;
+	p->keys = k;
+	*out = k;
+	k = NULL;
+out:
+	if (k != NULL) {
+		EVP_PKEY_free(k->pub);
+		free(k->uri);
+		free(k);
+	}
+	free(objs);
+	req_free(&r);
+	return rc;
+}
+
+enum ota_pkcs11_key_type ota_pkcs11_key_type(const struct ota_pkcs11_key *k)
+{
+	return k->type;
+}
+
+EVP_PKEY *ota_pkcs11_key_public(const struct ota_pkcs11_key *k)
+{
+	return k->pub;
+}
+
+const char *ota_pkcs11_key_uri(const struct ota_pkcs11_key *k)
+{
+	return k->uri;
+}
+
+/* ---- Signing ----------------------------------------------------------- */
+
+/* DER of DigestInfo up to the digest (RFC 8017, section 9.2, note 1). */
+static const unsigned char digest_info_sha256[] = {
+	0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+	0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20
+};
+static const unsigned char digest_info_sha384[] = {
+	0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+	0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30
+};
+
+static const char *mech_name(enum ota_pkcs11_mech mech)
+{
+	switch (mech) {
+	case OTA_PKCS11_ECDSA:
+		return "CKM_ECDSA";
+	case OTA_PKCS11_RSA_PKCS1:
+		return "CKM_RSA_PKCS";
+	case OTA_PKCS11_RSA_PSS:
+		return "CKM_RSA_PKCS_PSS";
+	case OTA_PKCS11_EDDSA:
+		return "CKM_EDDSA";
+	}
+	return "unknown mechanism";
+}
+
+static const char *type_name(enum ota_pkcs11_key_type t)
+{
+	switch (t) {
+	case OTA_PKCS11_KEY_RSA:
+		return "an RSA key";
+	case OTA_PKCS11_KEY_EC:
+		return "an ECDSA key";
+	case OTA_PKCS11_KEY_ED25519:
+		return "an Ed25519 key";
+	}
+	return "an unknown key";
+}
+
+/* CKM_ECDSA gives r||s, each the curve's size; otatool handles DER. */
+static int ecdsa_der(uint8_t **out, size_t *outlen, const unsigned char *raw,
+		     size_t len)
+{
+	ECDSA_SIG *es = ECDSA_SIG_new();
+	BIGNUM *r = BN_bin2bn(raw, (int)(len / 2), NULL);
+	BIGNUM *s = BN_bin2bn(raw + len / 2, (int)(len / 2), NULL);
+	unsigned char *der = NULL, *w;
+	int n, rc = 0;
+
+	if (es == NULL || r == NULL || s == NULL || !ECDSA_SIG_set0(es, r, s)) {
+		rc = ota_error(OTA_EINTERNAL, "out of memory");
+		goto out;
+	}
+	r = s = NULL; /* owned by es now */
+	n = i2d_ECDSA_SIG(es, NULL);
+	if (n <= 0 || (der = malloc((size_t)n)) == NULL) {
+		rc = ota_error(OTA_EINTERNAL, "cannot DER-encode a signature");
+		goto out;
+	}
+	w = der;
+	i2d_ECDSA_SIG(es, &w);
+	*out = der;
+	*outlen = (size_t)n;
+out:
+	ECDSA_SIG_free(es);
+	BN_free(r);
+	BN_free(s);
+	return rc;
+}
+
+/*
+ * Checks the token's signature with the public key we report, so that a
+ * public object that does not belong to the private key is caught here
+ * and not by whoever verifies the firmware.
+ */
+static bool sig_verifies(EVP_PKEY *pub, enum ota_pkcs11_mech mech,
+			 const EVP_MD *md, const uint8_t *in, size_t inlen,
+			 const uint8_t *sig, size_t siglen)
+{
+	EVP_MD_CTX *mctx = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	bool ok = false;
+
+	if (mech == OTA_PKCS11_EDDSA) {
+		mctx = EVP_MD_CTX_new();
+		ok = mctx != NULL &&
+		     EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, pub) == 1 &&
+		     EVP_DigestVerify(mctx, sig, siglen, in, inlen) == 1;
+		EVP_MD_CTX_free(mctx);
+		return ok;
+	}
+	ctx = EVP_PKEY_CTX_new(pub, NULL);
+	if (ctx == NULL || EVP_PKEY_verify_init(ctx) <= 0 ||
+	    EVP_PKEY_CTX_set_signature_md(ctx, md) <= 0)
+		goto out;
+	if (mech == OTA_PKCS11_RSA_PKCS1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0)
+		goto out;
+	if (mech == OTA_PKCS11_RSA_PSS &&
+	    (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
+	     EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) <=
+		 0 ||
+	     EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) <= 0))
+		goto out;
+	ok = EVP_PKEY_verify(ctx, sig, siglen, in, inlen) == 1;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	return ok;
+}
+
+int ota_pkcs11_sign(struct ota_pkcs11_key *k, enum ota_pkcs11_mech mech,
+		    int hash_nid, const uint8_t *in, size_t inlen,
+		    uint8_t **sig, size_t *siglen)
+{
+	CK_FUNCTION_LIST *fl = k->s->mod->fl;
+	CK_RSA_PKCS_PSS_PARAMS pss;
+	CK_MECHANISM m = { 0, NULL, 0 };
+	unsigned char data[sizeof(digest_info_sha384) + 48], raw[SIG_MAX];
+	const unsigned char *tbs = in;
+	size_t tbs_len = inlen, hlen = 0;
+	CK_ULONG rlen;
+	enum ota_pkcs11_key_type want;
+	const EVP_MD *md = NULL;
+	CK_RV rv;
+	int rc = 0;
+
+	*sig = NULL;
+	*siglen = 0;
+	want = mech == OTA_PKCS11_ECDSA   ? OTA_PKCS11_KEY_EC
+	       : mech == OTA_PKCS11_EDDSA ? OTA_PKCS11_KEY_ED25519
+					  : OTA_PKCS11_KEY_RSA;
+	if (k->type != want || mech > OTA_PKCS11_EDDSA)
+		return ota_error(OTA_EKEY, "%s: %s cannot sign with %s", k->uri,
+				 type_name(k->type), mech_name(mech));
+	if (mech != OTA_PKCS11_EDDSA) {
+		if (hash_nid == NID_sha256) {
+			hlen = 32;
+			md = EVP_sha256();
+		} else if (hash_nid == NID_sha384) {
+			hlen = 48;
+			md = EVP_sha384();
+		} else {
+			return ota_error(OTA_EUSAGE,
+					 "%s: %s needs SHA-256 or SHA-384, not "
+					 "%s",
+					 k->uri, mech_name(mech),
+					 OBJ_nid2sn(hash_nid));
+		}
+		if (inlen != hlen)
+			return ota_error(OTA_EUSAGE,
+					 "%s: a %s digest is %zu bytes, not "
+					 "%zu",
+					 k->uri, OBJ_nid2sn(hash_nid), hlen,
+					 inlen);
+	}
+	if (in == NULL && inlen > 0)
+		return ota_error(OTA_EUSAGE, "%s: nothing to sign", k->uri);
+
+	switch (mech) {
+	case OTA_PKCS11_ECDSA:
+		m.mechanism = CKM_ECDSA;
+		break;
+	case OTA_PKCS11_RSA_PKCS1:
+		m.mechanism = CKM_RSA_PKCS;
+		if (hlen == 32) {
+			memcpy(data, digest_info_sha256,
+			       sizeof(digest_info_sha256));
+			tbs_len = sizeof(digest_info_sha256);
+		} else {
+			memcpy(data, digest_info_sha384,
+			       sizeof(digest_info_sha384));
+			tbs_len = sizeof(digest_info_sha384);
+		}
+		memcpy(data + tbs_len, in, inlen);
+		tbs_len += inlen;
+		tbs = data;
+		break;
+	case OTA_PKCS11_RSA_PSS:
+		m.mechanism = CKM_RSA_PKCS_PSS;
+		pss.hashAlg = hlen == 32 ? CKM_SHA256 : CKM_SHA384;
+		pss.mgf = hlen == 32 ? CKG_MGF1_SHA256 : CKG_MGF1_SHA384;
+		pss.sLen = hlen;
+		m.pParameter = &pss;
+		m.ulParameterLen = sizeof(pss);
+		break;
+	case OTA_PKCS11_EDDSA:
+		m.mechanism = CKM_EDDSA;
+		break;
+	}
+
+	rv = fl->C_SignInit(k->s->h, &m, k->obj);
+	if (rv != CKR_OK)
+		return ota_error(OTA_EKEY, "%s: C_SignInit (%s): %s", k->uri,
+				 mech_name(mech), ota_pkcs11_rv_name(rv));
+	rv = fl->C_Sign(k->s->h, (CK_BYTE *)tbs, tbs_len, NULL, &rlen);
+	if (rv == CKR_OK && rlen > sizeof(raw)) {
+		/* Cannot happen with the key sizes accepted: end the op. */
+		rlen = 0;
+		fl->C_Sign(k->s->h, (CK_BYTE *)tbs, tbs_len, raw, &rlen);
+		rc = ota_error(OTA_EKEY,
+			       "%s: C_Sign (%s) wants %lu bytes for the "
+			       "signature",
+			       k->uri, mech_name(mech), (unsigned long)rlen);
+		goto out;
+	}
+	if (rv == CKR_OK) {
+		rlen = sizeof(raw);
+		rv = fl->C_Sign(k->s->h, (CK_BYTE *)tbs, tbs_len, raw, &rlen);
+	}
+	if (rv != CKR_OK) {
+		rc = ota_error(OTA_EKEY, "%s: C_Sign (%s): %s", k->uri,
+			       mech_name(mech), ota_pkcs11_rv_name(rv));
+		goto out;
+	}
+
+	if (mech == OTA_PKCS11_ECDSA) {
+		if (rlen != 2 * k->field_len) {
+			rc = ota_error(OTA_EKEY,
+				       "%s: CKM_ECDSA gave %lu bytes, not "
+				       "r||s of %zu",
+				       k->uri, (unsigned long)rlen,
+				       2 * k->field_len);
+			goto out;
+		}
+		rc = ecdsa_der(sig, siglen, raw, rlen);
+		if (rc < 0)
+			goto out;
+	} else {
+		*sig = malloc(rlen > 0 ? rlen : 1);
+		if (*sig == NULL) {
+			rc = ota_error(OTA_EINTERNAL, "out of memory");
+			goto out;
+		}
+		memcpy(*sig, raw, rlen);
+		*siglen = rlen;
+	}
+	if (!sig_verifies(k->pub, mech, md, in, inlen, *sig, *siglen))
+		rc = ota_error(OTA_EKEY,
+			       "%s: the token's %s signature does not verify "
+			       "with the key's public half (mismatched "
+			       "public-key object?)",
+			       k->uri, mech_name(mech));
+out:
+	OPENSSL_cleanse(data, sizeof(data));
+	if (rc < 0) {
+		free(*sig);
+		*sig = NULL;
+		*siglen = 0;
+	}
+	return rc;
+}
+
+/* ---- Generating -------------------------------------------------------- */
+
+/* DER OIDs and the PKCS#11 3.0 name for Ed25519's CKA_EC_PARAMS. */
+static const unsigned char oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48,
+					  0xce, 0x3d, 0x03, 0x01, 0x07 };
+static const unsigned char oid_p384[] = { 0x06, 0x05, 0x2b, 0x81,
+					  0x04, 0x00, 0x22 };
+static const unsigned char oid_ed25519[] = { 0x06, 0x03, 0x2b, 0x65, 0x70 };
+static const unsigned char str_ed25519[] = { 0x13, 0x0c, 'e', 'd', 'w',
+					     'a',  'r',  'd', 's', '2',
+					     '5',  '5',  '1', '9' };
+
+static const struct gen_type {
+	const char *name;
+	CK_MECHANISM_TYPE mech;
+	CK_ULONG bits;
+	const unsigned char *params;
+	size_t params_len;
+} gen_types[] = {
+	{ "ecdsa-p256", CKM_EC_KEY_PAIR_GEN, 0, oid_p256, sizeof(oid_p256) },
+	{ "ecdsa-p384", CKM_EC_KEY_PAIR_GEN, 0, oid_p384, sizeof(oid_p384) },
+	{ "rsa-2048", CKM_RSA_PKCS_KEY_PAIR_GEN, 2048, NULL, 0 },
+	{ "rsa-3072", CKM_RSA_PKCS_KEY_PAIR_GEN, 3072, NULL, 0 },
+	{ "rsa-4096", CKM_RSA_PKCS_KEY_PAIR_GEN, 4096, NULL, 0 },
+	{ "ed25519", CKM_EC_EDWARDS_KEY_PAIR_GEN, 0, oid_ed25519,
+	  sizeof(oid_ed25519) },
+};
+
+static int refuse_existing(struct session *s, CK_ATTRIBUTE_TYPE type,
+			   const void *v, size_t len, const char *uri)
+{
+	CK_ATTRIBUTE a = { type, (void *)v, len };
+	CK_OBJECT_HANDLE *objs;
+	char idhex[2 * 64 + 4];
+	size_t n;
+	int rc;
+
+	rc = find_objects(&objs, &n, s, &a, 1);
+	free(objs);
+	if (rc < 0 || n == 0)
+		return rc;
+	if (type == CKA_LABEL)
+		return ota_error(OTA_EKEY,
+				 "%s: token '%s' already has %zu object%s "
+				 "labelled '%.*s'; not overwriting",
+				 uri, s->label, n, n > 1 ? "s" : "", (int)len,
+				 (const char *)v);
+	hex(idhex, v, len > 64 ? 64 : len);
+	return ota_error(OTA_EKEY,
+			 "%s: token '%s' already has %zu object%s with id "
+			 "%s; not overwriting",
+			 uri, s->label, n, n > 1 ? "s" : "", idhex);
+}
+
+int ota_pkcs11_generate(struct ota_pkcs11 *p, const char *uri, const char *type,
+			char **key_uri)
+{
+	static const CK_BYTE exponent[] = { 0x01, 0x00, 0x01 };
+	const struct gen_type *g = NULL;
+	struct req r;
+	struct session *s = NULL;
+	CK_ATTRIBUTE *label, *ida, pub[10], priv[12];
+	CK_ULONG npub = 0, npriv = 0, bits;
+	CK_MECHANISM m = { 0, NULL, 0 };
+	CK_OBJECT_HANDLE hpub, hpriv;
+	unsigned char idbuf[GEN_ID_LEN];
+	const void *id;
+	size_t id_len, i;
+	CK_RV rv;
+	int rc;
+
+	*key_uri = NULL;
+	for (i = 0; type != NULL && i < sizeof(gen_types) / sizeof(*g); i++)
+		if (strcmp(type, gen_types[i].name) == 0)
+			g = &gen_types[i];
+	if (g == NULL)
+		return ota_error(OTA_EUSAGE,
+				 "unknown key type '%s' (ecdsa-p256, "
+				 "ecdsa-p384, rsa-2048, rsa-3072, rsa-4096, "
+				 "ed25519)",
+				 type != NULL ? type : "(null)");
+	rc = req_parse(&r, p, uri);
+	if (rc < 0)
+		return rc;
+	label = p11_kit_uri_get_attribute(r.uri, CKA_LABEL);
+	if (label == NULL || label->ulValueLen == 0) {
+		rc = ota_error(OTA_EUSAGE,
+			       "%s: the URI needs object=LABEL to name the "
+			       "new key",
+			       r.shown);
+		goto out;
+	}
+	ida = p11_kit_uri_get_attribute(r.uri, CKA_ID);
+	if (ida != NULL && ida->ulValueLen > 0) {
+		id = ida->pValue;
+		id_len = ida->ulValueLen;
+	} else {
+		if (RAND_bytes(idbuf, sizeof(idbuf)) != 1) {
+			rc = ota_error(OTA_EINTERNAL,
+				       "no random bytes for a CKA_ID");
+			goto out;
+		}
+		id = idbuf;
+		id_len = sizeof(idbuf);
+	}
+	rc = pick_token(&s, p, &r, false);
+	if (rc < 0)
+		goto out;
+	rc = login(p, s, &r);
+	if (rc < 0)
+		goto out;
+	rc = refuse_existing(s, CKA_LABEL, label->pValue, label->ulValueLen,
+			     r.shown);
+	if (rc == 0)
+		rc = refuse_existing(s, CKA_ID, id, id_len, r.shown);
+	if (rc < 0)
+		goto out;
+
+#define ATTR(arr, n, t, v, l)                                                  \
+	do {                                                                   \
+		(arr)[(n)].type = (t);                                         \
+		(arr)[(n)].pValue = (void *)(v);                               \
+		(arr)[(n)].ulValueLen = (l);                                   \
+		(n)++;                                                         \
+	} while (0)
+	ATTR(pub, npub, CKA_TOKEN, &ck_true, sizeof(CK_BBOOL));
+	ATTR(pub, npub, CKA_PRIVATE, &ck_false, sizeof(CK_BBOOL));
+	ATTR(pub, npub, CKA_VERIFY, &ck_true, sizeof(CK_BBOOL));
+	/* A firmware signing key signs and does nothing else. */
+	ATTR(pub, npub, CKA_ENCRYPT, &ck_false, sizeof(CK_BBOOL));
+	ATTR(pub, npub, CKA_WRAP, &ck_false, sizeof(CK_BBOOL));
+	ATTR(pub, npub, CKA_LABEL, label->pValue, label->ulValueLen);
+	ATTR(pub, npub, CKA_ID, id, id_len);
+	if (g->bits > 0) {
+		bits = g->bits;
+		ATTR(pub, npub, CKA_MODULUS_BITS, &bits, sizeof(bits));
+		ATTR(pub, npub, CKA_PUBLIC_EXPONENT, exponent,
+		     sizeof(exponent));
+	} else {
+		ATTR(pub, npub, CKA_EC_PARAMS, g->params, g->params_len);
+	}
+	ATTR(priv, npriv, CKA_TOKEN, &ck_true, sizeof(CK_BBOOL));
+	ATTR(priv, npriv, CKA_PRIVATE, &ck_true, sizeof(CK_BBOOL));
+	ATTR(priv, npriv, CKA_SENSITIVE, &ck_true, sizeof(CK_BBOOL));
+	ATTR(priv, npriv, CKA_EXTRACTABLE, &ck_false, sizeof(CK_BBOOL));
+	ATTR(priv, npriv, CKA_SIGN, &ck_true, sizeof(CK_BBOOL));
+	ATTR(priv, npriv, CKA_DECRYPT, &ck_false, sizeof(CK_BBOOL));
+	ATTR(priv, npriv, CKA_UNWRAP, &ck_false, sizeof(CK_BBOOL));
+	ATTR(priv, npriv, CKA_DERIVE, &ck_false, sizeof(CK_BBOOL));
+	ATTR(priv, npriv, CKA_LABEL, label->pValue, label->ulValueLen);
+	ATTR(priv, npriv, CKA_ID, id, id_len);
+#undef ATTR
+
+	m.mechanism = g->mech;
+	rv = s->mod->fl->C_GenerateKeyPair(s->h, &m, pub, npub, priv, npriv,
+					   &hpub, &hpriv);
+	if (g->mech == CKM_EC_EDWARDS_KEY_PAIR_GEN &&
+	    (rv == CKR_ATTRIBUTE_VALUE_INVALID ||
+	     rv == CKR_DOMAIN_PARAMS_INVALID || rv == CKR_CURVE_NOT_SUPPORTED ||
+	     rv == CKR_TEMPLATE_INCONSISTENT)) {
+		/* Some tokens know Ed25519 only by its PKCS#11 3.0 name. */
+		pub[npub - 1].pValue = (void *)str_ed25519;
+		pub[npub - 1].ulValueLen = sizeof(str_ed25519);
+		rv = s->mod->fl->C_GenerateKeyPair(s->h, &m, pub, npub, priv,
+						   npriv, &hpub, &hpriv);
+	}
+	if (rv != CKR_OK) {
+		rc = ota_error(
+		    OTA_EKEY, "%s: token '%s': C_GenerateKeyPair (%s): %s",
+		    r.shown, s->label, g->name, ota_pkcs11_rv_name(rv));
+		goto out;
+	}
+	/* Module named in the request: the new URI must reach it too. */
+	*key_uri = object_uri(&s->info, label->pValue, label->ulValueLen, id,
+			      id_len, CKO_PRIVATE_KEY, true, r.uri);
+	if (*key_uri == NULL)
+		rc = ota_error(OTA_EINTERNAL, "out of memory");
+out:
+	req_free(&r);
+	return rc;
+}
+
+/* ---- Listing ----------------------------------------------------------- */
+
+static json_t *token_flags(CK_FLAGS f)
+{
+	static const struct {
+		CK_FLAGS flag;
+		const char *name;
+	} names[] = {
+		{ CKF_TOKEN_INITIALIZED, "token-initialized" },
+		{ CKF_LOGIN_REQUIRED, "login-required" },
+		{ CKF_USER_PIN_INITIALIZED, "user-pin-initialized" },
+		{ CKF_PROTECTED_AUTHENTICATION_PATH, "protected-auth-path" },
+		{ CKF_WRITE_PROTECTED, "write-protected" },
+		{ CKF_RNG, "rng" },
+		{ CKF_USER_PIN_COUNT_LOW, "user-pin-count-low" },
+		{ CKF_USER_PIN_FINAL_TRY, "user-pin-final-try" },
+		{ CKF_USER_PIN_LOCKED, "user-pin-locked" },
+		{ CKF_USER_PIN_TO_BE_CHANGED, "user-pin-to-be-changed" },
+		{ CKF_SO_PIN_LOCKED, "so-pin-locked" },
+	};
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < sizeof(names) / sizeof(names[0]); i++)
+		if ((f & names[i].flag) &&
+		    json_array_append_new(a, json_string(names[i].name)) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* Adds a string member, turning bytes that are not UTF-8 into '?'. */
+static int set_str(json_t *o, const char *key, const char *val, size_t len)
+{
+	json_t *v = json_stringn(val, len);
+	char *copy;
+	size_t i;
+
+	if (v == NULL) {
+		copy = malloc(len + 1);
+		if (copy == NULL)
+			return -1;
+		for (i = 0; i < len; i++)
+			copy[i] = (unsigned char)val[i] < 0x80 && val[i] != 0
+				      ? val[i]
+				      : '?';
+		v = json_stringn(copy, len);
+		free(copy);
+	}
+	return json_object_set_new(o, key, v);
+}
+
+static json_t *object_json(struct session *s, CK_OBJECT_HANDLE o,
+			   CK_OBJECT_CLASS cls)
+{
+	json_t *j = json_object();
+	unsigned char *label = NULL, *id = NULL, *params = NULL;
+	size_t label_len = 0, id_len = 0, params_len = 0, nlen;
+	char *idhex = NULL, *u = NULL, curve[96];
+	unsigned char *n = NULL;
+	CK_KEY_TYPE kt;
+	CK_ULONG bits;
+	enum curve c;
+	bool ok = j != NULL;
+
+	get_attr(&label, &label_len, s, o, CKA_LABEL);
+	get_attr(&id, &id_len, s, o, CKA_ID);
+	ok = ok &&
+	     set_str(j, "class", class_name(cls), strlen(class_name(cls))) == 0;
+	if (ok && label != NULL)
+		ok = set_str(j, "label", (char *)label, label_len) == 0;
+	idhex = malloc(2 * id_len + 1);
+	ok = ok && idhex != NULL;
+	if (ok) {
+		hex(idhex, id != NULL ? id : (unsigned char *)"", id_len);
+		ok = set_str(j, "id", idhex, strlen(idhex)) == 0;
+	}
+	if (ok && cls != CKO_CERTIFICATE &&
+	    get_ulong(&kt, s, o, CKA_KEY_TYPE) == CKR_OK) {
+		if (kt == CKK_RSA) {
+			ok = set_str(j, "key_type", "rsa", 3) == 0;
+			if (get_ulong(&bits, s, o, CKA_MODULUS_BITS) != CKR_OK)
+				bits = get_attr(&n, &nlen, s, o, CKA_MODULUS) ==
+					       CKR_OK
+					   ? 8 * nlen
+					   : 0;
+			if (ok && bits > 0)
+				ok = json_object_set_new(
+					 j, "bits",
+					 json_integer((json_int_t)bits)) == 0;
+		} else if (kt == CKK_EC || kt == CKK_EC_EDWARDS) {
+			ok = set_str(j, "key_type",
+				     kt == CKK_EC ? "ec" : "ec-edwards",
+				     kt == CKK_EC ? 2 : 10) == 0;
+			if (ok && get_attr(&params, &params_len, s, o,
+					   CKA_EC_PARAMS) == CKR_OK) {
+				curve_of(&c, curve, sizeof(curve), params,
+					 params_len);
+				ok = set_str(j, "curve", curve,
+					     strlen(curve)) == 0;
+			}
+		} else if (kt == CKK_AES) {
+			ok = set_str(j, "key_type", "aes", 3) == 0;
+		} else {
+			char other[32];
+
+			snprintf(other, sizeof(other), "0x%lx",
+				 (unsigned long)kt);
+			ok = set_str(j, "key_type", other, strlen(other)) == 0;
+		}
+	}
+	u = object_uri(&s->info, label, label_len, id, id_len, cls, true, NULL);
+	ok = ok && u != NULL && set_str(j, "uri", u, strlen(u)) == 0;
+	free(u);
+	free(idhex);
+	free(label);
+	free(id);
+	free(params);
+	free(n);
+	if (!ok) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+static bool pin_available(const struct ota_pkcs11 *p, const struct req *r)
+{
+	const char *env = getenv(PIN_ENV);
+
+	return r->has_pin || p11_kit_uri_get_pin_source(r->uri) != NULL ||
+	       (env != NULL && env[0] != '\0') || p->allow_prompt;
+}
+
+static int list_token(json_t *tokens, struct ota_pkcs11 *p, struct req *r,
+		      const struct token *t, bool may_login)
+{
+	char buf[sizeof(t->info.manufacturerID) + 1], *u = NULL;
+	CK_OBJECT_HANDLE *objs = NULL;
+	CK_OBJECT_CLASS cls;
+	CK_ATTRIBUTE *attrs;
+	CK_ULONG nattrs;
+	struct session *s;
+	json_t *j, *objects = NULL, *oj;
+	size_t nobjs, i;
+	bool logged_in, bad = false;
+	int rc;
+
+	j = json_object();
+	if (j == NULL || json_array_append_new(tokens, j) < 0)
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	rc = open_session(&s, p, t);
+	if (rc < 0)
+		goto out;
+	if (may_login && (t->info.flags & CKF_LOGIN_REQUIRED) &&
+	    pin_available(p, r)) {
+		rc = login(p, s, r);
+		if (rc < 0)
+			goto out;
+	}
+	logged_in = s->logged_in || !(t->info.flags & CKF_LOGIN_REQUIRED);
+	u = object_uri(&t->info, NULL, 0, NULL, 0, 0, false, NULL);
+	if (u == NULL) {
+		rc = ota_error(OTA_EINTERNAL, "out of memory");
+		goto out;
+	}
+	bad |= json_object_set_new(j, "slot",
+				   json_integer((json_int_t)t->slot)) < 0;
+	padded(buf, t->info.label, sizeof(t->info.label));
+	bad |= set_str(j, "label", buf, strlen(buf)) < 0;
+	padded(buf, t->info.manufacturerID, sizeof(t->info.manufacturerID));
+	bad |= set_str(j, "manufacturer", buf, strlen(buf)) < 0;
+	padded(buf, t->info.model, sizeof(t->info.model));
+	bad |= set_str(j, "model", buf, strlen(buf)) < 0;
+	padded(buf, t->info.serialNumber, sizeof(t->info.serialNumber));
+	bad |= set_str(j, "serial", buf, strlen(buf)) < 0;
+	bad |= json_object_set_new(j, "flags", token_flags(t->info.flags)) < 0;
+	bad |= set_str(j, "module", t->mod->name, strlen(t->mod->name)) < 0;
+	bad |= set_str(j, "uri", u, strlen(u)) < 0;
+	bad |= json_object_set_new(j, "login", json_boolean(logged_in)) < 0;
+	objects = json_array();
+	bad |= json_object_set_new(j, "objects", objects) < 0;
+	if (bad) {
+		rc = ota_error(OTA_EINTERNAL, "out of memory");
+		goto out;
+	}
+
+	attrs = p11_kit_uri_get_attributes(r->uri, &nattrs);
+	rc = find_objects(&objs, &nobjs, s, attrs, nattrs);
+	if (rc < 0)
+		goto out;
+	for (i = 0; i < nobjs; i++) {
+		if (get_ulong(&cls, s, objs[i], CKA_CLASS) != CKR_OK)
+			continue;
+		if (cls != CKO_PRIVATE_KEY && cls != CKO_PUBLIC_KEY &&
+		    cls != CKO_SECRET_KEY && cls != CKO_CERTIFICATE)
+			continue;
+		oj = object_json(s, objs[i], cls);
+		if (oj == NULL || json_array_append_new(objects, oj) < 0) {
+			rc = ota_error(OTA_EINTERNAL, "out of memory");
+			goto out;
+		}
+	}
+out:
+	free(objs);
+	free(u);
+	return rc;
+}
+
+int ota_pkcs11_list(json_t **out, struct ota_pkcs11 *p, const char *uri)
+{
+	struct module **mods = NULL;
+	struct token *toks = NULL;
+	json_t *root = NULL, *tokens;
+	size_t nmods, ntoks = 0, i;
+	struct req r;
+	int rc;
+
+	*out = NULL;
+	rc = req_parse(&r, p, uri != NULL ? uri : "pkcs11:");
+	if (rc < 0)
+		return rc;
+	rc = uri_modules(&mods, &nmods, p, r.uri);
+	if (rc == 0)
+		rc = find_tokens(&toks, &ntoks, mods, nmods, r.uri, NULL, 0);
+	if (rc < 0)
+		goto out;
+	root = json_object();
+	tokens = json_array();
+	if (root == NULL || tokens == NULL ||
+	    json_object_set_new(root, "tokens", tokens) < 0) {
+		if (root == NULL)
+			json_decref(tokens);
+		rc = ota_error(OTA_EINTERNAL, "out of memory");
+		goto out;
+	}
+	/*
+	 * A PIN is tried on one token only: trying it on every token a loose
+	 * URI matches would spend other tokens' retry counters.
+	 */
+	for (i = 0; i < ntoks; i++) {
+		rc = list_token(tokens, p, &r, &toks[i], ntoks == 1);
+		if (rc < 0)
+			goto out;
+	}
+	*out = root;
+	root = NULL;
+out:
+	json_decref(root);
+	free(toks);
+	free(mods);
+	req_free(&r);
+	return rc;
+}

@@ -1,0 +1,252 @@
+/* Judging one signature against trusted keys or trust anchors. */
+#include "otatool/trust.h"
+#include "otatool/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ota_trust_init(struct ota_trust *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+void ota_trust_clear(struct ota_trust *t)
+{
+	for (size_t i = 0; i < t->n_keys; i++) {
+		EVP_PKEY_free(t->keys[i]);
+		free(t->key_names[i]);
+	}
+	sk_X509_pop_free(t->anchors, X509_free);
+	sk_X509_CRL_pop_free(t->crls, X509_CRL_free);
+	memset(t, 0, sizeof(*t));
+}
+
+bool ota_trust_empty(const struct ota_trust *t)
+{
+	return t->n_keys == 0 && sk_X509_num(t->anchors) <= 0;
+}
+
+int ota_trust_add_key(struct ota_trust *t, const char *path)
+{
+	EVP_PKEY *pub = NULL;
+	int rc;
+
+	if (t->n_keys == OTA_TRUST_MAX_KEYS)
+		return ota_error(OTA_EUSAGE, "more than %d trusted keys",
+				 OTA_TRUST_MAX_KEYS);
+	if ((rc = ota_public_key_load(&pub, path)))
+		return rc;
+	if ((rc = ota_key_id_of(t->key_ids[t->n_keys], pub)) ||
+	    !(t->key_names[t->n_keys] = strdup(path))) {
+		EVP_PKEY_free(pub);
+		return rc ? rc : ota_error(OTA_EINTERNAL, "out of memory");
+	}
+	t->keys[t->n_keys++] = pub;
+	return 0;
+}
+
+int ota_trust_add_pkey(struct ota_trust *t, EVP_PKEY *pub, const char *name)
+{
+	int rc;
+
+	if (t->n_keys == OTA_TRUST_MAX_KEYS)
+		return ota_error(OTA_EUSAGE, "more than %d trusted keys",
+				 OTA_TRUST_MAX_KEYS);
+	if ((rc = ota_key_id_of(t->key_ids[t->n_keys], pub)))
+		return rc;
+	if (!(t->key_names[t->n_keys] = strdup(name)))
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	EVP_PKEY_up_ref(pub);
+	t->keys[t->n_keys++] = pub;
+	return 0;
+}
+
+int ota_trust_add_anchors(struct ota_trust *t, const char *path)
+{
+	return ota_chain_read_trust(&t->anchors, path);
+}
+
+int ota_trust_add_crls(struct ota_trust *t, const char *path)
+{
+	return ota_chain_read_crls(&t->crls, path);
+}
+
+const char *ota_trust_verdict_name(enum ota_trust_verdict v)
+{
+	switch (v) {
+	case OTA_TRUST_VALID:
+		return "valid";
+	case OTA_TRUST_UNKNOWN:
+		return "untrusted-key";
+	case OTA_TRUST_CHAIN_FAIL:
+		return "untrusted-chain";
+	default:
+		return "bad-signature";
+	}
+}
+
+static int check_sig(EVP_PKEY *pub, const struct ota_trust_sig *s)
+{
+	return s->digest ? ota_signature_verify_digest(pub, s->alg, s->digest,
+						       s->sig, s->siglen)
+			 : ota_signature_verify(pub, s->alg, s->msg, s->msglen,
+						s->sig, s->siglen);
+}
+
+/* The chain path: signer certificate + intermediates -> an anchor. */
+static int judge_chain(struct ota_trust_result *res, const struct ota_trust *t,
+		       const struct ota_trust_sig *s)
+{
+	struct ota_chain_input in = { 0 };
+	STACK_OF(X509) *inter = sk_X509_new_null();
+	X509 *signer = NULL;
+	EVP_PKEY *pub;
+	char id[OTA_KEY_ID_LEN + 1];
+	int rc;
+
+	if (!inter)
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	if ((rc = ota_chain_cert_from_der(&signer, s->certs[0], s->cert_lens[0],
+					  "signer certificate")))
+		goto out;
+	for (size_t i = 1; i < s->n_certs; i++) {
+		X509 *c = NULL;
+
+		if ((rc = ota_chain_cert_from_der(&c, s->certs[i],
+						  s->cert_lens[i],
+						  "intermediate certificate")))
+			goto out;
+		sk_X509_push(inter, c);
+	}
+	pub = X509_get0_pubkey(signer);
+	if (!pub || ota_key_id_of(id, pub) || strcmp(id, s->keyid) != 0) {
+		res->verdict = OTA_TRUST_CHAIN_FAIL;
+		snprintf(res->message, sizeof(res->message),
+			 "the embedded signer certificate does not hold key "
+			 "%.16s...",
+			 s->keyid);
+		rc = 0;
+		goto out;
+	}
+	in.signer = signer;
+	in.intermediates = inter;
+	in.anchors = t->anchors;
+	in.crls = t->crls;
+	in.crl_required = t->crl_required;
+	in.allow_weak = t->allow_weak;
+	in.at = t->has_at ? t->at : s->when;
+	res->has_chain = true;
+	rc = ota_chain_check(&res->chain, &in);
+	if (rc == OTA_EUNTRUSTED) {
+		res->verdict = OTA_TRUST_CHAIN_FAIL;
+		snprintf(res->message, sizeof(res->message), "%s",
+			 res->chain.message);
+		rc = 0;
+		goto out;
+	}
+	if (rc)
+		goto out;
+	if (check_sig(pub, s)) {
+		res->verdict = OTA_TRUST_BAD_SIG;
+		snprintf(res->message, sizeof(res->message),
+			 "%s signature by the certificate \"%s\" does not "
+			 "verify",
+			 ota_sig_alg_name(s->alg), res->chain.certs[0].subject);
+	} else {
+		res->verdict = OTA_TRUST_VALID;
+		snprintf(res->message, sizeof(res->message),
+			 "%s signature by \"%s\", chain to \"%s\" trusted",
+			 ota_sig_alg_name(s->alg), res->chain.certs[0].subject,
+			 res->chain.certs[res->chain.n_certs - 1].subject);
+	}
+out:
+	X509_free(signer);
+	sk_X509_pop_free(inter, X509_free);
+	return rc;
+}
+
+int ota_trust_judge(struct ota_trust_result *res, const struct ota_trust *t,
+		    const struct ota_trust_sig *s)
+{
+	memset(res, 0, sizeof(*res));
+	res->key_index = -1;
+	res->verdict = OTA_TRUST_UNKNOWN;
+	/* A raw trusted key wins: it needs no certificate at all. */
+	for (size_t i = 0; i < t->n_keys; i++) {
+		if (strcmp(t->key_ids[i], s->keyid) != 0)
+			continue;
+		res->key_index = (int)i;
+		if (check_sig(t->keys[i], s)) {
+			res->verdict = OTA_TRUST_BAD_SIG;
+			snprintf(res->message, sizeof(res->message),
+				 "%s signature by trusted key %s does not "
+				 "verify",
+				 ota_sig_alg_name(s->alg), t->key_names[i]);
+		} else {
+			res->verdict = OTA_TRUST_VALID;
+			snprintf(res->message, sizeof(res->message),
+				 "%s signature by trusted key %s",
+				 ota_sig_alg_name(s->alg), t->key_names[i]);
+		}
+		return 0;
+	}
+	if (sk_X509_num(t->anchors) > 0 && s->n_certs > 0)
+		return judge_chain(res, t, s);
+	snprintf(res->message, sizeof(res->message),
+		 "key %.16s... is not trusted%s", s->keyid,
+		 sk_X509_num(t->anchors) > 0
+		     ? " and the signature carries no certificate"
+		     : "");
+	return 0;
+}
+
+int ota_trust_check_signer(struct ota_chain_report *report,
+			   const struct ota_trust *t, const struct ota_key *k,
+			   int64_t at)
+{
+	struct ota_chain_input in = { 0 };
+	STACK_OF(X509) *inter = NULL;
+	const uint8_t *const *der;
+	const size_t *lens;
+	size_t n = ota_key_certs(k, &der, &lens);
+	X509 *signer = NULL;
+	int rc;
+
+	if (n == 0)
+		return ota_error(OTA_EUSAGE,
+				 "%s: --trust checks the signer's chain: give "
+				 "its certificate with --cert",
+				 ota_key_ref(k));
+	if (!(inter = sk_X509_new_null()))
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	if ((rc = ota_chain_cert_from_der(&signer, der[0], lens[0],
+					  "signer certificate")))
+		goto out;
+	for (size_t i = 1; i < n; i++) {
+		X509 *c = NULL;
+
+		if ((rc = ota_chain_cert_from_der(&c, der[i], lens[i],
+						  "intermediate certificate")))
+			goto out;
+		sk_X509_push(inter, c);
+	}
+	in.signer = signer;
+	in.intermediates = inter;
+	in.anchors = t->anchors;
+	in.crls = t->crls;
+	in.crl_required = t->crl_required;
+	in.allow_weak = t->allow_weak;
+	in.at = t->has_at ? t->at : at;
+	in.signing_key = ota_key_public(k);
+	rc = ota_chain_check(report, &in);
+	if (rc == OTA_EUNTRUSTED)
+		rc = ota_error(OTA_EUNTRUSTED,
+			       "%s: refusing to sign: the chain would not "
+			       "verify: %s",
+			       ota_key_ref(k), report->message);
+out:
+	X509_free(signer);
+	sk_X509_pop_free(inter, X509_free);
+	return rc;
+}
