@@ -263,7 +263,11 @@ static int open_file_key(struct ota_key *k, const char *path,
 		goto out;
 	}
 	if (OSSL_DECODER_from_bio(d, bio) != 1 || !k->pkey) {
-		if (pc.asked && !pc.got)
+		if (pc.asked && !pc.got && pc.err != OTA_EKEY)
+			/* The passphrase file could not be read: say why. */
+			rc =
+			    ota_error_wrap(OTA_EKEY, "%s: encrypted key", path);
+		else if (pc.asked && !pc.got)
 			rc = ota_error(OTA_EKEY,
 				       "%s: key is encrypted and no passphrase "
 				       "was given (--passphrase-file, "
@@ -523,8 +527,11 @@ int ota_signature_verify(EVP_PKEY *pub, enum ota_sig_alg alg,
 
 	if (!ctx)
 		return ota_error(OTA_EINTERNAL, "out of memory");
-	if ((rc = ota_sig_alg_check(alg, pub)))
+	/* The algorithm comes from untrusted input: a misfit just fails. */
+	if (ota_sig_alg_check(alg, pub)) {
+		rc = ota_error_wrap(OTA_EVERIFY, "signature does not verify");
 		goto out;
+	}
 	if (EVP_DigestVerifyInit_ex(ctx, &pctx, prehash ? md_name(d) : NULL,
 				    NULL, NULL, pub, NULL) != 1 ||
 	    !setup_pctx(pctx, alg)) {
@@ -704,8 +711,8 @@ static int decode_binary(uint8_t **out, size_t *outlen, enum ota_sig_alg alg,
 		if (len != 64)
 			return -1;
 		break;
-	default:
-		if (len < 256 || len > 512)
+	default: /* RSA: the modulus size of 2048, 3072 or 4096 bits */
+		if (len != 256 && len != 384 && len != 512)
 			return -1;
 		break;
 	}
@@ -725,15 +732,20 @@ int ota_signature_decode(uint8_t **out, size_t *outlen, enum ota_sig_alg alg,
 	int rc;
 
 	*out = NULL;
-	rc = decode_binary(out, outlen, alg, in, inlen);
-	if (rc != -1)
-		return rc;
+	/*
+	 * Text first: base64 of an RSA-3072 signature is exactly as long as a
+	 * binary RSA-4096 one, but binary signatures are random bytes and are
+	 * never all base64 characters in practice.
+	 */
 	if (base64_decode(&bin, &binlen, in, inlen) == 0) {
 		rc = decode_binary(out, outlen, alg, bin, binlen);
 		free(bin);
 		if (rc != -1)
 			return rc;
 	}
+	rc = decode_binary(out, outlen, alg, in, inlen);
+	if (rc != -1)
+		return rc;
 	return ota_error(
 	    OTA_EINPUT, "not a %s signature (expected %s, binary or base64)",
 	    ota_sig_alg_name(alg),
@@ -1018,10 +1030,10 @@ int ota_signature_verify_digest(EVP_PKEY *pub, enum ota_sig_alg alg,
 {
 	EVP_PKEY_CTX *pctx = NULL;
 	EVP_MD_CTX *ctx = NULL;
-	int rc, ok = 0;
+	int ok = 0;
 
-	if ((rc = ota_sig_alg_check(alg, pub)))
-		return rc;
+	if (ota_sig_alg_check(alg, pub))
+		return ota_error_wrap(OTA_EVERIFY, "signature does not verify");
 	if (alg == OTA_SIG_ED25519) {
 		ctx = EVP_MD_CTX_new();
 		ok = ctx &&
