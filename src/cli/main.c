@@ -19,6 +19,13 @@ const struct cli_command cli_commands[] = {
 	{ "sign", cmd_sign, "sign manifests with key files or PKCS#11 tokens" },
 	{ "keys", cmd_keys, "generate, list and export signing keys" },
 	{ "chain", cmd_chain, "check a signer certificate's chain to a root" },
+	{ "package", cmd_package,
+	  "build an otatool package or an MCUboot image" },
+	{ "verify", cmd_verify,
+	  "verify a package, MCUboot image or signed manifest" },
+	{ "inspect", cmd_inspect,
+	  "show every field of a package, MCUboot image or manifest" },
+	{ "extract", cmd_extract, "write a verified package's images out" },
 	{ "help", cmd_help, "show help for otatool or one of its commands" },
 	{ NULL, NULL, NULL },
 };

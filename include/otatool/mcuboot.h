@@ -1,0 +1,134 @@
+/*
+ * MCUboot signed images (layout: ../shared/formats/mcuboot-image.md, as of
+ * imgtool 2.4.0): written in one streaming pass, signed with any otatool
+ * key (files or PKCS#11), and read back with the checks imgtool forgets.
+ */
+#ifndef OTATOOL_MCUBOOT_H
+#define OTATOOL_MCUBOOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "otatool/digest.h"
+#include "otatool/key.h"
+#include "otatool/semver.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OTA_MCUBOOT_MAGIC    0x96f3b83du
+#define OTA_MCUBOOT_MAX_DEPS 8
+
+struct ota_mcuboot_version {
+	uint8_t major, minor;
+	uint16_t revision;
+	uint32_t build;
+};
+
+/*
+ * From SemVer: major and minor must fit a byte and patch 16 bits, else
+ * OTA_EINPUT saying which field overflows (imgtool crashes instead). The
+ * build number is build_number when >= 0, else the build metadata when it
+ * is a plain decimal u32 ("1.2.3+42"), else 0. A pre-release cannot be
+ * expressed and is refused.
+ */
+int ota_mcuboot_version_from_semver(struct ota_mcuboot_version *out,
+				    const struct ota_semver *v,
+				    int64_t build_number);
+
+struct ota_mcuboot_dep {
+	uint8_t image_id;
+	struct ota_mcuboot_version min_version;
+};
+
+struct ota_mcuboot_opts {
+	struct ota_mcuboot_version version;
+	uint16_t header_size;  /* default 0x200; at least 32 */
+	uint32_t slot_size;    /* 0: no check; else image + swap trailer fit */
+	uint8_t erased_value;  /* header padding: 0xff or 0, as given (MCUboot
+				* usually 0xff: set it, a zeroed struct is 0) */
+	uint32_t align;        /* flash write alignment 1..32 (fit check);
+				* 0 means 1 */
+	bool has_load_address; /* sets RAM_LOAD */
+	uint32_t load_address;
+	bool rom_fixed; /* ROM_FIXED instead of RAM_LOAD */
+	bool has_security_counter;
+	uint32_t security_counter;
+	size_t n_deps;
+	struct ota_mcuboot_dep deps[OTA_MCUBOOT_MAX_DEPS];
+	bool public_key_tlv; /* PUBKEY instead of KEYHASH */
+			     /*
+			      * Image hash: SHA-256, or SHA-384 when the key is P-384 (MCUboot
+			      * pairs them so); other combinations are refused.
+			      */
+};
+
+/*
+ * Reads image_path once: hashes header, payload and protected TLVs while
+ * copying them to out_path (atomic output), signs the digest with key
+ * (ota_key_sign_digest: only the digest reaches a token), then writes the
+ * unprotected TLVs. Keys MCUboot cannot use (RSA other than 2048/3072,
+ * RSA PKCS#1 v1.5) are OTA_EKEY. Constant memory.
+ */
+int ota_mcuboot_write(const char *out_path, const char *image_path,
+		      struct ota_key *key, const struct ota_mcuboot_opts *opts,
+		      ota_progress_fn progress, void *progress_ctx);
+
+/* What a verification was asked to check. */
+struct ota_mcuboot_policy {
+	EVP_PKEY *const *trusted; /* keys the signature may be by */
+	size_t n_trusted;
+	bool check_counter;
+	uint32_t counter; /* the image's security counter must be >= this */
+};
+
+/* Everything read from an image, for inspect and verify reports. */
+struct ota_mcuboot_info {
+	uint32_t load_address;
+	uint16_t header_size, protect_tlv_size;
+	uint32_t image_size, flags;
+	struct ota_mcuboot_version version;
+	bool has_security_counter;
+	uint32_t security_counter;
+	size_t n_deps;
+	struct ota_mcuboot_dep deps[OTA_MCUBOOT_MAX_DEPS];
+	enum ota_digest_alg hash_alg;
+	uint8_t hash[OTA_DIGEST_MAX]; /* from the TLV */
+	bool hash_ok;                 /* matches the computed one */
+	bool has_keyhash, has_pubkey;
+	uint8_t keyhash[OTA_DIGEST_MAX];
+	int trusted_key;   /* index into policy->trusted, -1 */
+	uint16_t sig_type; /* TLV type of the signature */
+	bool signature_ok;
+	uint64_t file_size;
+};
+
+/*
+ * Parses and checks an MCUboot image in one streaming pass: header fields,
+ * protect_tlv_size against the real protected area, every TLV length
+ * against what remains (byte offsets in messages), the hash, KEYHASH or
+ * PUBKEY against the trusted keys, the signature, and the policy. Fills
+ * info as far as it got. Structure errors are OTA_EVERIFY with the byte
+ * offset; no trusted key or a bad signature OTA_EVERIFY; a counter below
+ * the policy OTA_EROLLBACK. With n_trusted == 0, the signature is not
+ * checked (inspect) and only the structure and hash are.
+ */
+int ota_mcuboot_verify(struct ota_mcuboot_info *info, const char *path,
+		       const struct ota_mcuboot_policy *policy,
+		       ota_progress_fn progress, void *progress_ctx);
+
+/* The info as JSON for inspect/verify --json. */
+json_t *ota_mcuboot_info_json(const struct ota_mcuboot_info *info);
+
+/* True if the first 4 bytes are the MCUboot magic. */
+bool ota_mcuboot_is_image(const uint8_t *head, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

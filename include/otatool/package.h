@@ -1,0 +1,164 @@
+/*
+ * Writing otatool packages (otatool-package(5)): the device-relevant part
+ * of a manifest as protected TLVs, signatures over the header and that
+ * region, then the images, each aligned to the flash page size.
+ */
+#ifndef OTATOOL_PACKAGE_H
+#define OTATOOL_PACKAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "otatool/digest.h"
+#include "otatool/key.h"
+#include "otatool/manifest.h"
+#include "otatool/trust.h"
+
+#include <jansson.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OTA_PACKAGE_DEFAULT_ALIGN 4096u
+#define OTA_PACKAGE_MAX_SIGNERS   8
+
+/* A key that signs the package, with the certificates to embed. */
+struct ota_package_signer {
+	struct ota_key *key;
+	size_t n_certs; /* DER, signer first */
+	const uint8_t *const *certs;
+	const size_t *cert_lens;
+};
+
+struct ota_package_opts {
+	uint32_t alignment; /* power of two, 16..1 MiB; 0: 4096 */
+	/*
+	 * Images to store zlib-compressed: every image when compress_all,
+	 * else those named in compress (unknown names are OTA_EUSAGE).
+	 */
+	bool compress_all;
+	const char *const *compress;
+	size_t n_compress;
+	int zlib_level; /* 0: 9 */
+	ota_progress_fn progress;
+	void *progress_ctx;
+};
+
+/*
+ * Writes a package for m to out_path. Images are read once: copied (or
+ * compressed) into place while hashed. When the manifest already carries an
+ * image's digest (a signed manifest), the file must still match it, else
+ * OTA_EVERIFY and nothing is written; when it does not (one-shot from a
+ * release file: resolve with skip_digests), the digest and size computed
+ * here are stored into m. Then the protected region is built, signed by
+ * every signer over its digest (SHA-256, or SHA-384 when a P-384 key
+ * signs), and the header written. Atomic: a failure leaves nothing.
+ */
+int ota_package_write(const char *out_path, struct ota_manifest *m,
+		      const struct ota_package_signer *signers,
+		      size_t n_signers, const struct ota_package_opts *opts);
+
+/* Reading ---------------------------------------------------------------- */
+
+struct ota_package_check_opts {
+	/* NULL: inspect only (structure and digests, signatures not judged) */
+	const struct ota_trust *trust;
+	const char *hardware; /* device policy; NULL: not checked */
+	bool check_counter;
+	uint32_t counter;
+	bool check_bootloader;
+	uint32_t bootloader[3];
+	/* Write verified images here (NAME.bin), only if all checks pass. */
+	const char *extract_dir;
+	ota_progress_fn progress;
+	void *progress_ctx;
+};
+
+#define OTA_PACKAGE_MAX_SIGS   8
+#define OTA_PACKAGE_MAX_IMAGES 32
+#define OTA_PACKAGE_MAX_HW     64
+#define OTA_PACKAGE_MAX_DEPS   64
+
+struct ota_package_sig_info {
+	uint16_t alg_code;
+	char keyid[OTA_KEY_ID_LEN + 1];
+	size_t siglen, n_certs;
+	bool judged;
+	struct ota_trust_result *trust; /* NULL until judged */
+};
+
+/* Everything read from a package, as far as reading got. */
+struct ota_package_report {
+	uint64_t file_size;
+	uint8_t header[64];
+	uint16_t format_version;
+	uint8_t region_digest_alg; /* OTAPKG_DIGEST_* */
+	uint32_t protected_size, sigblock_size, alignment;
+	uint64_t total_size;
+	char name[65], version[256];
+	uint32_t security_counter;
+	bool has_bootloader_min;
+	uint32_t bootloader_min[3];
+	size_t n_hardware;
+	char hardware[OTA_PACKAGE_MAX_HW][65];
+	char git_commit[65];
+	bool has_build_time;
+	int64_t build_time;
+	bool has_signing_time;
+	int64_t signing_time;
+	size_t n_deps;
+	char dep_names[OTA_PACKAGE_MAX_DEPS][65];
+	char dep_ranges[OTA_PACKAGE_MAX_DEPS][256];
+	size_t n_images;
+	struct {
+		char name[65], kind[65];
+		uint8_t compression, digest_alg;
+		bool has_load_address;
+		uint64_t offset, stored_size, size, load_address;
+		uint8_t digest[64], stored_digest[64];
+		size_t digest_len;
+		bool stored_ok, flashed_ok; /* checked while streaming */
+	} images[OTA_PACKAGE_MAX_IMAGES];
+	size_t n_sigs;
+	struct ota_package_sig_info sigs[OTA_PACKAGE_MAX_SIGS];
+	int trusted_sig; /* -1 if none */
+	bool signature_checked;
+	/* The verifier's verdict: status name, byte offset, what. */
+	int status;
+	const char *status_name;
+	uint64_t error_offset;
+	char error[512];
+};
+
+/*
+ * Reads and checks a package with the device verifier (otaverify.c), fed
+ * in chunks: structure and every length, the signatures against trust
+ * (each judged by ota_trust_judge; chains checked at the package's build
+ * time unless the trust says otherwise), the policy, every stored digest,
+ * and, for compressed images, the flashed digest after inflating. Fills
+ * report as far as it got. Returns 0, OTA_EVERIFY (structure, digest,
+ * signature; the message names the byte offset), OTA_EUNTRUSTED (a chain
+ * was refused and nothing else was trusted), OTA_EHARDWARE, OTA_EROLLBACK
+ * or OTA_EBOOTLOADER. The report must be freed with
+ * ota_package_report_clear().
+ */
+int ota_package_check(struct ota_package_report *report, const char *path,
+		      const struct ota_package_check_opts *opts);
+void ota_package_report_clear(struct ota_package_report *report);
+
+/* The report as JSON for inspect/verify --json. */
+json_t *ota_package_report_json(const struct ota_package_report *report);
+
+/* True if the first bytes are the package magic. */
+bool ota_package_is_package(const uint8_t *head, size_t len);
+
+/* OTAPKG_SIG_* for a signature algorithm, and back. */
+uint16_t ota_package_sig_code(enum ota_sig_alg alg);
+int ota_package_sig_alg(enum ota_sig_alg *out, uint16_t code);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

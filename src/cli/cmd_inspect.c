@@ -1,0 +1,243 @@
+/* otatool inspect: every field of a package, MCUboot image or manifest. */
+#include "cli.h"
+
+#include "otatool/detect.h"
+#include "otatool/envelope.h"
+#include "otatool/error.h"
+#include "otatool/manifest.h"
+#include "otatool/mcuboot.h"
+#include "otatool/package.h"
+#include "otatool/timestamp.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: otatool inspect [--json] FILE\n"
+    "\n"
+    "Show every field of an otatool package, an MCUboot image or a "
+    "(signed)\n"
+    "manifest. The structure, every length and every digest are checked "
+    "with\n"
+    "the same parser the device runs; signatures are listed, not judged\n"
+    "(that is otatool verify's job, with a trust).\n"
+    "\n"
+    "      --json      machine-readable output on stdout\n"
+    "  -h, --help      show this help\n"
+    "\n"
+    "See otatool-inspect(1).\n";
+
+static const struct option longopts[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void print_hex(const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		printf("%02x", b[i]);
+}
+
+static void print_package(const char *path, const struct ota_package_report *r)
+{
+	char ts[OTA_TIMESTAMP_LEN] = "-";
+
+	printf("%s: otatool package, format %u, %llu bytes\n", path,
+	       r->format_version, (unsigned long long)r->file_size);
+	printf("  header:        region digest %s, protected region %u B, "
+	       "signature block %u B,\n"
+	       "                 alignment %u B, total %llu B\n",
+	       r->region_digest_alg == 2 ? "sha384" : "sha256",
+	       r->protected_size, r->sigblock_size, r->alignment,
+	       (unsigned long long)r->total_size);
+	printf("  name:          %s\n", r->name);
+	printf("  version:       %s\n", r->version);
+	printf("  counter:       %u\n", r->security_counter);
+	if (r->has_bootloader_min)
+		printf("  bootloader:    >= %u.%u.%u\n", r->bootloader_min[0],
+		       r->bootloader_min[1], r->bootloader_min[2]);
+	printf("  hardware:     ");
+	for (size_t i = 0; i < r->n_hardware; i++)
+		printf(" %s", r->hardware[i]);
+	printf("\n");
+	if (r->git_commit[0])
+		printf("  git commit:    %s\n", r->git_commit);
+	if (r->has_build_time)
+		ota_timestamp_format(ts, r->build_time);
+	printf("  build time:    %s\n", ts);
+	if (r->has_signing_time) {
+		ota_timestamp_format(ts, r->signing_time);
+		printf("  signed at:     %s\n", ts);
+	}
+	for (size_t i = 0; i < r->n_deps; i++)
+		printf("  depends on:    %s %s\n", r->dep_names[i],
+		       r->dep_ranges[i]);
+	printf("  images:\n");
+	for (size_t i = 0; i < r->n_images; i++) {
+		printf(
+		    "    %zu %-14s %-13s offset %-8llu %llu B stored, %llu B "
+		    "flashed%s\n",
+		    i, r->images[i].name, r->images[i].kind,
+		    (unsigned long long)r->images[i].offset,
+		    (unsigned long long)r->images[i].stored_size,
+		    (unsigned long long)r->images[i].size,
+		    r->images[i].compression ? " (zlib)" : "");
+		if (r->images[i].has_load_address)
+			printf("      load address 0x%08llx\n",
+			       (unsigned long long)r->images[i].load_address);
+		printf("      digest ");
+		print_hex(r->images[i].digest, r->images[i].digest_len);
+		printf(" %s\n",
+		       r->images[i].flashed_ok ? "(checked)" : "(not checked)");
+	}
+	printf("  signatures:\n");
+	for (size_t i = 0; i < r->n_sigs; i++) {
+		enum ota_sig_alg alg;
+
+		printf("    %zu %s key %s, %zu certificate%s\n", i,
+		       ota_package_sig_alg(&alg, r->sigs[i].alg_code)
+			   ? "unknown"
+			   : ota_sig_alg_name(alg),
+		       r->sigs[i].keyid, r->sigs[i].n_certs,
+		       r->sigs[i].n_certs == 1 ? "" : "s");
+	}
+}
+
+static int inspect_package(const char *path, bool json)
+{
+	struct ota_package_check_opts o = { 0 };
+	struct ota_package_report r;
+	int rc = ota_package_check(&r, path, &o);
+
+	if (json) {
+		json_t *j = ota_package_report_json(&r);
+		char *text =
+		    json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+		printf("%s\n", text ? text : "{}");
+		free(text);
+		json_decref(j);
+	} else {
+		print_package(path, &r);
+		printf("  structure:     %s\n",
+		       rc ? r.error : "valid; every length and digest checked");
+	}
+	ota_package_report_clear(&r);
+	return rc;
+}
+
+/* One "name: value" line per field; nested values on one line as JSON. */
+static void print_fields(json_t *j)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(j, key, v)
+	{
+		char *text =
+		    json_is_string(v)
+			? strdup(json_string_value(v))
+			: json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+		printf("  %-20s %s\n", key, text ? text : "?");
+		free(text);
+	}
+}
+
+static int inspect_mcuboot(const char *path, bool json)
+{
+	struct ota_mcuboot_policy pol = { 0 };
+	struct ota_mcuboot_info info;
+	json_t *j;
+	int rc;
+
+	memset(&info, 0, sizeof(info));
+	rc = ota_mcuboot_verify(&info, path, &pol, NULL, NULL);
+	j = ota_mcuboot_info_json(&info);
+	/* Inspect judges no key: leave the verdict to otatool verify. */
+	json_object_del(j, "trusted_key");
+	json_object_del(j, "signature_ok");
+	json_object_set_new(j, "structure",
+			    json_string(rc ? ota_error_message()
+					   : "valid; every length and the "
+					     "hash checked"));
+	if (json) {
+		char *text =
+		    json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+		printf("%s\n", text ? text : "{}");
+		free(text);
+	} else {
+		printf("%s: MCUboot image (signature listed, not judged: "
+		       "see otatool verify)\n",
+		       path);
+		print_fields(j);
+	}
+	json_decref(j);
+	return rc;
+}
+
+static int inspect_manifest(const char *path, bool json)
+{
+	struct ota_envelope *e = NULL;
+	json_t *j, *sigs;
+	char *text;
+	int rc;
+
+	if ((rc = ota_envelope_load(&e, path)))
+		return rc;
+	j = json_loadb(e->payload, e->payload_len, 0, NULL);
+	sigs = json_array();
+	for (size_t i = 0; i < e->n_sigs; i++)
+		json_array_append_new(
+		    sigs,
+		    json_pack("{s:s, s:s, s:i}", "keyid", e->sigs[i].keyid,
+			      "algorithm", ota_sig_alg_name(e->sigs[i].alg),
+			      "certificates", (int)e->sigs[i].n_certs));
+	if (json)
+		json = true;
+	else
+		printf("%s: %s manifest\n", path,
+		       e->n_sigs ? "signed" : "unsigned");
+	json_object_set_new(j, "signatures", sigs);
+	text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	printf("%s\n", text ? text : "{}");
+	free(text);
+	json_decref(j);
+	ota_envelope_free(e);
+	return 0;
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+	enum ota_artifact kind;
+	bool json = false;
+	int c, rc;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			return cli_bad_option("inspect", longopts, c, argv);
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage_error("inspect", "expected one FILE");
+	if ((rc = ota_detect_artifact(&kind, argv[optind])) == 0)
+		rc = kind == OTA_ARTIFACT_PACKAGE
+			 ? inspect_package(argv[optind], json)
+		     : kind == OTA_ARTIFACT_MCUBOOT
+			 ? inspect_mcuboot(argv[optind], json)
+			 : inspect_manifest(argv[optind], json);
+	return rc ? cli_fail("inspect", rc) : 0;
+}

@@ -1,0 +1,463 @@
+/*
+ * otatool verify: a package, an MCUboot image or a signed manifest,
+ * checked as the device would, reported as a checklist.
+ */
+#include "cli.h"
+#include "report.h"
+#include "trustopts.h"
+
+#include "otatool/detect.h"
+#include "otatool/envelope.h"
+#include "otatool/error.h"
+#include "otatool/manifest.h"
+#include "otatool/mcuboot.h"
+#include "otatool/package.h"
+#include "otatool/timestamp.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char usage_text[] =
+    "usage: otatool verify [OPTIONS] FILE\n"
+    "\n"
+    "Verify an otatool package, an MCUboot image or a signed manifest "
+    "exactly\n"
+    "as a device would: structure and every length, a signature by a "
+    "trusted\n"
+    "key or through a trusted chain, every image digest, and the device's\n"
+    "policy. Prints what was checked, one line each.\n"
+    "\n"
+    "Trust (at least one of --trust-key or --trust):\n" CLI_TRUST_HELP "\n"
+    "Device policy:\n"
+    "      --hardware ID          the device's hardware variant must be "
+    "listed\n"
+    "      --counter N            the device's anti-rollback counter: the\n"
+    "                             release's must not be lower\n"
+    "      --bootloader-version V the device's bootloader: must meet the\n"
+    "                             release's minimum\n"
+    "\n"
+    "Other:\n"
+    "      --images DIR           signed manifests: where the image files "
+    "are\n"
+    "                             (default: the manifest's directory)\n"
+    "      --json                 the report as JSON on stdout\n"
+    "  -q, --quiet                no report; the exit status says it all\n"
+    "  -h, --help                 show this help\n"
+    "\n"
+    "See otatool-verify(1).\n";
+
+enum {
+	OPT_HARDWARE = 256,
+	OPT_COUNTER,
+	OPT_BOOTLOADER,
+	OPT_IMAGES,
+	OPT_JSON,
+};
+
+static const struct option longopts[] = {
+	CLI_TRUST_LONGOPTS,
+	{ "hardware", required_argument, NULL, OPT_HARDWARE },
+	{ "counter", required_argument, NULL, OPT_COUNTER },
+	{ "bootloader-version", required_argument, NULL, OPT_BOOTLOADER },
+	{ "images", required_argument, NULL, OPT_IMAGES },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct verify_args {
+	struct ota_trust trust;
+	const char *hardware, *images, *path;
+	bool check_counter, has_bootloader, json, quiet;
+	uint32_t counter;
+	struct ota_semver bootloader;
+};
+
+/* What the release says that the device policy is checked against. */
+struct release_facts {
+	size_t n_hardware;
+	const char *hardware[64];
+	uint32_t counter;
+	bool has_bootloader_min;
+	uint64_t bootloader_min[3];
+};
+
+static int cmp3(const uint64_t a[3], const uint64_t b[3])
+{
+	for (int i = 0; i < 3; i++)
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	return 0;
+}
+
+/*
+ * One line per policy check the caller asked for, each judged on the
+ * release's facts (the verifier stops at the first failure; the report
+ * shows all of them). Nothing is judged before a signature verified.
+ */
+static void policy_lines(struct cli_report *rep, const struct verify_args *a,
+			 bool reached, const struct release_facts *f)
+{
+	if (a->hardware) {
+		bool listed = false;
+
+		for (size_t i = 0; i < f->n_hardware; i++)
+			listed |= strcmp(f->hardware[i], a->hardware) == 0;
+		cli_report_add(rep,
+			       !reached ? CLI_SKIP
+			       : listed ? CLI_OK
+					: CLI_FAIL,
+			       "hardware", "device hardware %s %s", a->hardware,
+			       listed ? "is listed" : "is not listed");
+	}
+	if (a->check_counter) {
+		bool ok = f->counter >= a->counter;
+
+		cli_report_add(rep,
+			       !reached ? CLI_SKIP
+			       : ok     ? CLI_OK
+					: CLI_FAIL,
+			       "security counter",
+			       "release counter %u %s device counter %u",
+			       f->counter, ok ? ">=" : "<", a->counter);
+	}
+	if (a->has_bootloader) {
+		uint64_t dev[3] = { a->bootloader.major, a->bootloader.minor,
+				    a->bootloader.patch };
+		bool ok =
+		    !f->has_bootloader_min || cmp3(dev, f->bootloader_min) >= 0;
+
+		cli_report_add(
+		    rep,
+		    !reached ? CLI_SKIP
+		    : ok     ? CLI_OK
+			     : CLI_FAIL,
+		    "bootloader", "device bootloader %llu.%llu.%llu %s",
+		    (unsigned long long)dev[0], (unsigned long long)dev[1],
+		    (unsigned long long)dev[2],
+		    !f->has_bootloader_min ? "(no minimum required)"
+		    : ok                   ? "meets the minimum"
+					   : "is older than the minimum");
+	}
+}
+
+static int verify_package(const struct verify_args *a, struct cli_report *rep,
+			  json_t **obj)
+{
+	struct ota_package_check_opts o = {
+		.trust = &a->trust,
+		.hardware = a->hardware,
+		.check_counter = a->check_counter,
+		.counter = a->counter,
+	};
+	struct ota_package_report r;
+	const char *st;
+	bool past_sigs;
+	int rc;
+
+	if (a->has_bootloader) {
+		if (a->bootloader.major > UINT32_MAX ||
+		    a->bootloader.minor > UINT32_MAX ||
+		    a->bootloader.patch > UINT32_MAX)
+			return ota_error(OTA_EUSAGE,
+					 "--bootloader-version: parts must fit "
+					 "32 bits");
+		o.check_bootloader = true;
+		o.bootloader[0] = (uint32_t)a->bootloader.major;
+		o.bootloader[1] = (uint32_t)a->bootloader.minor;
+		o.bootloader[2] = (uint32_t)a->bootloader.patch;
+	}
+	rc = ota_package_check(&r, a->path, &o);
+	st = r.status_name ? r.status_name : "ok";
+	past_sigs = r.trusted_sig >= 0;
+	cli_report_add(rep,
+		       r.name[0] ? CLI_OK
+		       : rc      ? CLI_FAIL
+				 : CLI_OK,
+		       "structure", "%s",
+		       r.name[0] ? "header and protected region parsed, every "
+				   "length checked"
+				 : r.error);
+	for (size_t i = 0; i < r.n_sigs; i++) {
+		const struct ota_package_sig_info *s = &r.sigs[i];
+		char name[32];
+
+		snprintf(name, sizeof(name), "signature %zu", i);
+		cli_report_add(
+		    rep,
+		    s->trust && s->trust->verdict == OTA_TRUST_VALID ? CLI_OK
+								     : CLI_FAIL,
+		    name, "%s", s->trust ? s->trust->message : "not judged");
+	}
+	if (r.n_sigs == 0)
+		cli_report_add(rep, CLI_SKIP, "signatures", "not reached");
+	struct release_facts f = { .n_hardware = r.n_hardware,
+				   .counter = r.security_counter,
+				   .has_bootloader_min = r.has_bootloader_min };
+
+	for (size_t i = 0; i < r.n_hardware && i < 64; i++)
+		f.hardware[i] = r.hardware[i];
+	for (int i = 0; i < 3; i++)
+		f.bootloader_min[i] = r.bootloader_min[i];
+	policy_lines(rep, a, past_sigs, &f);
+	/* Images stream only after the signature and the policy passed. */
+	bool failed_shown = false;
+	for (size_t i = 0; i < r.n_images; i++) {
+		enum cli_check res = CLI_SKIP;
+		const char *what = "not reached";
+		char name[96];
+
+		if (r.images[i].flashed_ok) {
+			res = CLI_OK;
+			what = "digest matches";
+		} else if (past_sigs && rc == OTA_EVERIFY && !failed_shown) {
+			res = CLI_FAIL;
+			what = r.error;
+			failed_shown = true;
+		}
+		snprintf(name, sizeof(name), "image %s", r.images[i].name);
+		cli_report_add(rep, res, name, "%s, %llu bytes%s: %s",
+			       r.images[i].kind,
+			       (unsigned long long)r.images[i].size,
+			       r.images[i].compression ? " (zlib)" : "", what);
+	}
+	bool at_end = !strcmp(st, "trailing-data") || !strcmp(st, "truncated");
+	cli_report_add(rep,
+		       rc == 0  ? CLI_OK
+		       : at_end ? CLI_FAIL
+				: CLI_SKIP,
+		       "end of package", "%s",
+		       rc == 0  ? "no missing or extra bytes"
+		       : at_end ? r.error
+				: "not reached");
+	*obj = ota_package_report_json(&r);
+	ota_package_report_clear(&r);
+	return rc;
+}
+
+static int verify_mcuboot(const struct verify_args *a, struct cli_report *rep,
+			  json_t **obj)
+{
+	struct ota_mcuboot_policy pol = {
+		.trusted = a->trust.keys,
+		.n_trusted = a->trust.n_keys,
+		.check_counter = a->check_counter,
+		.counter = a->counter,
+	};
+	struct ota_mcuboot_info info;
+	int rc;
+
+	if (a->trust.n_keys == 0)
+		return ota_error(OTA_EUSAGE,
+				 "MCUboot images are checked against raw keys: "
+				 "give --trust-key (MCUboot has no "
+				 "certificates)");
+	if (a->hardware || a->has_bootloader)
+		return ota_error(OTA_EUSAGE,
+				 "MCUboot images carry no hardware list or "
+				 "bootloader minimum; --hardware and "
+				 "--bootloader-version do not apply");
+	memset(&info, 0, sizeof(info));
+	rc = ota_mcuboot_verify(&info, a->path, &pol, NULL, NULL);
+	cli_report_add(rep, info.image_size || !rc ? CLI_OK : CLI_FAIL,
+		       "structure", "%s",
+		       rc && !info.image_size ? ota_error_message()
+					      : "header, protected and "
+						"unprotected TLV areas");
+	cli_report_add(rep, info.hash_ok ? CLI_OK : CLI_FAIL, "image hash",
+		       "%s over header, payload and protected TLVs",
+		       ota_digest_alg_name(info.hash_alg));
+	cli_report_add(rep, info.trusted_key >= 0 ? CLI_OK : CLI_FAIL,
+		       info.has_pubkey ? "PUBKEY" : "KEYHASH", "%s",
+		       info.trusted_key >= 0
+			   ? a->trust.key_names[info.trusted_key]
+			   : "matches no trusted key");
+	cli_report_add(rep, info.signature_ok ? CLI_OK : CLI_FAIL, "signature",
+		       "TLV 0x%02x", info.sig_type);
+	struct release_facts f = { .counter = info.security_counter };
+
+	policy_lines(rep, a, info.signature_ok, &f);
+	*obj = ota_mcuboot_info_json(&info);
+	return rc;
+}
+
+static int verify_manifest(const struct verify_args *a, struct cli_report *rep,
+			   json_t **obj)
+{
+	struct ota_trust_result results[OTA_ENVELOPE_MAX_SIGS];
+	struct ota_envelope *e = NULL;
+	struct ota_manifest *m = NULL;
+	char *dir = NULL, *slash;
+	int64_t when = (int64_t)time(NULL);
+	int trusted = -1, rc, img_rc = 0;
+
+	if ((rc = ota_envelope_load(&e, a->path)))
+		return rc;
+	dir = strdup(a->images ? a->images : a->path);
+	if (!dir) {
+		rc = ota_error(OTA_EINTERNAL, "out of memory");
+		goto out;
+	}
+	slash = a->images ? NULL : strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	if ((rc = ota_manifest_new(&m)) ||
+	    (rc =
+		 ota_manifest_parse_json(m, e->payload, e->payload_len, a->path,
+					 a->images || slash ? dir : NULL)))
+		goto out;
+	cli_report_add(rep, CLI_OK, "structure",
+		       "signed manifest, canonical payload, %zu signature%s",
+		       e->n_sigs, e->n_sigs == 1 ? "" : "s");
+	if (m->build_time)
+		ota_timestamp_parse(&when, m->build_time);
+	rc = ota_envelope_verify(results, &trusted, e, &a->trust, when);
+	for (size_t i = 0; i < e->n_sigs; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "signature %zu", i);
+		cli_report_add(rep,
+			       results[i].verdict == OTA_TRUST_VALID ? CLI_OK
+								     : CLI_FAIL,
+			       name, "%s", results[i].message);
+	}
+	if (rc == 0)
+		rc = ota_manifest_check_device(
+		    m, a->hardware, a->check_counter, a->counter,
+		    a->has_bootloader ? &a->bootloader : NULL);
+	struct release_facts f = {
+		.n_hardware = m->n_hardware,
+		.counter = m->security_counter,
+		.has_bootloader_min = m->has_bootloader_min,
+		.bootloader_min = { m->bootloader_min.major,
+				    m->bootloader_min.minor,
+				    m->bootloader_min.patch },
+	};
+
+	for (size_t i = 0; i < m->n_hardware && i < 64; i++)
+		f.hardware[i] = m->hardware[i];
+	policy_lines(rep, a, trusted >= 0, &f);
+	for (size_t i = 0; i < m->n_images; i++) {
+		struct ota_manifest one = *m;
+		char name[96];
+
+		/* One image at a time, so each gets its own line. */
+		one.images[0] = m->images[i];
+		one.n_images = 1;
+		snprintf(name, sizeof(name), "image %s", m->images[i].name);
+		if (rc || img_rc) {
+			cli_report_add(rep, CLI_SKIP, name, "%s: not checked",
+				       m->images[i].path);
+			continue;
+		}
+		img_rc = ota_manifest_check_images(&one, NULL, NULL);
+		cli_report_add(rep, img_rc ? CLI_FAIL : CLI_OK, name, "%s: %s",
+			       m->images[i].path,
+			       img_rc ? ota_error_message() : "digest matches");
+	}
+	if (!rc)
+		rc = img_rc;
+	*obj = json_pack("{s:s, s:s}", "format", "otatool-signed-manifest",
+			 "file", a->path);
+out:
+	free(dir);
+	ota_manifest_free(m);
+	ota_envelope_free(e);
+	return rc;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+	struct verify_args a = { 0 };
+	struct cli_report rep;
+	enum ota_artifact kind;
+	json_t *obj = NULL;
+	uint64_t n;
+	int c, rc = 0;
+
+	ota_trust_init(&a.trust);
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
+		int t = cli_trust_option(&a.trust, c, optarg);
+
+		if (t < 0) {
+			rc = t;
+			goto out;
+		}
+		if (t)
+			continue;
+		switch (c) {
+		case OPT_HARDWARE:
+			a.hardware = optarg;
+			break;
+		case OPT_COUNTER:
+			if ((rc = ota_parse_uint(&n, optarg, UINT32_MAX,
+						 "--counter")))
+				goto out;
+			a.check_counter = true;
+			a.counter = (uint32_t)n;
+			break;
+		case OPT_BOOTLOADER:
+			if ((rc = ota_semver_parse(&a.bootloader, optarg))) {
+				rc = ota_error_wrap(rc, "--bootloader-version");
+				goto out;
+			}
+			a.has_bootloader = true;
+			break;
+		case OPT_IMAGES:
+			a.images = optarg;
+			break;
+		case OPT_JSON:
+			a.json = true;
+			break;
+		case 'q':
+			a.quiet = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			ota_trust_clear(&a.trust);
+			return 0;
+		default:
+			ota_trust_clear(&a.trust);
+			return cli_bad_option("verify", longopts, c, argv);
+		}
+	}
+	if (argc - optind != 1) {
+		ota_trust_clear(&a.trust);
+		return cli_usage_error("verify", "expected one FILE");
+	}
+	a.path = argv[optind];
+	if (ota_trust_empty(&a.trust)) {
+		ota_trust_clear(&a.trust);
+		return cli_usage_error("verify",
+				       "nothing to trust: give --trust-key or "
+				       "--trust");
+	}
+	if ((rc = ota_detect_artifact(&kind, a.path)))
+		goto out;
+	cli_report_init(&rep, a.json);
+	rc = kind == OTA_ARTIFACT_PACKAGE   ? verify_package(&a, &rep, &obj)
+	     : kind == OTA_ARTIFACT_MCUBOOT ? verify_mcuboot(&a, &rep, &obj)
+					    : verify_manifest(&a, &rep, &obj);
+	if (!obj)
+		obj = json_object();
+	if (!a.quiet) {
+		if (!a.json)
+			printf("%s: %s\n", a.path,
+			       kind == OTA_ARTIFACT_PACKAGE ? "otatool package"
+			       : kind == OTA_ARTIFACT_MCUBOOT
+				   ? "MCUboot image"
+				   : "signed manifest");
+		cli_report_finish(&rep, obj, rc);
+	} else {
+		json_decref(rep.checks);
+	}
+	json_decref(obj);
+out:
+	ota_trust_clear(&a.trust);
+	return rc ? cli_fail("verify", rc) : 0;
+}

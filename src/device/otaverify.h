@@ -1,0 +1,182 @@
+/*
+ * The reference device-side verifier for otatool packages: C99, no malloc,
+ * no libc beyond memcpy/memcmp/memset, a bounded state (sizeof(struct
+ * otav)), streaming: it is fed the package in chunks of any size, as a
+ * bootloader reads flash. Crypto sits behind struct otav_crypto. otatool's
+ * own verify and inspect run this same code, so host and device read the
+ * format through one parser. Porting notes: otatool-package(5), PORTING.
+ */
+#ifndef OTAVERIFY_H
+#define OTAVERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "otapkg.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum otav_status {
+	OTAV_OK = 0,
+	OTAV_E_TRUNCATED, /* otav_finish() before the declared end */
+	OTAV_E_TRAILING,  /* bytes after the declared total size */
+	OTAV_E_MAGIC,
+	OTAV_E_VERSION,    /* unknown format version */
+	OTAV_E_HEADER,     /* a header field out of range or inconsistent */
+	OTAV_E_TLV,        /* malformed, unknown, misordered or missing TLV */
+	OTAV_E_SIGBLOCK,   /* malformed signature block */
+	OTAV_E_PADDING,    /* a padding or reserved byte is not zero */
+	OTAV_E_SIGNATURE,  /* no signature by a trusted key verifies */
+	OTAV_E_DIGEST,     /* an image's stored bytes do not match */
+	OTAV_E_HARDWARE,   /* policy: hardware id not listed */
+	OTAV_E_ROLLBACK,   /* policy: security counter below the device's */
+	OTAV_E_BOOTLOADER, /* policy: bootloader older than required */
+	OTAV_E_CRYPTO,     /* a crypto callback failed */
+	OTAV_E_ABORTED,    /* an event callback asked to stop */
+};
+
+/* A parsed image entry, as the IMAGE TLV says. */
+struct otav_image {
+	uint8_t kind, compression, digest_alg, flags;
+	uint8_t name_len, kind_len;
+	uint64_t offset, stored_size, size, load_address;
+	uint8_t digest[64];        /* of the flashed bytes */
+	uint8_t stored_digest[64]; /* of the stored bytes */
+	char name[65];             /* NUL-terminated */
+	char custom_kind[65];
+};
+
+/* A signature entry; certificates arrive separately through events. */
+struct otav_sig {
+	uint16_t alg; /* OTAPKG_SIG_* */
+	uint16_t len;
+	uint32_t certs_len;
+	uint8_t keyid[32];
+	uint8_t sig[OTAPKG_MAX_SIG_LEN];
+};
+
+struct otav_crypto {
+	void *ctx;
+	/*
+	 * One digest at a time (the verifier never interleaves two): alg is
+	 * OTAPKG_DIGEST_*, out receives 32, 48 or 64 bytes. Non-zero = fail.
+	 */
+	int (*hash_init)(void *ctx, uint8_t alg);
+	int (*hash_update)(void *ctx, const uint8_t *data, size_t len);
+	int (*hash_final)(void *ctx, uint8_t *out);
+	/*
+	 * Called once per signature entry, after its certificates were
+	 * delivered: 0 = valid signature by a trusted key, 1 = key not
+	 * trusted (skip this entry), -1 = invalid signature. The verifier
+	 * accepts the package if at least one entry returns 0.
+	 */
+	int (*verify)(void *ctx, const struct otav_sig *sig,
+		      const uint8_t *digest, size_t digest_len);
+};
+
+/* What the device knows about itself; checks that are off are skipped. */
+struct otav_policy {
+	const char *hardware; /* NULL: not checked */
+	int check_counter;
+	uint32_t counter; /* the package's counter must be >= this */
+	int check_bootloader;
+	uint32_t bootloader[3]; /* must be >= the package's minimum */
+	int skip_signature;     /* inspect: parse only (never on a device) */
+};
+
+/*
+ * Optional events for hosts (inspect, extract, chain checks); any may be
+ * NULL. A non-zero return stops with OTAV_E_ABORTED.
+ */
+struct otav_events {
+	void *ctx;
+	int (*header)(void *ctx, const uint8_t header[OTAPKG_HEADER_SIZE]);
+	/* Every protected TLV, raw, as it is parsed (IMAGE included). */
+	int (*tlv)(void *ctx, uint64_t offset, uint16_t type,
+		   const uint8_t *value, uint16_t len);
+	int (*image)(void *ctx, unsigned index, const struct otav_image *img);
+	/* Certificate bytes of signature sig_index, in order, in chunks. */
+	int (*cert_data)(void *ctx, unsigned sig_index, unsigned cert_index,
+			 uint32_t cert_len, const uint8_t *data, size_t len);
+	/* Result of each signature entry (the verify callback's answer). */
+	int (*signature)(void *ctx, unsigned index, const struct otav_sig *sig,
+			 int result);
+	/* Stored bytes of image index, in order, in chunks. */
+	int (*image_data)(void *ctx, unsigned index, const uint8_t *data,
+			  size_t len);
+	/* An image's stored digest matched. */
+	int (*image_done)(void *ctx, unsigned index);
+};
+
+/* Everything the protected region said, for the caller's use. */
+struct otav_info {
+	uint8_t digest_alg;
+	uint16_t image_count;
+	uint32_t protected_size, sigblock_size, alignment;
+	uint64_t total_size;
+	uint32_t security_counter;
+	int has_bootloader_min;
+	uint32_t bootloader_min[3];
+	int has_signing_time;
+	uint64_t signing_time; /* seconds since the epoch */
+	uint8_t region_digest[64];
+	unsigned n_hardware, n_sigs;
+	unsigned trusted_sig; /* index of the first trusted entry, ~0u: none */
+	struct otav_image images[OTAPKG_MAX_IMAGES];
+};
+
+/* The verifier's whole state: no heap, sizeof() is its memory use. */
+struct otav {
+	const struct otav_crypto *crypto;
+	const struct otav_policy *policy;
+	const struct otav_events *events;
+	struct otav_info info;
+	enum otav_status status;
+	uint64_t offset;     /* bytes consumed so far */
+	uint64_t err_offset; /* where the error was found */
+	/* A description of the error: static, or in msg below (lives as v). */
+	const char *err_what;
+	/* parser state */
+	int state, pad_kind;
+	uint32_t need, have; /* buffered item: bytes wanted, bytes held */
+	uint64_t item_off;   /* where the buffered item started */
+	uint64_t left;       /* streamed item: bytes still to come */
+	uint8_t buf[OTAPKG_MAX_TLV_VALUE + 8];
+	uint16_t last_type;
+	unsigned seen, hw_match, policy_fail;
+	unsigned sig_index, cert_index, image_index;
+	uint32_t certs_left, cert_len;
+	uint64_t region_end, region_left, sig_left, next_image;
+	uint64_t hw_off, counter_off, boot_off; /* for policy errors */
+	/* CERTS_DIGEST TLVs: key id + SHA-256, and the area being hashed */
+	unsigned n_certs_digests;
+	uint8_t certs_digests[OTAPKG_MAX_SIGS][64];
+	uint64_t certs_start, certs_end;
+	struct otav_sig sig;
+	int any_trusted;
+	char msg[96];
+};
+
+void otav_init(struct otav *v, const struct otav_crypto *crypto,
+	       const struct otav_policy *policy,
+	       const struct otav_events *events);
+
+/*
+ * Feeds the next bytes. Returns OTAV_OK or the first error (sticky: later
+ * calls return it again). Policy refusals are reported only once a
+ * signature has verified, so that an unsigned package learns nothing.
+ */
+enum otav_status otav_feed(struct otav *v, const uint8_t *data, size_t len);
+
+/* After the last byte: OTAV_E_TRUNCATED if the package is incomplete. */
+enum otav_status otav_finish(struct otav *v);
+
+/* Short stable description of a status ("signature", "truncated", ...). */
+const char *otav_status_name(enum otav_status s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

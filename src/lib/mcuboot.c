@@ -1,0 +1,1483 @@
+/*
+ * MCUboot signed images (../shared/formats/mcuboot-image.md): a writer that
+ * streams the payload once through a fixed buffer into the hash and the
+ * output, and a verifier that reads an image once with bounded memory and
+ * checks everything the bootloader does, plus what imgtool forgets.
+ */
+#include "otatool/mcuboot.h"
+#include "otatool/error.h"
+#include "otatool/output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+/* One read buffer for both directions; the payload never sits in memory. */
+#define MCUBOOT_BUFSIZE (256u * 1024)
+
+#define HDR_LEN             32
+#define HDR_DEFAULT_SIZE    0x200
+#define TLV_INFO_MAGIC      0x6907
+#define TLV_PROT_INFO_MAGIC 0x6908
+#define TLV_AREA_MAX        0xffffu /* an info header's u16 total length */
+
+#define F_ENC_AES128 0x4u
+#define F_ENC_AES256 0x8u
+#define F_RAM_LOAD   0x20u
+#define F_ROM_FIXED  0x100u
+
+enum tlv_type {
+	TLV_KEYHASH = 0x01,
+	TLV_PUBKEY = 0x02,
+	TLV_KEYID = 0x03,
+	TLV_SHA256 = 0x10,
+	TLV_SHA384 = 0x11,
+	TLV_SHA512 = 0x12,
+	TLV_RSA2048_PSS = 0x20,
+	TLV_ECDSA224 = 0x21,
+	TLV_ECDSA_SIG = 0x22,
+	TLV_RSA3072_PSS = 0x23,
+	TLV_ED25519 = 0x24,
+	TLV_SIG_PURE = 0x25,
+	TLV_ENC_RSA2048 = 0x30,
+	TLV_ENC_KW = 0x31,
+	TLV_ENC_EC256 = 0x32,
+	TLV_ENC_X25519 = 0x33,
+	TLV_DEPENDENCY = 0x40,
+	TLV_SEC_CNT = 0x50,
+};
+
+#define SEC_CNT_LEN    4
+#define DEPENDENCY_LEN 12
+
+/*
+ * The image trailer MCUboot keeps at the end of a slot for the default
+ * swap modes, as imgtool 2.x's _trailer_size() computes it without
+ * encryption: a swap status area of 128 sectors x 3 entries x write size,
+ * four flag fields (image_ok, copy_done, swap_info, swap_size) of max_align
+ * bytes each, and the 16-byte magic rounded up to max_align, where
+ * max_align = max(8, align).
+ */
+#define TRAILER_MAX_SECTORS 128
+#define TRAILER_MIN_ALIGN   8
+#define BOOT_MAGIC_LEN      16
+
+static const uint8_t boot_magic[BOOT_MAGIC_LEN] = {
+	0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f,
+	0x35, 0x52, 0x50, 0x0f, 0x2c, 0xb6, 0x79, 0x80,
+};
+
+/* With max_align != 8 imgtool writes this after a u16 max_align. */
+static const uint8_t boot_magic_aligned[BOOT_MAGIC_LEN - 2] = {
+	0x2d, 0xe1, 0x5d, 0x29, 0x41, 0x0b, 0x8d,
+	0x77, 0x67, 0x9c, 0x11, 0x0f, 0x1f, 0x8a,
+};
+
+static uint64_t align_up(uint64_t n, uint64_t align)
+{
+	return (n + align - 1) & ~(align - 1);
+}
+
+static uint32_t trailer_size(uint32_t align)
+{
+	uint32_t max_align =
+	    align > TRAILER_MIN_ALIGN ? align : TRAILER_MIN_ALIGN;
+
+	return TRAILER_MAX_SECTORS * 3 * align + 4 * max_align +
+	       (uint32_t)align_up(BOOT_MAGIC_LEN, max_align);
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)v);
+	put16(p + 2, (uint16_t)(v >> 16));
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)get16(p) | (uint32_t)get16(p + 2) << 16;
+}
+
+static void put_version(uint8_t *p, const struct ota_mcuboot_version *v)
+{
+	p[0] = v->major;
+	p[1] = v->minor;
+	put16(p + 2, v->revision);
+	put32(p + 4, v->build);
+}
+
+static void get_version(struct ota_mcuboot_version *v, const uint8_t *p)
+{
+	v->major = p[0];
+	v->minor = p[1];
+	v->revision = get16(p + 2);
+	v->build = get32(p + 4);
+}
+
+bool ota_mcuboot_is_image(const uint8_t *head, size_t len)
+{
+	return len >= 4 && get32(head) == OTA_MCUBOOT_MAGIC;
+}
+
+int ota_mcuboot_version_from_semver(struct ota_mcuboot_version *out,
+				    const struct ota_semver *v,
+				    int64_t build_number)
+{
+	char text[3 * 21 + 2 * (OTA_SEMVER_MAX + 1) + 8];
+	uint64_t build = 0;
+
+	if (ota_semver_format(text, sizeof(text), v))
+		snprintf(text, sizeof(text), "%" PRIu64 ".%" PRIu64 ".%" PRIu64,
+			 v->major, v->minor, v->patch);
+	if (v->pre[0])
+		return ota_error(OTA_EINPUT,
+				 "version %s: MCUboot versions cannot express "
+				 "a pre-release (\"-%s\"); use a release "
+				 "version",
+				 text, v->pre);
+	if (v->major > UINT8_MAX)
+		return ota_error(OTA_EINPUT,
+				 "version %s: major %" PRIu64
+				 " does not fit MCUboot's 8-bit major (0..255)",
+				 text, v->major);
+	if (v->minor > UINT8_MAX)
+		return ota_error(OTA_EINPUT,
+				 "version %s: minor %" PRIu64
+				 " does not fit MCUboot's 8-bit minor (0..255)",
+				 text, v->minor);
+	if (v->patch > UINT16_MAX)
+		return ota_error(OTA_EINPUT,
+				 "version %s: patch %" PRIu64
+				 " does not fit MCUboot's 16-bit revision "
+				 "(0..65535)",
+				 text, v->patch);
+	if (build_number >= 0) {
+		if ((uint64_t)build_number > UINT32_MAX)
+			return ota_error(OTA_EINPUT,
+					 "build number %" PRId64
+					 " does not fit MCUboot's 32-bit "
+					 "build field (0..4294967295)",
+					 build_number);
+		build = (uint64_t)build_number;
+	} else if (v->build[0] && strlen(v->build) <= 10 &&
+		   strspn(v->build, "0123456789") == strlen(v->build)) {
+		build = strtoull(v->build, NULL, 10);
+		if (build > UINT32_MAX)
+			build = 0;
+	}
+	out->major = (uint8_t)v->major;
+	out->minor = (uint8_t)v->minor;
+	out->revision = (uint16_t)v->patch;
+	out->build = (uint32_t)build;
+	return 0;
+}
+
+/*
+ * How MCUboot pairs a key with its hash and signature TLVs: P-256 and
+ * Ed25519 sign SHA-256, P-384 SHA-384, RSA-2048/3072 RSA-PSS over SHA-256.
+ */
+struct mcuboot_alg {
+	enum ota_sig_alg sig;
+	enum ota_digest_alg hash;
+	uint16_t hash_tlv;
+	uint16_t sig_tlv;
+	const char *name;
+};
+
+static int mcuboot_alg(struct mcuboot_alg *out, enum ota_sig_alg sig,
+		       EVP_PKEY *pub, int code, const char *who)
+{
+	int bits;
+
+	out->sig = sig;
+	out->hash = OTA_DIGEST_SHA256;
+	out->hash_tlv = TLV_SHA256;
+	switch (sig) {
+	case OTA_SIG_ECDSA_P256_SHA256:
+		out->sig_tlv = TLV_ECDSA_SIG;
+		out->name = "ECDSA P-256";
+		return 0;
+	case OTA_SIG_ECDSA_P384_SHA384:
+		out->hash = OTA_DIGEST_SHA384;
+		out->hash_tlv = TLV_SHA384;
+		out->sig_tlv = TLV_ECDSA_SIG;
+		out->name = "ECDSA P-384";
+		return 0;
+	case OTA_SIG_ED25519:
+		out->sig_tlv = TLV_ED25519;
+		out->name = "Ed25519";
+		return 0;
+	case OTA_SIG_RSA_PKCS1_SHA256:
+		return ota_error(
+		    code,
+		    "%s: RSA PKCS#1 v1.5 signatures cannot be "
+		    "verified by MCUboot, which takes RSA-PSS "
+		    "only (do not select PKCS#1 v1.5 for this key)",
+		    who);
+	case OTA_SIG_RSA_PSS_SHA256:
+		bits = EVP_PKEY_get_bits(pub);
+		if (bits == 2048) {
+			out->sig_tlv = TLV_RSA2048_PSS;
+			out->name = "RSA-2048";
+			return 0;
+		}
+		if (bits == 3072) {
+			out->sig_tlv = TLV_RSA3072_PSS;
+			out->name = "RSA-3072";
+			return 0;
+		}
+		return ota_error(code,
+				 "%s: RSA-%d key: MCUboot verifies RSA-2048 "
+				 "and RSA-3072 only",
+				 who, bits);
+	}
+	return ota_error(code, "%s: key type not supported by MCUboot", who);
+}
+
+/*
+ * The public key bytes MCUboot hashes into KEYHASH and carries in PUBKEY:
+ * PKCS#1 RSAPublicKey for RSA (i2d_PublicKey's type-specific encoding),
+ * SubjectPublicKeyInfo for EC and Ed25519.
+ */
+static int mcuboot_key_der(uint8_t **der, size_t *len, EVP_PKEY *pub)
+{
+	unsigned char *p = NULL;
+	int n = EVP_PKEY_is_a(pub, "RSA") ? i2d_PublicKey(pub, &p)
+					  : i2d_PUBKEY(pub, &p);
+
+	ERR_clear_error();
+	if (n <= 0)
+		return ota_error(OTA_EINTERNAL, "cannot encode public key");
+	*der = p;
+	*len = (size_t)n;
+	return 0;
+}
+
+static const EVP_MD *evp_md(enum ota_digest_alg alg)
+{
+	return alg == OTA_DIGEST_SHA384 ? EVP_sha384() : EVP_sha256();
+}
+
+static int hash_update(EVP_MD_CTX *md, const void *data, size_t len)
+{
+	if (!md || len == 0)
+		return 0;
+	return EVP_DigestUpdate(md, data, len)
+		   ? 0
+		   : ota_error(OTA_EINTERNAL, "digest failed");
+}
+
+static int hash_final(struct ota_digest *out, EVP_MD_CTX *md,
+		      enum ota_digest_alg alg)
+{
+	unsigned int n = 0;
+
+	if (!EVP_DigestFinal_ex(md, out->bytes, &n))
+		return ota_error(OTA_EINTERNAL, "digest failed");
+	out->alg = alg;
+	out->len = n;
+	return 0;
+}
+
+/* Reads up to len bytes, retrying on EINTR; returns the count or -1. */
+static ssize_t read_full(int fd, uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, buf + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* Opens a regular file for one front-to-back read. */
+static int open_regular(int *fd, struct stat *st, const char *path)
+{
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return ota_error(OTA_EINPUT, "%s: cannot open: %s", path,
+				 strerror(errno));
+	if (fstat(*fd, st) != 0) {
+		int rc = ota_error(OTA_EINPUT, "%s: cannot stat: %s", path,
+				   strerror(errno));
+
+		close(*fd);
+		*fd = -1;
+		return rc;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(*fd);
+		*fd = -1;
+		return ota_error(OTA_EINPUT, "%s: not a regular file%s", path,
+				 S_ISDIR(st->st_mode) ? " (it is a directory)"
+						      : "");
+	}
+	(void)posix_fadvise(*fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	return 0;
+}
+
+/* ---- writing ---------------------------------------------------------- */
+
+/* The protected TLV area: SEC_CNT, then DEPENDENCY entries. */
+#define PROT_MAX                                                               \
+	(4 + 4 + SEC_CNT_LEN + OTA_MCUBOOT_MAX_DEPS * (4 + DEPENDENCY_LEN))
+
+static size_t build_protected(uint8_t *p, const struct ota_mcuboot_opts *o)
+{
+	size_t n = 4;
+
+	if (!o->has_security_counter && o->n_deps == 0)
+		return 0;
+	if (o->has_security_counter) {
+		put16(p + n, TLV_SEC_CNT);
+		put16(p + n + 2, SEC_CNT_LEN);
+		put32(p + n + 4, o->security_counter);
+		n += 4 + SEC_CNT_LEN;
+	}
+	for (size_t i = 0; i < o->n_deps; i++) {
+		put16(p + n, TLV_DEPENDENCY);
+		put16(p + n + 2, DEPENDENCY_LEN);
+		p[n + 4] = o->deps[i].image_id;
+		memset(p + n + 5, 0, 3);
+		put_version(p + n + 8, &o->deps[i].min_version);
+		n += 4 + DEPENDENCY_LEN;
+	}
+	put16(p, TLV_PROT_INFO_MAGIC);
+	put16(p + 2, (uint16_t)n);
+	return n;
+}
+
+static int check_opts(const struct ota_mcuboot_opts *o, uint16_t *hdr_size,
+		      uint32_t *align)
+{
+	*hdr_size = o->header_size ? o->header_size : HDR_DEFAULT_SIZE;
+	*align = o->align ? o->align : 1;
+	if (*hdr_size < HDR_LEN)
+		return ota_error(OTA_EINPUT,
+				 "header size %u: MCUboot needs at least %d "
+				 "bytes",
+				 *hdr_size, HDR_LEN);
+	if (*align > 32 || (*align & (*align - 1)))
+		return ota_error(OTA_EINPUT,
+				 "alignment %" PRIu32
+				 ": flash write alignment must be 1, 2, 4, 8, "
+				 "16 or 32",
+				 *align);
+	if (o->erased_value != 0xff && o->erased_value != 0)
+		return ota_error(OTA_EINPUT,
+				 "erased value 0x%02x: flash erases to 0xff "
+				 "or 0",
+				 o->erased_value);
+	if (o->rom_fixed && !o->has_load_address)
+		return ota_error(OTA_EINPUT,
+				 "ROM_FIXED needs the address the image is "
+				 "built for (load address)");
+	if (o->n_deps > OTA_MCUBOOT_MAX_DEPS)
+		return ota_error(OTA_EINPUT,
+				 "%zu dependencies: at most %d fit an image",
+				 o->n_deps, OTA_MCUBOOT_MAX_DEPS);
+	return 0;
+}
+
+static void build_header(uint8_t *h, const struct ota_mcuboot_opts *o,
+			 uint16_t hdr_size, uint16_t prot_size,
+			 uint32_t img_size)
+{
+	uint32_t flags = 0;
+
+	memset(h, o->erased_value, hdr_size);
+	if (o->has_load_address)
+		flags = o->rom_fixed ? F_ROM_FIXED : F_RAM_LOAD;
+	put32(h, OTA_MCUBOOT_MAGIC);
+	put32(h + 4, o->has_load_address ? o->load_address : 0);
+	put16(h + 8, hdr_size);
+	put16(h + 10, prot_size);
+	put32(h + 12, img_size);
+	put32(h + 16, flags);
+	put_version(h + 20, &o->version);
+	put32(h + 28, 0);
+}
+
+/* Checks the slot fit before anything is read (see trailer_size()). */
+static int check_slot(uint64_t total, uint32_t align, uint32_t slot_size)
+{
+	uint64_t need;
+	uint32_t trailer;
+
+	if (slot_size == 0)
+		return 0;
+	trailer = trailer_size(align);
+	need = align_up(total, align) + trailer;
+	if (need > slot_size)
+		return ota_error(OTA_EINPUT,
+				 "image of %" PRIu64 " bytes (%" PRIu64
+				 " aligned to %" PRIu32 ") plus MCUboot's "
+				 "%" PRIu32 "-byte image trailer needs %" PRIu64
+				 " bytes: %" PRIu64 " more than the slot size "
+				 "%" PRIu32,
+				 total, align_up(total, align), align, trailer,
+				 need, need - slot_size, slot_size);
+	return 0;
+}
+
+/*
+ * Streams the payload into the hash and the output, and makes sure the file
+ * still has the size the header announces.
+ */
+static int copy_payload(struct ota_output *o, EVP_MD_CTX *md, int fd,
+			uint8_t *buf, const char *path, uint32_t img_size,
+			ota_progress_fn progress, void *progress_ctx)
+{
+	uint64_t done = 0;
+	ssize_t n;
+	int rc;
+
+	while (done < img_size) {
+		size_t want = img_size - done < MCUBOOT_BUFSIZE
+				  ? (size_t)(img_size - done)
+				  : MCUBOOT_BUFSIZE;
+
+		n = read_full(fd, buf, want);
+		if (n < 0)
+			return ota_error(OTA_EINPUT,
+					 "%s: read error at offset %" PRIu64
+					 ": %s",
+					 path, done, strerror(errno));
+		if (n == 0)
+			return ota_error(OTA_EINPUT,
+					 "%s: shrank to %" PRIu64
+					 " bytes while being read (was %" PRIu32
+					 ")",
+					 path, done, img_size);
+		if ((rc = hash_update(md, buf, (size_t)n)) ||
+		    (rc = ota_output_write(o, buf, (size_t)n)))
+			return rc;
+		done += (uint64_t)n;
+		if (progress)
+			progress(progress_ctx, done, img_size);
+	}
+	n = read_full(fd, buf, 1);
+	if (n < 0)
+		return ota_error(OTA_EINPUT,
+				 "%s: read error at offset %" PRIu64 ": %s",
+				 path, done, strerror(errno));
+	if (n > 0)
+		return ota_error(OTA_EINPUT,
+				 "%s: grew beyond %" PRIu64
+				 " bytes while being read",
+				 path, done);
+	return 0;
+}
+
+/* Appends one TLV to an area being built. */
+static size_t put_tlv(uint8_t *p, size_t off, uint16_t type, const void *v,
+		      size_t len)
+{
+	put16(p + off, type);
+	put16(p + off + 2, (uint16_t)len);
+	memcpy(p + off + 4, v, len);
+	return off + 4 + len;
+}
+
+int ota_mcuboot_write(const char *out_path, const char *image_path,
+		      struct ota_key *key, const struct ota_mcuboot_opts *opts,
+		      ota_progress_fn progress, void *progress_ctx)
+{
+	struct ota_output *out = NULL;
+	EVP_MD_CTX *md = NULL;
+	uint8_t *buf = NULL, *der = NULL, *sig = NULL, *unprot = NULL;
+	uint8_t prot[PROT_MAX];
+	struct mcuboot_alg alg;
+	struct ota_digest digest, keyhash;
+	size_t der_len = 0, sig_len = 0, prot_len, key_len, unprot_max, n;
+	uint16_t hdr_size;
+	uint32_t align;
+	uint64_t total_max;
+	struct stat st;
+	int fd = -1, rc, sig_max;
+
+	if (!opts)
+		return ota_error(OTA_EINTERNAL, "mcuboot: no options");
+	if ((rc = check_opts(opts, &hdr_size, &align)))
+		return rc;
+	if ((rc = mcuboot_alg(&alg, ota_key_alg(key), ota_key_public(key),
+			      OTA_EKEY, ota_key_ref(key))))
+		return rc;
+	if ((rc = mcuboot_key_der(&der, &der_len, ota_key_public(key))))
+		return rc;
+	if ((rc = ota_digest_buffer(&keyhash, alg.hash, der, der_len)))
+		goto out;
+	key_len = opts->public_key_tlv ? der_len : keyhash.len;
+	sig_max = EVP_PKEY_get_size(ota_key_public(key));
+	if (sig_max <= 0) {
+		rc = ota_error(OTA_EKEY, "%s: cannot size its signatures",
+			       ota_key_ref(key));
+		goto out;
+	}
+	prot_len = build_protected(prot, opts);
+	unprot_max = 4 + (4 + ota_digest_alg_size(alg.hash)) + (4 + key_len) +
+		     (4 + (size_t)sig_max);
+	if (unprot_max > TLV_AREA_MAX || key_len > UINT16_MAX) {
+		rc = ota_error(OTA_EKEY,
+			       "%s: public key too large for an MCUboot TLV",
+			       ota_key_ref(key));
+		goto out;
+	}
+
+	if ((rc = open_regular(&fd, &st, image_path)))
+		goto out;
+	if (st.st_size == 0 || (uint64_t)st.st_size > UINT32_MAX) {
+		rc = ota_error(OTA_EINPUT,
+			       "%s: %s (MCUboot's img_size is a 32-bit field "
+			       "and an image needs a payload)",
+			       image_path,
+			       st.st_size == 0 ? "empty file"
+					       : "larger than 4 GiB - 1");
+		goto out;
+	}
+	/*
+	 * The fit check takes the largest signature the key can make, so
+	 * whether an image fits never depends on an ECDSA signature's
+	 * DER length happening to be a byte shorter.
+	 */
+	total_max = hdr_size + (uint64_t)st.st_size + prot_len + unprot_max;
+	if (total_max > UINT32_MAX) {
+		rc = ota_error(OTA_EINPUT,
+			       "%s: image with header and TLVs exceeds "
+			       "MCUboot's 32-bit offsets",
+			       image_path);
+		goto out;
+	}
+	if ((rc = check_slot(total_max, align, opts->slot_size))) {
+		ota_error_wrap(rc, "%s", image_path);
+		goto out;
+	}
+
+	buf = malloc(MCUBOOT_BUFSIZE);
+	unprot = malloc(unprot_max);
+	md = EVP_MD_CTX_new();
+	if (!buf || !unprot || !md ||
+	    !EVP_DigestInit_ex(md, evp_md(alg.hash), NULL)) {
+		rc = ota_error(OTA_EINTERNAL, "out of memory");
+		goto out;
+	}
+	if ((rc = ota_output_open(&out, out_path, 0644, 0)))
+		goto out;
+	build_header(buf, opts, hdr_size, (uint16_t)prot_len,
+		     (uint32_t)st.st_size);
+	if ((rc = hash_update(md, buf, hdr_size)) ||
+	    (rc = ota_output_write(out, buf, hdr_size)) ||
+	    (rc = copy_payload(out, md, fd, buf, image_path,
+			       (uint32_t)st.st_size, progress, progress_ctx)) ||
+	    (rc = hash_update(md, prot, prot_len)) ||
+	    (rc = ota_output_write(out, prot, prot_len)) ||
+	    (rc = hash_final(&digest, md, alg.hash)) ||
+	    (rc = ota_key_sign_digest(&sig, &sig_len, key, &digest)))
+		goto out;
+	if (sig_len > (size_t)sig_max) {
+		rc = ota_error(OTA_EKEY,
+			       "%s: signature of %zu bytes, more than the "
+			       "%d the key announced",
+			       ota_key_ref(key), sig_len, sig_max);
+		goto out;
+	}
+
+	n = put_tlv(unprot, 4, alg.hash_tlv, digest.bytes, digest.len);
+	n = opts->public_key_tlv
+		? put_tlv(unprot, n, TLV_PUBKEY, der, der_len)
+		: put_tlv(unprot, n, TLV_KEYHASH, keyhash.bytes, keyhash.len);
+	n = put_tlv(unprot, n, alg.sig_tlv, sig, sig_len);
+	put16(unprot, TLV_INFO_MAGIC);
+	put16(unprot + 2, (uint16_t)n);
+	if ((rc = ota_output_write(out, unprot, n)))
+		goto out;
+	rc = ota_output_commit(out);
+	out = NULL;
+out:
+	ota_output_abort(out);
+	EVP_MD_CTX_free(md);
+	if (fd >= 0)
+		close(fd);
+	OPENSSL_free(der);
+	free(sig);
+	free(unprot);
+	free(buf);
+	return rc;
+}
+
+/* ---- verifying -------------------------------------------------------- */
+
+/*
+ * The verifier reads the file once. The hash covers [0, hash_end); the TLV
+ * areas, at most protect_tlv_size + 0xffff bytes from tlv_start, are kept
+ * in `win` to be parsed at the end; bytes after the window can only be
+ * trailing padding, of which it keeps statistics and the last TAIL_LEN
+ * bytes (where imgtool --pad puts the boot magic and image_ok).
+ */
+#define TAIL_LEN 64
+
+struct vstate {
+	const char *path;
+	uint64_t file_size;
+	uint64_t tlv_start, hash_end, win_end, tail_start;
+	uint8_t *win;
+	uint8_t tail[TAIL_LEN];
+	uint64_t first_not_ff, first_not_00; /* in [win_end, tail_start) */
+	EVP_MD_CTX *md[2];                   /* SHA-256, SHA-384 */
+	struct ota_digest computed[2];
+	/* Found while parsing the unprotected area. */
+	uint64_t tlv_end;
+	uint64_t hash_off, key_off, sig_off;
+	uint16_t key_type, key_len, sig_len;
+};
+
+static int md_index(enum ota_digest_alg alg)
+{
+	return alg == OTA_DIGEST_SHA384 ? 1 : 0;
+}
+
+static void consume(struct vstate *s, const uint8_t *buf, uint64_t off,
+		    size_t len)
+{
+	uint64_t end = off + len, a, b;
+
+	if (off < s->hash_end) {
+		b = end < s->hash_end ? end : s->hash_end;
+		for (int i = 0; i < 2; i++)
+			if (s->md[i])
+				EVP_DigestUpdate(s->md[i], buf, b - off);
+	}
+	a = off > s->tlv_start ? off : s->tlv_start;
+	b = end < s->win_end ? end : s->win_end;
+	if (a < b)
+		memcpy(s->win + (a - s->tlv_start), buf + (a - off), b - a);
+	a = off > s->win_end ? off : s->win_end;
+	b = end < s->tail_start ? end : s->tail_start;
+	for (uint64_t i = a; i < b; i++) {
+		uint8_t c = buf[i - off];
+
+		if (c != 0xff && s->first_not_ff == UINT64_MAX)
+			s->first_not_ff = i;
+		if (c != 0 && s->first_not_00 == UINT64_MAX)
+			s->first_not_00 = i;
+	}
+	a = off > s->tail_start ? off : s->tail_start;
+	if (a < end)
+		memcpy(s->tail + (a - s->tail_start), buf + (a - off), end - a);
+}
+
+/* A byte the verifier kept: in the TLV window or the tail. */
+static uint8_t kept_byte(const struct vstate *s, uint64_t off)
+{
+	if (off >= s->tail_start)
+		return s->tail[off - s->tail_start];
+	return s->win[off - s->tlv_start];
+}
+
+static int verror(uint64_t off, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Structure errors: OTA_EVERIFY, "offset N: ...". */
+static int verror(uint64_t off, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return ota_error(OTA_EVERIFY, "offset %" PRIu64 ": %s", off, msg);
+}
+
+static int check_header(struct ota_mcuboot_info *info, const uint8_t *h,
+			uint64_t file_size)
+{
+	uint32_t magic = get32(h);
+
+	if (magic != OTA_MCUBOOT_MAGIC)
+		return verror(0,
+			      "magic 0x%08" PRIx32 " is not MCUboot's 0x%08x",
+			      magic, OTA_MCUBOOT_MAGIC);
+	info->load_address = get32(h + 4);
+	info->header_size = get16(h + 8);
+	info->protect_tlv_size = get16(h + 10);
+	info->image_size = get32(h + 12);
+	info->flags = get32(h + 16);
+	get_version(&info->version, h + 20);
+	if (info->header_size < HDR_LEN)
+		return verror(8,
+			      "hdr_size %u is smaller than the %d-byte header",
+			      info->header_size, HDR_LEN);
+	if (info->header_size > file_size)
+		return verror(8,
+			      "hdr_size %u runs past the end of the file "
+			      "(%" PRIu64 " bytes)",
+			      info->header_size, file_size);
+	if ((uint64_t)info->header_size + info->image_size > file_size)
+		return verror(12,
+			      "img_size %" PRIu32 " after the %u-byte header "
+			      "runs past the end of the file (%" PRIu64
+			      " bytes)",
+			      info->image_size, info->header_size, file_size);
+	if (info->protect_tlv_size != 0 && info->protect_tlv_size < 4)
+		return verror(10,
+			      "protect_tlv_size %u is smaller than the 4-byte "
+			      "TLV info header",
+			      info->protect_tlv_size);
+	if ((uint64_t)info->header_size + info->image_size +
+		info->protect_tlv_size >
+	    file_size)
+		return verror(10,
+			      "protect_tlv_size %u: the protected TLV area "
+			      "runs past the end of the file (%" PRIu64
+			      " bytes)",
+			      info->protect_tlv_size, file_size);
+	if (info->flags & (F_ENC_AES128 | F_ENC_AES256))
+		return verror(16,
+			      "flags 0x%08" PRIx32 ": encrypted image; its "
+			      "hash covers the plaintext, which cannot be "
+			      "checked without the decryption key",
+			      info->flags);
+	return 0;
+}
+
+/* Types that only mean something under the signature. */
+static bool must_be_protected(uint16_t type)
+{
+	return type == TLV_SEC_CNT || type == TLV_DEPENDENCY ||
+	       type == 0x60 /* BOOT_RECORD */ ||
+	       (type >= 0x70 && type <= 0x73) /* DECOMP_* */ || type >= 0xa0;
+}
+
+static bool is_hash_key_or_sig(uint16_t type)
+{
+	return type == TLV_KEYHASH || type == TLV_PUBKEY ||
+	       (type >= TLV_SHA256 && type <= TLV_SHA512) ||
+	       (type >= TLV_RSA2048_PSS && type <= TLV_SIG_PURE);
+}
+
+static int parse_protected(struct ota_mcuboot_info *info,
+			   const struct vstate *s)
+{
+	const uint8_t *a = s->win;
+	uint64_t base = s->tlv_start;
+	uint16_t size = info->protect_tlv_size, magic, total;
+	size_t off = 4;
+
+	if (size == 0) {
+		if (s->file_size - base >= 2 && get16(a) == TLV_PROT_INFO_MAGIC)
+			return verror(base,
+				      "protected TLV area present, but the "
+				      "header's protect_tlv_size is 0");
+		return 0;
+	}
+	magic = get16(a);
+	total = get16(a + 2);
+	if (magic != TLV_PROT_INFO_MAGIC)
+		return verror(base,
+			      "protected TLV info magic 0x%04x, expected "
+			      "0x%04x (the header's protect_tlv_size is %u)",
+			      magic, TLV_PROT_INFO_MAGIC, size);
+	if (total != size)
+		return verror(base + 2,
+			      "protected TLV area length %u does not match "
+			      "the header's protect_tlv_size %u",
+			      total, size);
+	while (off < size) {
+		uint16_t type, len;
+
+		if (size - off < 4)
+			return verror(base + off,
+				      "TLV header runs past the end of the "
+				      "protected area (%zu bytes left)",
+				      size - off);
+		type = get16(a + off);
+		len = get16(a + off + 2);
+		if (len > size - off - 4)
+			return verror(base + off + 2,
+				      "TLV 0x%02x length %u runs past the end "
+				      "of the protected area (%zu bytes left)",
+				      type, len, size - off - 4);
+		if (type == TLV_SEC_CNT) {
+			if (len != SEC_CNT_LEN)
+				return verror(base + off + 2,
+					      "SEC_CNT length %u, expected %d",
+					      len, SEC_CNT_LEN);
+			if (info->has_security_counter)
+				return verror(base + off, "second SEC_CNT TLV");
+			info->has_security_counter = true;
+			info->security_counter = get32(a + off + 4);
+		} else if (type == TLV_DEPENDENCY) {
+			struct ota_mcuboot_dep *d;
+
+			if (len != DEPENDENCY_LEN)
+				return verror(base + off + 2,
+					      "DEPENDENCY length %u, expected "
+					      "%d",
+					      len, DEPENDENCY_LEN);
+			if (info->n_deps == OTA_MCUBOOT_MAX_DEPS)
+				return verror(base + off,
+					      "more than %d DEPENDENCY TLVs",
+					      OTA_MCUBOOT_MAX_DEPS);
+			d = &info->deps[info->n_deps++];
+			d->image_id = a[off + 4];
+			get_version(&d->min_version, a + off + 8);
+		} else if (is_hash_key_or_sig(type)) {
+			return verror(base + off,
+				      "TLV 0x%02x (hash, key or signature) "
+				      "inside the protected area",
+				      type);
+		}
+		off += 4 + (size_t)len;
+	}
+	return 0;
+}
+
+static bool allowed_unprotected(uint16_t type)
+{
+	return type == TLV_KEYHASH || type == TLV_PUBKEY || type == TLV_KEYID ||
+	       (type >= TLV_SHA256 && type <= TLV_SHA512) ||
+	       (type >= TLV_RSA2048_PSS && type <= TLV_SIG_PURE) ||
+	       (type >= TLV_ENC_RSA2048 && type <= TLV_ENC_X25519);
+}
+
+static int parse_unprotected_tlv(struct ota_mcuboot_info *info,
+				 struct vstate *s, uint64_t at, uint16_t type,
+				 uint16_t len)
+{
+	const uint8_t *v = s->win + (at + 4 - s->tlv_start);
+
+	if (must_be_protected(type))
+		return verror(at,
+			      "TLV 0x%02x must be in the protected area (it "
+			      "is not covered by the signature here)",
+			      type);
+	if (!allowed_unprotected(type))
+		return verror(at,
+			      "TLV type 0x%02x is not allowed in the "
+			      "unprotected area (MCUboot rejects it)",
+			      type);
+	if (type >= TLV_SHA256 && type <= TLV_SHA512) {
+		size_t want = type == TLV_SHA384 ? 48 : 32;
+
+		if (s->hash_off)
+			return verror(at, "second image hash TLV");
+		if (type == TLV_SHA512)
+			return verror(at, "SHA-512 image hash (TLV 0x12) is "
+					  "not supported");
+		if (len != want)
+			return verror(
+			    at + 2, "%s hash TLV length %u, expected %zu",
+			    type == TLV_SHA384 ? "SHA-384" : "SHA-256", len,
+			    want);
+		s->hash_off = at;
+		info->hash_alg =
+		    type == TLV_SHA384 ? OTA_DIGEST_SHA384 : OTA_DIGEST_SHA256;
+		memcpy(info->hash, v, len);
+	} else if (type == TLV_KEYHASH || type == TLV_PUBKEY) {
+		if (s->key_off)
+			return verror(at, "second KEYHASH/PUBKEY TLV");
+		if (type == TLV_KEYHASH && len != 32 && len != 48)
+			return verror(at + 2,
+				      "KEYHASH length %u, expected 32 or 48",
+				      len);
+		if (len == 0)
+			return verror(at + 2, "empty PUBKEY TLV");
+		s->key_off = at;
+		s->key_type = type;
+		s->key_len = len;
+		if (type == TLV_KEYHASH) {
+			info->has_keyhash = true;
+			memcpy(info->keyhash, v, len);
+		} else {
+			info->has_pubkey = true;
+		}
+	} else if (type >= TLV_RSA2048_PSS && type <= TLV_SIG_PURE) {
+		if (s->sig_off)
+			return verror(at, "second signature TLV");
+		if (!s->key_off)
+			return verror(at,
+				      "signature TLV 0x%02x before the "
+				      "KEYHASH/PUBKEY TLV naming its key",
+				      type);
+		if (len == 0)
+			return verror(at + 2, "empty signature TLV");
+		s->sig_off = at;
+		s->sig_len = len;
+		info->sig_type = type;
+	}
+	return 0;
+}
+
+static int parse_unprotected(struct ota_mcuboot_info *info, struct vstate *s)
+{
+	uint64_t base = s->hash_end, off;
+	const uint8_t *a = s->win + (base - s->tlv_start);
+	uint16_t magic, total;
+
+	if (s->file_size - base < 4)
+		return verror(base,
+			      "file ends before the TLV info header (%" PRIu64
+			      " bytes left)",
+			      s->file_size - base);
+	magic = get16(a);
+	total = get16(a + 2);
+	if (magic != TLV_INFO_MAGIC)
+		return verror(base, "TLV info magic 0x%04x, expected 0x%04x%s",
+			      magic, TLV_INFO_MAGIC,
+			      magic == TLV_PROT_INFO_MAGIC
+				  ? " (a protected area the header's "
+				    "protect_tlv_size does not cover)"
+				  : "");
+	if (total < 4)
+		return verror(base + 2,
+			      "TLV area length %u is smaller than its info "
+			      "header",
+			      total);
+	if (total > s->file_size - base)
+		return verror(base + 2,
+			      "TLV area length %u runs past the end of the "
+			      "file (%" PRIu64 " bytes left)",
+			      total, s->file_size - base);
+	s->tlv_end = base + total;
+	for (off = base + 4; off < s->tlv_end;) {
+		uint16_t type, len;
+		int rc;
+
+		if (s->tlv_end - off < 4)
+			return verror(off,
+				      "TLV header runs past the end of the TLV "
+				      "area (%" PRIu64 " bytes left)",
+				      s->tlv_end - off);
+		type = get16(s->win + (off - s->tlv_start));
+		len = get16(s->win + (off + 2 - s->tlv_start));
+		if (len > s->tlv_end - off - 4)
+			return verror(off + 2,
+				      "TLV 0x%02x length %u runs past the end "
+				      "of the TLV area (%" PRIu64
+				      " bytes left)",
+				      type, len, s->tlv_end - off - 4);
+		if ((rc = parse_unprotected_tlv(info, s, off, type, len)))
+			return rc;
+		off += 4 + (uint64_t)len;
+	}
+	if (!s->hash_off)
+		return verror(base, "no image hash TLV (SHA256 0x10 or "
+				    "SHA384 0x11)");
+	if (info->has_keyhash &&
+	    s->key_len != ota_digest_alg_size(info->hash_alg))
+		return verror(s->key_off + 2,
+			      "KEYHASH length %u does not match the %s image "
+			      "hash",
+			      s->key_len, ota_digest_alg_name(info->hash_alg));
+	return 0;
+}
+
+/*
+ * A padded image (imgtool --pad) continues after the TLVs with the erased
+ * value up to the end of the slot, where the boot magic may sit, preceded
+ * by image_ok (--confirm). Anything else after the TLVs is refused.
+ */
+static bool tail_magic(const struct vstate *s, uint32_t *max_align)
+{
+	const uint8_t *m;
+
+	if (s->file_size - s->tlv_end < BOOT_MAGIC_LEN)
+		return false;
+	m = s->tail + (s->file_size - BOOT_MAGIC_LEN - s->tail_start);
+	if (memcmp(m, boot_magic, BOOT_MAGIC_LEN) == 0) {
+		*max_align = TRAILER_MIN_ALIGN;
+		return true;
+	}
+	*max_align = get16(m);
+	return (*max_align == 16 || *max_align == 32) &&
+	       memcmp(m + 2, boot_magic_aligned, sizeof(boot_magic_aligned)) ==
+		   0;
+}
+
+static int check_trailing(const struct vstate *s)
+{
+	uint64_t end = s->file_size, ok_at = UINT64_MAX, first, bad;
+	uint32_t max_align;
+	uint8_t erased;
+
+	if (s->tlv_end == end)
+		return 0;
+	if (tail_magic(s, &max_align)) {
+		end -= BOOT_MAGIC_LEN;
+		ok_at = s->file_size - align_up(BOOT_MAGIC_LEN, max_align) -
+			max_align;
+		if (s->tlv_end == end)
+			return 0;
+	}
+	first = s->tlv_end == ok_at ? s->tlv_end + 1 : s->tlv_end;
+	if (first >= s->win_end && first < s->tail_start) {
+		/* Not kept: the statistics say whether it was 0xff or 0. */
+		if (s->first_not_ff != first)
+			erased = 0xff;
+		else if (s->first_not_00 != first)
+			erased = 0;
+		else
+			return verror(first,
+				      "trailing data after the TLV area (which "
+				      "ends at offset %" PRIu64 "), not erased "
+				      "padding",
+				      s->tlv_end);
+	} else {
+		erased = kept_byte(s, first);
+	}
+	if (erased != 0xff && erased != 0)
+		return verror(first,
+			      "byte 0x%02x after the TLV area (which ends at "
+			      "offset %" PRIu64 "): trailing data, not "
+			      "erased padding",
+			      erased, s->tlv_end);
+	for (uint64_t off = s->tlv_end; off < end; off++) {
+		uint8_t c;
+
+		if (off >= s->win_end && off < s->tail_start) {
+			bad =
+			    erased == 0xff ? s->first_not_ff : s->first_not_00;
+			if (bad != UINT64_MAX)
+				return verror(bad,
+					      "trailing byte after the TLV "
+					      "area (which ends at offset "
+					      "%" PRIu64 ") is not erased "
+					      "padding 0x%02x",
+					      s->tlv_end, erased);
+			off = s->tail_start - 1;
+			continue;
+		}
+		c = kept_byte(s, off);
+		if (c == erased || (off == ok_at && c == 0x01))
+			continue;
+		return verror(off,
+			      "byte 0x%02x after the TLV area (which ends at "
+			      "offset %" PRIu64 ") is not erased padding "
+			      "0x%02x",
+			      c, s->tlv_end, erased);
+	}
+	return 0;
+}
+
+/* Finds the trusted key KEYHASH or PUBKEY names. */
+static int find_trusted_key(struct ota_mcuboot_info *info,
+			    const struct vstate *s,
+			    const struct ota_mcuboot_policy *p)
+{
+	const uint8_t *v = s->win + (s->key_off + 4 - s->tlv_start);
+
+	for (size_t i = 0; i < p->n_trusted; i++) {
+		struct ota_digest h;
+		uint8_t *der = NULL;
+		size_t len = 0;
+		bool match;
+		int rc;
+
+		if ((rc = mcuboot_key_der(&der, &len, p->trusted[i])))
+			return rc;
+		if (s->key_type == TLV_PUBKEY) {
+			match = len == s->key_len && memcmp(der, v, len) == 0;
+		} else {
+			rc = ota_digest_buffer(&h, info->hash_alg, der, len);
+			match = !rc && CRYPTO_memcmp(h.bytes, v, h.len) == 0;
+		}
+		OPENSSL_free(der);
+		if (rc)
+			return rc;
+		if (match) {
+			info->trusted_key = (int)i;
+			return 0;
+		}
+	}
+	return verror(s->key_off, "%s matches none of the %zu trusted keys",
+		      s->key_type == TLV_PUBKEY ? "PUBKEY" : "KEYHASH",
+		      p->n_trusted);
+}
+
+static int check_signature(struct ota_mcuboot_info *info,
+			   const struct vstate *s,
+			   const struct ota_mcuboot_policy *p)
+{
+	struct mcuboot_alg alg;
+	enum ota_sig_alg sig;
+	EVP_PKEY *pub;
+	char who[32];
+	int rc;
+
+	if (!s->key_off)
+		return verror(s->hash_end,
+			      "no KEYHASH or PUBKEY TLV naming the signing "
+			      "key");
+	if (!s->sig_off)
+		return verror(s->hash_end, "no signature TLV");
+	if ((rc = find_trusted_key(info, s, p)))
+		return rc;
+	pub = p->trusted[info->trusted_key];
+	snprintf(who, sizeof(who), "trusted key %d", info->trusted_key);
+	if ((rc = ota_sig_alg_for_key(&sig, pub, false)) ||
+	    (rc = mcuboot_alg(&alg, sig, pub, OTA_EVERIFY, who)))
+		return ota_error_wrap(OTA_EVERIFY, "offset %" PRIu64,
+				      s->key_off);
+	if (alg.hash != info->hash_alg)
+		return verror(s->hash_off,
+			      "%s image hash, but the %s key it names signs "
+			      "%s images",
+			      ota_digest_alg_name(info->hash_alg), alg.name,
+			      ota_digest_alg_name(alg.hash));
+	if (alg.sig_tlv != info->sig_type)
+		return verror(s->sig_off,
+			      "signature TLV 0x%02x does not fit the %s key "
+			      "(MCUboot expects 0x%02x)",
+			      info->sig_type, alg.name, alg.sig_tlv);
+	if (ota_signature_verify_digest(
+		pub, alg.sig, &s->computed[md_index(info->hash_alg)],
+		s->win + (s->sig_off + 4 - s->tlv_start), s->sig_len))
+		return verror(s->sig_off,
+			      "%s signature does not verify with trusted "
+			      "key %d",
+			      alg.name, info->trusted_key);
+	info->signature_ok = true;
+	return 0;
+}
+
+/* Which hashes to compute: those the trusted keys can sign, or both. */
+static void hashes_needed(bool need[2], const struct ota_mcuboot_policy *p)
+{
+	need[0] = need[1] = p->n_trusted == 0;
+	for (size_t i = 0; i < p->n_trusted; i++) {
+		enum ota_sig_alg sig = OTA_SIG_ECDSA_P256_SHA256;
+
+		if (ota_sig_alg_for_key(&sig, p->trusted[i], false) == 0 &&
+		    sig == OTA_SIG_ECDSA_P384_SHA384)
+			need[1] = true;
+		else
+			need[0] = true;
+	}
+}
+
+static int stream_file(struct vstate *s, int fd, uint8_t *buf,
+		       ota_progress_fn progress, void *progress_ctx)
+{
+	uint64_t off = 0;
+	ssize_t n;
+
+	while (off < s->file_size) {
+		size_t want = s->file_size - off < MCUBOOT_BUFSIZE
+				  ? (size_t)(s->file_size - off)
+				  : MCUBOOT_BUFSIZE;
+
+		n = read_full(fd, buf, want);
+		if (n < 0)
+			return ota_error(OTA_EINPUT,
+					 "%s: read error at offset %" PRIu64
+					 ": %s",
+					 s->path, off, strerror(errno));
+		if (n == 0)
+			return ota_error(OTA_EINPUT,
+					 "%s: shrank to %" PRIu64
+					 " bytes while being read",
+					 s->path, off);
+		consume(s, buf, off, (size_t)n);
+		off += (uint64_t)n;
+		if (progress)
+			progress(progress_ctx, off, s->file_size);
+	}
+	n = read_full(fd, buf, 1);
+	if (n != 0)
+		return ota_error(OTA_EINPUT, "%s: grew while being read",
+				 s->path);
+	return 0;
+}
+
+int ota_mcuboot_verify(struct ota_mcuboot_info *info, const char *path,
+		       const struct ota_mcuboot_policy *policy,
+		       ota_progress_fn progress, void *progress_ctx)
+{
+	static const struct ota_mcuboot_policy no_policy = { 0 };
+	struct ota_mcuboot_info scratch;
+	struct vstate s = { 0 };
+	uint8_t *buf = NULL, hdr[HDR_LEN];
+	bool need[2];
+	struct stat st;
+	int fd = -1, rc;
+	ssize_t n;
+
+	if (!info)
+		info = &scratch;
+	if (!policy)
+		policy = &no_policy;
+	memset(info, 0, sizeof(*info));
+	info->trusted_key = -1;
+	s.path = path;
+	s.first_not_ff = s.first_not_00 = UINT64_MAX;
+
+	if ((rc = open_regular(&fd, &st, path)))
+		return rc;
+	s.file_size = info->file_size = (uint64_t)st.st_size;
+	n = pread(fd, hdr, HDR_LEN, 0);
+	if (n < 0) {
+		rc = ota_error(OTA_EINPUT, "%s: read error: %s", path,
+			       strerror(errno));
+		goto out;
+	}
+	if (n < HDR_LEN) {
+		rc = verror((uint64_t)n,
+			    "file ends inside the %d-byte image header",
+			    HDR_LEN);
+		goto out_wrap;
+	}
+	if ((rc = check_header(info, hdr, s.file_size)))
+		goto out_wrap;
+
+	s.tlv_start = (uint64_t)info->header_size + info->image_size;
+	s.hash_end = s.tlv_start + info->protect_tlv_size;
+	s.win_end = s.hash_end + TLV_AREA_MAX;
+	if (s.win_end > s.file_size)
+		s.win_end = s.file_size;
+	s.tail_start = s.file_size > TAIL_LEN ? s.file_size - TAIL_LEN : 0;
+	hashes_needed(need, policy);
+	buf = malloc(MCUBOOT_BUFSIZE);
+	/* One spare byte keeps win valid when the window is empty. */
+	s.win = malloc(s.win_end - s.tlv_start + 1);
+	if (!buf || !s.win) {
+		rc = ota_error(OTA_EINTERNAL, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (!need[i])
+			continue;
+		s.md[i] = EVP_MD_CTX_new();
+		if (!s.md[i] ||
+		    !EVP_DigestInit_ex(
+			s.md[i],
+			evp_md(i ? OTA_DIGEST_SHA384 : OTA_DIGEST_SHA256),
+			NULL)) {
+			rc = ota_error(OTA_EINTERNAL, "out of memory");
+			goto out;
+		}
+	}
+	if ((rc = stream_file(&s, fd, buf, progress, progress_ctx)))
+		goto out;
+	for (int i = 0; i < 2; i++)
+		if (s.md[i] && (rc = hash_final(&s.computed[i], s.md[i],
+						i ? OTA_DIGEST_SHA384
+						  : OTA_DIGEST_SHA256)))
+			goto out;
+
+	if ((rc = parse_protected(info, &s)) ||
+	    (rc = parse_unprotected(info, &s)) || (rc = check_trailing(&s)))
+		goto out_wrap;
+	if (!s.md[md_index(info->hash_alg)]) {
+		rc = verror(
+		    s.hash_off,
+		    "%s image hash, but every trusted key signs %s "
+		    "images (MCUboot pairs P-384 with SHA-384 and "
+		    "the other keys with SHA-256)",
+		    ota_digest_alg_name(info->hash_alg),
+		    ota_digest_alg_name(info->hash_alg == OTA_DIGEST_SHA384
+					    ? OTA_DIGEST_SHA256
+					    : OTA_DIGEST_SHA384));
+		goto out_wrap;
+	}
+	info->hash_ok =
+	    CRYPTO_memcmp(info->hash,
+			  s.computed[md_index(info->hash_alg)].bytes,
+			  ota_digest_alg_size(info->hash_alg)) == 0;
+	if (!info->hash_ok) {
+		rc = verror(s.hash_off,
+			    "image hash does not match bytes [0, %" PRIu64
+			    ") of the file: the header, payload or protected "
+			    "TLVs were modified",
+			    s.hash_end);
+		goto out_wrap;
+	}
+	if (policy->n_trusted > 0 && (rc = check_signature(info, &s, policy)))
+		goto out_wrap;
+	/* An image without SEC_CNT counts as 0, like an unset counter. */
+	if (policy->check_counter &&
+	    (info->has_security_counter ? info->security_counter : 0) <
+		policy->counter) {
+		rc = info->has_security_counter
+			 ? ota_error(OTA_EROLLBACK,
+				     "%s: security counter %" PRIu32
+				     " is below the required %" PRIu32,
+				     path, info->security_counter,
+				     policy->counter)
+			 : ota_error(OTA_EROLLBACK,
+				     "%s: no security counter (SEC_CNT TLV), "
+				     "but at least %" PRIu32 " is required",
+				     path, policy->counter);
+	}
+	goto out;
+out_wrap:
+	ota_error_wrap(rc, "%s", path);
+out:
+	for (int i = 0; i < 2; i++)
+		EVP_MD_CTX_free(s.md[i]);
+	free(s.win);
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+/* ---- reporting -------------------------------------------------------- */
+
+static json_t *version_json(const struct ota_mcuboot_version *v)
+{
+	char text[48];
+
+	snprintf(text, sizeof(text), "%u.%u.%u+%" PRIu32, v->major, v->minor,
+		 v->revision, v->build);
+	return json_pack("{s:s, s:i, s:i, s:i, s:I}", "text", text, "major",
+			 v->major, "minor", v->minor, "revision", v->revision,
+			 "build", (json_int_t)v->build);
+}
+
+static json_t *hex_json(const uint8_t *data, size_t len)
+{
+	char hex[2 * OTA_DIGEST_MAX + 1];
+
+	ota_hex_encode(hex, data, len);
+	return json_string(hex);
+}
+
+static json_t *flags_json(uint32_t flags)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} names[] = {
+		{ 0x1, "PIC" },
+		{ 0x4, "ENC_AES128" },
+		{ 0x8, "ENC_AES256" },
+		{ 0x10, "NON_BOOTABLE" },
+		{ 0x20, "RAM_LOAD" },
+		{ 0x100, "ROM_FIXED" },
+		{ 0x200, "COMPRESSED_LZMA1" },
+		{ 0x400, "COMPRESSED_LZMA2" },
+		{ 0x800, "COMPRESSED_ARM_THUMB" },
+	};
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < sizeof(names) / sizeof(names[0]); i++)
+		if (flags & names[i].bit)
+			json_array_append_new(a, json_string(names[i].name));
+	return a;
+}
+
+static const char *sig_type_name(uint16_t type)
+{
+	switch (type) {
+	case TLV_RSA2048_PSS:
+		return "RSA2048_PSS";
+	case TLV_ECDSA224:
+		return "ECDSA224";
+	case TLV_ECDSA_SIG:
+		return "ECDSA_SIG";
+	case TLV_RSA3072_PSS:
+		return "RSA3072_PSS";
+	case TLV_ED25519:
+		return "ED25519";
+	case TLV_SIG_PURE:
+		return "SIG_PURE";
+	}
+	return NULL;
+}
+
+json_t *ota_mcuboot_info_json(const struct ota_mcuboot_info *info)
+{
+	size_t hash_len = ota_digest_alg_size(info->hash_alg);
+	json_t *o = json_object(), *deps = json_array();
+	int err = !o || !deps;
+
+	for (size_t i = 0; !err && i < info->n_deps; i++)
+		err |= json_array_append_new(
+		    deps, json_pack("{s:i, s:o}", "image_id",
+				    info->deps[i].image_id, "min_version",
+				    version_json(&info->deps[i].min_version)));
+	if (err) {
+		json_decref(o);
+		json_decref(deps);
+		return NULL;
+	}
+	err |= json_object_set_new(o, "file_size",
+				   json_integer((json_int_t)info->file_size));
+	err |= json_object_set_new(o, "load_address",
+				   json_integer(info->load_address));
+	err |= json_object_set_new(o, "header_size",
+				   json_integer(info->header_size));
+	err |= json_object_set_new(o, "protect_tlv_size",
+				   json_integer(info->protect_tlv_size));
+	err |= json_object_set_new(o, "image_size",
+				   json_integer(info->image_size));
+	err |= json_object_set_new(o, "flags", json_integer(info->flags));
+	err |= json_object_set_new(o, "flag_names", flags_json(info->flags));
+	err |= json_object_set_new(o, "version", version_json(&info->version));
+	err |= json_object_set_new(o, "security_counter",
+				   info->has_security_counter
+				       ? json_integer(info->security_counter)
+				       : json_null());
+	err |= json_object_set_new(o, "dependencies", deps);
+	err |= json_object_set_new(
+	    o, "hash_alg", json_string(ota_digest_alg_name(info->hash_alg)));
+	err |= json_object_set_new(o, "hash", hex_json(info->hash, hash_len));
+	err |= json_object_set_new(o, "hash_ok", json_boolean(info->hash_ok));
+	err |= json_object_set_new(o, "key_tlv",
+				   info->has_keyhash  ? json_string("KEYHASH")
+				   : info->has_pubkey ? json_string("PUBKEY")
+						      : json_null());
+	err |= json_object_set_new(o, "keyhash",
+				   info->has_keyhash
+				       ? hex_json(info->keyhash, hash_len)
+				       : json_null());
+	err |= json_object_set_new(o, "trusted_key",
+				   info->trusted_key >= 0
+				       ? json_integer(info->trusted_key)
+				       : json_null());
+	err |= json_object_set_new(o, "signature_type",
+				   info->sig_type ? json_integer(info->sig_type)
+						  : json_null());
+	err |=
+	    json_object_set_new(o, "signature_type_name",
+				sig_type_name(info->sig_type)
+				    ? json_string(sig_type_name(info->sig_type))
+				    : json_null());
+	err |= json_object_set_new(o, "signature_ok",
+				   json_boolean(info->signature_ok));
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}

@@ -1,0 +1,761 @@
+/*
+ * Host-side package reading: the device verifier (otaverify.c) does the
+ * parsing; this file gives it OpenSSL crypto, judges signatures against the
+ * trust, inflates compressed images to check what would be flashed, and
+ * records everything for inspect and verify reports.
+ */
+#include "otatool/error.h"
+#include "otatool/fileio.h"
+#include "otatool/output.h"
+#include "otatool/package.h"
+#include "otatool/timestamp.h"
+#include "otaverify.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define READ_CHUNK (256u << 10)
+
+struct reader {
+	struct ota_package_report *r;
+	const struct ota_package_check_opts *o;
+	EVP_MD_CTX *md;
+	/* certificates of the signature being parsed */
+	uint8_t *certs[OTAPKG_MAX_SIGS];
+	size_t cert_lens[OTAPKG_MAX_SIGS];
+	uint8_t *cert_buf;
+	size_t cert_used;
+	unsigned cert_sig, n_cert;
+	uint32_t cert_expect;
+	/* the image being streamed */
+	z_stream zs;
+	bool z_active;
+	EVP_MD_CTX *flash_md;
+	uint64_t flashed;
+	uint8_t *zbuf;
+	struct ota_output *out[OTAPKG_MAX_IMAGES];
+	unsigned current_image; /* whose bytes are streaming */
+	int err;                /* a host-side failure inside a callback */
+};
+
+bool ota_package_is_package(const uint8_t *head, size_t len)
+{
+	return len >= 4 && memcmp(head, "OTAP", 4) == 0;
+}
+
+static const EVP_MD *md_for(uint8_t code)
+{
+	return code == OTAPKG_DIGEST_SHA384   ? EVP_sha384()
+	       : code == OTAPKG_DIGEST_SHA512 ? EVP_sha512()
+					      : EVP_sha256();
+}
+
+static size_t md_len(uint8_t code)
+{
+	return code == OTAPKG_DIGEST_SHA384   ? 48
+	       : code == OTAPKG_DIGEST_SHA512 ? 64
+					      : 32;
+}
+
+static int c_hash_init(void *ctx, uint8_t alg)
+{
+	struct reader *rd = ctx;
+
+	return EVP_DigestInit_ex(rd->md, md_for(alg), NULL) == 1 ? 0 : -1;
+}
+
+static int c_hash_update(void *ctx, const uint8_t *data, size_t len)
+{
+	struct reader *rd = ctx;
+
+	return EVP_DigestUpdate(rd->md, data, len) == 1 ? 0 : -1;
+}
+
+static int c_hash_final(void *ctx, uint8_t *out)
+{
+	struct reader *rd = ctx;
+	unsigned int n;
+
+	return EVP_DigestFinal_ex(rd->md, out, &n) == 1 ? 0 : -1;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static int c_verify(void *ctx, const struct otav_sig *sig,
+		    const uint8_t *digest, size_t digest_len)
+{
+	struct reader *rd = ctx;
+	struct ota_package_report *r = rd->r;
+	struct ota_package_sig_info *si;
+	struct ota_trust_sig ts = { 0 };
+	struct ota_digest d = { 0 };
+	enum ota_sig_alg alg;
+	unsigned idx = (unsigned)r->n_sigs;
+
+	if (idx >= OTA_PACKAGE_MAX_SIGS)
+		return -1;
+	si = &r->sigs[idx];
+	r->n_sigs++;
+	si->alg_code = sig->alg;
+	si->siglen = sig->len;
+	si->n_certs = rd->n_cert;
+	ota_hex_encode(si->keyid, sig->keyid, 32);
+	if (!rd->o->trust)
+		return 1; /* inspect: nothing is judged */
+	if (ota_package_sig_alg(&alg, sig->alg))
+		return -1;
+	d.alg = r->region_digest_alg == OTAPKG_DIGEST_SHA384
+		    ? OTA_DIGEST_SHA384
+		    : OTA_DIGEST_SHA256;
+	d.len = digest_len;
+	memcpy(d.bytes, digest, digest_len);
+	ts.keyid = si->keyid;
+	ts.alg = alg;
+	ts.sig = sig->sig;
+	ts.siglen = sig->len;
+	ts.n_certs = rd->n_cert;
+	ts.certs = (const uint8_t *const *)rd->certs;
+	ts.cert_lens = rd->cert_lens;
+	ts.digest = &d;
+	/* Chains are judged when the package was signed (otapkg.h). */
+	ts.when = r->has_signing_time ? r->signing_time : (int64_t)time(NULL);
+	si->trust = calloc(1, sizeof(*si->trust));
+	if (!si->trust) {
+		rd->err = ota_error(OTA_EINTERNAL, "out of memory");
+		return -1;
+	}
+	if ((rd->err = ota_trust_judge(si->trust, rd->o->trust, &ts)))
+		return -1;
+	si->judged = true;
+	for (unsigned i = 0; i < rd->n_cert; i++) {
+		free(rd->certs[i]);
+		rd->certs[i] = NULL;
+	}
+	rd->n_cert = 0;
+	switch (si->trust->verdict) {
+	case OTA_TRUST_VALID:
+		if (r->trusted_sig < 0)
+			r->trusted_sig = (int)idx;
+		return 0;
+	case OTA_TRUST_BAD_SIG:
+		return -1;
+	default:
+		return 1;
+	}
+}
+
+/* Certificates arrive in chunks; keep each whole for the chain check. */
+static int e_cert_data(void *ctx, unsigned sig_index, unsigned cert_index,
+		       uint32_t cert_len, const uint8_t *data, size_t len)
+{
+	struct reader *rd = ctx;
+
+	if (cert_index >= OTAPKG_MAX_SIGS)
+		return 0; /* more than the chain checker takes: ignored */
+	if (rd->n_cert <= cert_index) {
+		if (cert_len > OTAPKG_MAX_CERTS_LEN)
+			return -1;
+		rd->certs[cert_index] = malloc(cert_len ? cert_len : 1);
+		if (!rd->certs[cert_index])
+			return -1;
+		rd->cert_lens[cert_index] = 0;
+		rd->n_cert = cert_index + 1;
+	}
+	(void)sig_index;
+	if (rd->cert_lens[cert_index] + len > cert_len)
+		return -1;
+	memcpy(rd->certs[cert_index] + rd->cert_lens[cert_index], data, len);
+	rd->cert_lens[cert_index] += len;
+	return 0;
+}
+
+static void copy_text(char *dst, size_t cap, const uint8_t *v, size_t len)
+{
+	if (len >= cap)
+		len = cap - 1;
+	memcpy(dst, v, len);
+	dst[len] = '\0';
+}
+
+static int e_tlv(void *ctx, uint64_t offset, uint16_t type, const uint8_t *v,
+		 uint16_t len)
+{
+	struct reader *rd = ctx;
+	struct ota_package_report *r = rd->r;
+
+	(void)offset;
+	switch (type) {
+	case OTAPKG_TLV_NAME:
+		copy_text(r->name, sizeof(r->name), v, len);
+		break;
+	case OTAPKG_TLV_VERSION:
+		copy_text(r->version, sizeof(r->version), v, len);
+		break;
+	case OTAPKG_TLV_SECURITY_COUNTER:
+		if (len == 4)
+			r->security_counter = get32(v);
+		break;
+	case OTAPKG_TLV_BOOTLOADER_MIN:
+		if (len == 12) {
+			r->has_bootloader_min = true;
+			for (int i = 0; i < 3; i++)
+				r->bootloader_min[i] = get32(v + 4 * i);
+		}
+		break;
+	case OTAPKG_TLV_HARDWARE:
+		if (r->n_hardware < OTA_PACKAGE_MAX_HW)
+			copy_text(r->hardware[r->n_hardware++], 65, v, len);
+		break;
+	case OTAPKG_TLV_GIT_COMMIT:
+		if (len == 20 || len == 32)
+			ota_hex_encode(r->git_commit, v, len);
+		break;
+	case OTAPKG_TLV_BUILD_TIME:
+		if (len == 8) {
+			r->has_build_time = true;
+			r->build_time = (int64_t)get64(v);
+		}
+		break;
+	case OTAPKG_TLV_SIGNING_TIME:
+		if (len == 8) {
+			r->has_signing_time = true;
+			r->signing_time = (int64_t)get64(v);
+		}
+		break;
+	case OTAPKG_TLV_DEPENDENCY:
+		if (len >= 1 && v[0] < len &&
+		    r->n_deps < OTA_PACKAGE_MAX_DEPS) {
+			copy_text(r->dep_names[r->n_deps], 65, v + 1, v[0]);
+			copy_text(r->dep_ranges[r->n_deps], 256, v + 1 + v[0],
+				  (size_t)(len - 1 - v[0]));
+			r->n_deps++;
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static const char *kind_name(uint8_t kind)
+{
+	switch (kind) {
+	case OTAPKG_KIND_BOOTLOADER:
+		return "bootloader";
+	case OTAPKG_KIND_APPLICATION:
+		return "application";
+	case OTAPKG_KIND_CONFIG:
+		return "config";
+	case OTAPKG_KIND_FACTORY_RESET:
+		return "factory-reset";
+	default:
+		return "custom";
+	}
+}
+
+static int e_image(void *ctx, unsigned index, const struct otav_image *img)
+{
+	struct reader *rd = ctx;
+	struct ota_package_report *r = rd->r;
+
+	if (index >= OTA_PACKAGE_MAX_IMAGES)
+		return -1;
+	if (r->n_images <= index)
+		r->n_images = index + 1;
+	snprintf(r->images[index].name, 65, "%s", img->name);
+	snprintf(r->images[index].kind, 65, "%s",
+		 img->kind == OTAPKG_KIND_CUSTOM ? img->custom_kind
+						 : kind_name(img->kind));
+	r->images[index].compression = img->compression;
+	r->images[index].digest_alg = img->digest_alg;
+	r->images[index].has_load_address = img->flags & 1;
+	r->images[index].offset = img->offset;
+	r->images[index].stored_size = img->stored_size;
+	r->images[index].size = img->size;
+	r->images[index].load_address = img->load_address;
+	r->images[index].digest_len = md_len(img->digest_alg);
+	memcpy(r->images[index].digest, img->digest, 64);
+	memcpy(r->images[index].stored_digest, img->stored_digest, 64);
+	return 0;
+}
+
+static int e_header(void *ctx, const uint8_t header[OTAPKG_HEADER_SIZE])
+{
+	struct reader *rd = ctx;
+	struct ota_package_report *r = rd->r;
+
+	memcpy(r->header, header, OTAPKG_HEADER_SIZE);
+	r->format_version = (uint16_t)(header[4] | header[5] << 8);
+	r->region_digest_alg = header[OTAPKG_OFF_DIGEST];
+	r->protected_size = get32(header + OTAPKG_OFF_PROTECTED);
+	r->sigblock_size = get32(header + OTAPKG_OFF_SIGBLOCK);
+	r->alignment = get32(header + OTAPKG_OFF_ALIGN);
+	r->total_size = get64(header + OTAPKG_OFF_TOTAL);
+	return 0;
+}
+
+static int e_signature(void *ctx, unsigned index, const struct otav_sig *sig,
+		       int result)
+{
+	(void)ctx;
+	(void)index;
+	(void)sig;
+	(void)result;
+	return 0;
+}
+
+/* Starts the per-image work: inflater, flashed digest, extraction file. */
+static int image_begin(struct reader *rd, unsigned index)
+{
+	struct ota_package_report *r = rd->r;
+	char path[4096];
+
+	rd->flashed = 0;
+	if (!EVP_DigestInit_ex(rd->flash_md,
+			       md_for(r->images[index].digest_alg), NULL))
+		return -1;
+	if (r->images[index].compression == OTAPKG_COMP_ZLIB) {
+		memset(&rd->zs, 0, sizeof(rd->zs));
+		if (inflateInit(&rd->zs) != Z_OK)
+			return -1;
+		rd->z_active = true;
+	}
+	if (rd->o->extract_dir) {
+		snprintf(path, sizeof(path), "%s/%s.bin", rd->o->extract_dir,
+			 r->images[index].name);
+		if ((rd->err = ota_output_open(&rd->out[index], path, 0644, 0)))
+			return -1;
+	}
+	return 0;
+}
+
+static int flashed_bytes(struct reader *rd, unsigned index, const uint8_t *data,
+			 size_t len)
+{
+	rd->flashed += len;
+	if (rd->flashed > rd->r->images[index].size)
+		return -1; /* inflates to more than declared */
+	if (EVP_DigestUpdate(rd->flash_md, data, len) != 1)
+		return -1;
+	if (rd->out[index] &&
+	    (rd->err = ota_output_write(rd->out[index], data, len)))
+		return -1;
+	return 0;
+}
+
+static int e_image_data(void *ctx, unsigned index, const uint8_t *data,
+			size_t len)
+{
+	struct reader *rd = ctx;
+
+	if (index != rd->current_image) {
+		rd->current_image = index;
+		if (image_begin(rd, index))
+			return -1;
+	}
+	if (!rd->z_active)
+		return flashed_bytes(rd, index, data, len);
+	rd->zs.next_in = (Bytef *)data;
+	rd->zs.avail_in = (uInt)len;
+	while (rd->zs.avail_in > 0) {
+		int zrc;
+
+		rd->zs.next_out = rd->zbuf;
+		rd->zs.avail_out = READ_CHUNK;
+		zrc = inflate(&rd->zs, Z_NO_FLUSH);
+		if (zrc != Z_OK && zrc != Z_STREAM_END)
+			return -1;
+		if (flashed_bytes(rd, index, rd->zbuf,
+				  READ_CHUNK - rd->zs.avail_out))
+			return -1;
+		if (zrc == Z_STREAM_END && rd->zs.avail_in > 0)
+			return -1; /* bytes after the zlib stream */
+	}
+	return 0;
+}
+
+static int e_image_done(void *ctx, unsigned index)
+{
+	struct reader *rd = ctx;
+	struct ota_package_report *r = rd->r;
+	uint8_t d[64];
+	unsigned int n;
+
+	if (index != rd->current_image) { /* empty image: no data event */
+		rd->current_image = index;
+		if (image_begin(rd, index))
+			return -1;
+	}
+	r->images[index].stored_ok = true;
+	if (rd->z_active) {
+		/* Drain what the inflater still holds. */
+		int zrc;
+
+		do {
+			rd->zs.next_out = rd->zbuf;
+			rd->zs.avail_out = READ_CHUNK;
+			zrc = inflate(&rd->zs, Z_FINISH);
+			if (zrc != Z_STREAM_END && zrc != Z_BUF_ERROR &&
+			    zrc != Z_OK)
+				break;
+			if (flashed_bytes(rd, index, rd->zbuf,
+					  READ_CHUNK - rd->zs.avail_out))
+				return -1;
+		} while (zrc == Z_OK && rd->zs.avail_out == 0);
+		inflateEnd(&rd->zs);
+		rd->z_active = false;
+		if (zrc != Z_STREAM_END) {
+			rd->err =
+			    ota_error(OTA_EVERIFY,
+				      "image \"%s\": stored bytes are not "
+				      "a complete zlib stream",
+				      r->images[index].name);
+			return -1;
+		}
+	}
+	EVP_DigestFinal_ex(rd->flash_md, d, &n);
+	if (rd->flashed != r->images[index].size ||
+	    memcmp(d, r->images[index].digest, n) != 0) {
+		rd->err = ota_error(OTA_EVERIFY,
+				    "image \"%s\": the %s bytes do not match "
+				    "the flashed digest",
+				    r->images[index].name,
+				    r->images[index].compression ? "inflated"
+								 : "stored");
+		return -1;
+	}
+	r->images[index].flashed_ok = true;
+	return 0;
+}
+
+static int status_code(enum otav_status s)
+{
+	switch (s) {
+	case OTAV_OK:
+		return 0;
+	case OTAV_E_HARDWARE:
+		return OTA_EHARDWARE;
+	case OTAV_E_ROLLBACK:
+		return OTA_EROLLBACK;
+	case OTAV_E_BOOTLOADER:
+		return OTA_EBOOTLOADER;
+	default:
+		return OTA_EVERIFY;
+	}
+}
+
+/* Why no signature was accepted: the first judged reason that says most. */
+static int signature_failure(struct ota_package_report *r, const char *path,
+			     uint64_t offset)
+{
+	for (size_t i = 0; i < r->n_sigs; i++)
+		if (r->sigs[i].trust &&
+		    r->sigs[i].trust->verdict == OTA_TRUST_BAD_SIG)
+			return ota_error(OTA_EVERIFY, "%s: signature %zu: %s",
+					 path, i, r->sigs[i].trust->message);
+	for (size_t i = 0; i < r->n_sigs; i++)
+		if (r->sigs[i].trust &&
+		    r->sigs[i].trust->verdict == OTA_TRUST_CHAIN_FAIL)
+			return ota_error(OTA_EUNTRUSTED,
+					 "%s: signature %zu: %s", path, i,
+					 r->sigs[i].trust->message);
+	return ota_error(OTA_EVERIFY,
+			 "%s: offset %llu: no signature is by a trusted key "
+			 "(%zu signature%s: %s)",
+			 path, (unsigned long long)offset, r->n_sigs,
+			 r->n_sigs == 1 ? "" : "s",
+			 r->n_sigs && r->sigs[0].trust
+			     ? r->sigs[0].trust->message
+			     : "none could be read");
+}
+
+int ota_package_check(struct ota_package_report *r, const char *path,
+		      const struct ota_package_check_opts *o)
+{
+	struct otav_crypto crypto = { 0 };
+	struct otav_events ev = { 0 };
+	struct otav_policy pol = { 0 };
+	struct reader rd = { 0 };
+	struct otav *v = NULL;
+	uint8_t *buf = NULL;
+	uint64_t done = 0;
+	enum otav_status st = OTAV_OK;
+	int fd = -1, rc;
+
+	memset(r, 0, sizeof(*r));
+	r->trusted_sig = -1;
+	rd.current_image = (unsigned)-1;
+	rd.r = r;
+	rd.o = o;
+	if ((rc = ota_file_open_regular(&fd, &r->file_size, path)))
+		return rc;
+	v = malloc(sizeof(*v));
+	buf = malloc(READ_CHUNK);
+	rd.zbuf = malloc(READ_CHUNK);
+	rd.md = EVP_MD_CTX_new();
+	rd.flash_md = EVP_MD_CTX_new();
+	if (!v || !buf || !rd.zbuf || !rd.md || !rd.flash_md) {
+		rc = ota_error(OTA_EINTERNAL, "out of memory");
+		goto out;
+	}
+	crypto.ctx = &rd;
+	crypto.hash_init = c_hash_init;
+	crypto.hash_update = c_hash_update;
+	crypto.hash_final = c_hash_final;
+	crypto.verify = c_verify;
+	pol.hardware = o->hardware;
+	pol.check_counter = o->check_counter;
+	pol.counter = o->counter;
+	pol.check_bootloader = o->check_bootloader;
+	memcpy(pol.bootloader, o->bootloader, sizeof(pol.bootloader));
+	pol.skip_signature = o->trust == NULL;
+	ev.ctx = &rd;
+	ev.header = e_header;
+	ev.tlv = e_tlv;
+	ev.image = e_image;
+	ev.cert_data = e_cert_data;
+	ev.signature = e_signature;
+	ev.image_data = e_image_data;
+	ev.image_done = e_image_done;
+	otav_init(v, &crypto, &pol, &ev);
+	r->signature_checked = o->trust != NULL;
+	for (;;) {
+		ssize_t got = read(fd, buf, READ_CHUNK);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			rc = ota_error(OTA_EINPUT, "%s: read error: %s", path,
+				       strerror(errno));
+			goto out;
+		}
+		if (got == 0)
+			break;
+		st = otav_feed(v, buf, (size_t)got);
+		done += (uint64_t)got;
+		if (o->progress)
+			o->progress(o->progress_ctx, done, r->file_size);
+		if (st != OTAV_OK)
+			break;
+	}
+	if (st == OTAV_OK)
+		st = otav_finish(v);
+	r->status = (int)st;
+	r->status_name = otav_status_name(st);
+	r->error_offset = v->err_offset;
+	if (st == OTAV_OK) {
+		rc = 0;
+	} else if (rd.err) {
+		rc = rd.err; /* our own callbacks said why */
+	} else if (st == OTAV_E_SIGNATURE) {
+		rc = signature_failure(r, path, v->err_offset);
+	} else {
+		rc = ota_error(status_code(st), "%s: offset %llu: %s (%s)",
+			       path, (unsigned long long)v->err_offset,
+			       v->err_what ? v->err_what : "invalid",
+			       otav_status_name(st));
+	}
+	snprintf(r->error, sizeof(r->error), "%s",
+		 rc ? ota_error_message() : "");
+	for (size_t i = 0; i < OTAPKG_MAX_IMAGES; i++) {
+		if (!rd.out[i])
+			continue;
+		if (rc == 0) {
+			int crc = ota_output_commit(rd.out[i]);
+
+			if (crc && !rc)
+				rc = crc;
+		} else {
+			ota_output_abort(rd.out[i]);
+		}
+		rd.out[i] = NULL;
+	}
+out:
+	for (size_t i = 0; i < OTAPKG_MAX_IMAGES; i++)
+		ota_output_abort(rd.out[i]);
+	for (unsigned i = 0; i < OTAPKG_MAX_SIGS; i++)
+		free(rd.certs[i]);
+	if (rd.z_active)
+		inflateEnd(&rd.zs);
+	EVP_MD_CTX_free(rd.md);
+	EVP_MD_CTX_free(rd.flash_md);
+	free(rd.zbuf);
+	free(buf);
+	free(v);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+void ota_package_report_clear(struct ota_package_report *r)
+{
+	for (size_t i = 0; i < r->n_sigs; i++) {
+		free(r->sigs[i].trust);
+		r->sigs[i].trust = NULL;
+	}
+}
+
+static json_t *hex_json(const uint8_t *b, size_t n)
+{
+	char hex[2 * 64 + 1];
+
+	ota_hex_encode(hex, b, n);
+	return json_string(hex);
+}
+
+static json_t *sig_json(const struct ota_package_sig_info *s)
+{
+	enum ota_sig_alg alg;
+	json_t *o = json_object();
+
+	json_object_set_new(o, "algorithm",
+			    json_string(ota_package_sig_alg(&alg, s->alg_code)
+					    ? "unknown"
+					    : ota_sig_alg_name(alg)));
+	json_object_set_new(o, "keyid", json_string(s->keyid));
+	json_object_set_new(o, "certificates",
+			    json_integer((json_int_t)s->n_certs));
+	if (s->trust) {
+		json_object_set_new(
+		    o, "verdict",
+		    json_string(ota_trust_verdict_name(s->trust->verdict)));
+		json_object_set_new(o, "message",
+				    json_string(s->trust->message));
+		if (s->trust->has_chain)
+			json_object_set_new(
+			    o, "chain",
+			    ota_chain_report_json(&s->trust->chain));
+	} else {
+		json_object_set_new(o, "verdict", json_null());
+	}
+	return o;
+}
+
+json_t *ota_package_report_json(const struct ota_package_report *r)
+{
+	json_t *o = json_object(), *hw = json_array(), *deps = json_array();
+	json_t *imgs = json_array(), *sigs = json_array(), *hdr = json_object();
+	char ts[OTA_TIMESTAMP_LEN] = "";
+
+	json_object_set_new(hdr, "format_version",
+			    json_integer(r->format_version));
+	json_object_set_new(
+	    hdr, "region_digest",
+	    json_string(r->region_digest_alg == OTAPKG_DIGEST_SHA384
+			    ? "sha384"
+			    : "sha256"));
+	json_object_set_new(hdr, "protected_size",
+			    json_integer(r->protected_size));
+	json_object_set_new(hdr, "signature_block_size",
+			    json_integer(r->sigblock_size));
+	json_object_set_new(hdr, "alignment", json_integer(r->alignment));
+	json_object_set_new(hdr, "total_size",
+			    json_integer((json_int_t)r->total_size));
+	for (size_t i = 0; i < r->n_hardware; i++)
+		json_array_append_new(hw, json_string(r->hardware[i]));
+	for (size_t i = 0; i < r->n_deps; i++)
+		json_array_append_new(deps, json_pack("{s:s, s:s}", "name",
+						      r->dep_names[i], "range",
+						      r->dep_ranges[i]));
+	for (size_t i = 0; i < r->n_images; i++) {
+		const __typeof__(r->images[0]) *img = &r->images[i];
+		json_t *j = json_object();
+		char addr[19];
+
+		snprintf(addr, sizeof(addr), "0x%08llx",
+			 (unsigned long long)img->load_address);
+		json_object_set_new(j, "name", json_string(img->name));
+		json_object_set_new(j, "kind", json_string(img->kind));
+		json_object_set_new(
+		    j, "compression",
+		    json_string(img->compression ? "zlib" : "none"));
+		json_object_set_new(j, "offset",
+				    json_integer((json_int_t)img->offset));
+		json_object_set_new(j, "stored_size",
+				    json_integer((json_int_t)img->stored_size));
+		json_object_set_new(j, "size",
+				    json_integer((json_int_t)img->size));
+		json_object_set_new(j, "load_address",
+				    img->has_load_address ? json_string(addr)
+							  : json_null());
+		json_object_set_new(j, "digest_algorithm",
+				    json_string(img->digest_len == 64 ? "sha512"
+						: img->digest_len == 48
+						    ? "sha384"
+						    : "sha256"));
+		json_object_set_new(j, "digest",
+				    hex_json(img->digest, img->digest_len));
+		json_object_set_new(
+		    j, "stored_digest",
+		    hex_json(img->stored_digest, img->digest_len));
+		json_object_set_new(j, "stored_digest_ok",
+				    json_boolean(img->stored_ok));
+		json_object_set_new(j, "digest_ok",
+				    json_boolean(img->flashed_ok));
+		json_array_append_new(imgs, j);
+	}
+	for (size_t i = 0; i < r->n_sigs; i++)
+		json_array_append_new(sigs, sig_json(&r->sigs[i]));
+	if (r->has_build_time)
+		ota_timestamp_format(ts, r->build_time);
+	json_object_set_new(o, "format", json_string("otatool-package"));
+	json_object_set_new(o, "file_size",
+			    json_integer((json_int_t)r->file_size));
+	json_object_set_new(o, "header", hdr);
+	json_object_set_new(o, "name", json_string(r->name));
+	json_object_set_new(o, "version", json_string(r->version));
+	json_object_set_new(o, "security_counter",
+			    json_integer(r->security_counter));
+	if (r->has_bootloader_min) {
+		char b[40];
+
+		snprintf(b, sizeof(b), "%u.%u.%u", r->bootloader_min[0],
+			 r->bootloader_min[1], r->bootloader_min[2]);
+		json_object_set_new(o, "bootloader_min", json_string(b));
+	} else {
+		json_object_set_new(o, "bootloader_min", json_null());
+	}
+	json_object_set_new(o, "hardware", hw);
+	json_object_set_new(o, "git_commit",
+			    r->git_commit[0] ? json_string(r->git_commit)
+					     : json_null());
+	json_object_set_new(o, "build_time",
+			    ts[0] ? json_string(ts) : json_null());
+	ts[0] = '\0';
+	if (r->has_signing_time)
+		ota_timestamp_format(ts, r->signing_time);
+	json_object_set_new(o, "signing_time",
+			    ts[0] ? json_string(ts) : json_null());
+	json_object_set_new(o, "dependencies", deps);
+	json_object_set_new(o, "images", imgs);
+	json_object_set_new(o, "signatures", sigs);
+	json_object_set_new(o, "signature_checked",
+			    json_boolean(r->signature_checked));
+	json_object_set_new(o, "trusted_signature",
+			    r->trusted_sig >= 0 ? json_integer(r->trusted_sig)
+						: json_null());
+	json_object_set_new(
+	    o, "status", json_string(r->status_name ? r->status_name : "ok"));
+	json_object_set_new(o, "error",
+			    r->error[0] ? json_string(r->error) : json_null());
+	json_object_set_new(o, "error_offset",
+			    r->error[0]
+				? json_integer((json_int_t)r->error_offset)
+				: json_null());
+	return o;
+}

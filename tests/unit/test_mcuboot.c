@@ -1,0 +1,1461 @@
+/*
+ * Unit tests for src/lib/mcuboot.c: images checked byte by byte against the
+ * layout in shared/formats/mcuboot-image.md, hashes, key hashes and
+ * signatures recomputed with OpenSSL (and once with the openssl CLI), and
+ * the verifier fed tampered, truncated and bit-flipped images.
+ */
+#include <criterion/criterion.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/encoder.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include "otatool/error.h"
+#include "otatool/key.h"
+#include "otatool/mcuboot.h"
+#include "otatool/semver.h"
+
+static char tmpdir[64];
+static char signed_path[128]; /* the image each test writes */
+
+static void setup(void)
+{
+	strcpy(tmpdir, "/tmp/otatool-mcuboot-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+	snprintf(signed_path, sizeof(signed_path), "%s/signed.bin", tmpdir);
+}
+
+/* Removes dir and everything under it (the tests' directories are flat). */
+static void teardown(void)
+{
+	struct dirent *e;
+	DIR *d = opendir(tmpdir);
+
+	if (d) {
+		while ((e = readdir(d))) {
+			char path[512];
+
+			if (strcmp(e->d_name, ".") == 0 ||
+			    strcmp(e->d_name, "..") == 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", tmpdir,
+				 e->d_name);
+			unlink(path);
+		}
+		closedir(d);
+	}
+	rmdir(tmpdir);
+}
+
+TestSuite(mcuboot_version);
+TestSuite(mcuboot_write, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(mcuboot_verify, .init = setup, .fini = teardown, .timeout = 120);
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static const char *in_tmp(const char *name)
+{
+	static char bufs[8][512];
+	static int next;
+	char *b = bufs[next++ % 8];
+
+	snprintf(b, sizeof(bufs[0]), "%s/%s", tmpdir, name);
+	return b;
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	cr_assert_eq(fwrite(data, 1, len, f), len);
+	cr_assert_eq(fclose(f), 0);
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *data;
+	long n;
+
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	data = malloc((size_t)n + 1);
+	cr_assert_not_null(data);
+	cr_assert_eq(fread(data, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return data;
+}
+
+static bool exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+static int count_entries(void)
+{
+	struct dirent *e;
+	DIR *d = opendir(tmpdir);
+	int n = 0;
+
+	cr_assert_not_null(d);
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static uint16_t le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static void set16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+enum kind { K_P256, K_P384, K_RSA2048, K_RSA3072, K_RSA4096, K_ED25519 };
+
+/* A fresh key pair: PEM private key file, public key PEM, both handles. */
+struct test_key {
+	EVP_PKEY *pkey;
+	struct ota_key *key;
+	char priv[512], pub[512];
+};
+
+static void make_key_opts(struct test_key *k, enum kind kind, const char *name,
+			  bool rsa_pkcs1)
+{
+	static const size_t rsa_bits[] = {
+		[K_RSA2048] = 2048, [K_RSA3072] = 3072, [K_RSA4096] = 4096
+	};
+	FILE *f;
+
+	switch (kind) {
+	case K_P256:
+		k->pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		break;
+	case K_P384:
+		k->pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+		break;
+	case K_ED25519:
+		k->pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+		break;
+	default:
+		k->pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", rsa_bits[kind]);
+	}
+	cr_assert_not_null(k->pkey, "keygen %s", name);
+	snprintf(k->priv, sizeof(k->priv), "%s/%s.key", tmpdir, name);
+	snprintf(k->pub, sizeof(k->pub), "%s/%s.pub", tmpdir, name);
+	f = fopen(k->priv, "w");
+	cr_assert_not_null(f);
+	cr_assert(PEM_write_PrivateKey(f, k->pkey, NULL, NULL, 0, NULL, NULL));
+	fclose(f);
+	f = fopen(k->pub, "w");
+	cr_assert_not_null(f);
+	cr_assert(PEM_write_PUBKEY(f, k->pkey));
+	fclose(f);
+	cr_assert_eq(
+	    ota_key_open(&k->key, k->priv,
+			 &(struct ota_key_opts){ .rsa_pkcs1 = rsa_pkcs1 }),
+	    0, "ota_key_open: %s", ota_error_message());
+}
+
+static void make_key(struct test_key *k, enum kind kind, const char *name)
+{
+	make_key_opts(k, kind, name, false);
+}
+
+static void free_key(struct test_key *k)
+{
+	ota_key_free(k->key);
+	EVP_PKEY_free(k->pkey);
+}
+
+/* The public key as MCUboot sees it, encoded through OSSL_ENCODER. */
+static uint8_t *key_der(EVP_PKEY *pkey, size_t *len)
+{
+	bool rsa = EVP_PKEY_is_a(pkey, "RSA");
+	OSSL_ENCODER_CTX *ctx = OSSL_ENCODER_CTX_new_for_pkey(
+	    pkey, EVP_PKEY_PUBLIC_KEY, "DER",
+	    rsa ? "type-specific" : "SubjectPublicKeyInfo", NULL);
+	unsigned char *der = NULL;
+
+	cr_assert_not_null(ctx);
+	cr_assert_eq(OSSL_ENCODER_to_data(ctx, &der, len), 1);
+	OSSL_ENCODER_CTX_free(ctx);
+	return der;
+}
+
+static void md_of(uint8_t *out, const char *md, const void *data, size_t len)
+{
+	unsigned int n = 0;
+
+	cr_assert(
+	    EVP_Digest(data, len, out, &n, EVP_get_digestbyname(md), NULL));
+}
+
+/* Verifies sig over the digest with OpenSSL, as MCUboot would. */
+static bool sig_ok(EVP_PKEY *pkey, const char *md, const uint8_t *dg,
+		   size_t dglen, const uint8_t *sig, size_t siglen)
+{
+	EVP_PKEY_CTX *pctx;
+	int ok;
+
+	if (EVP_PKEY_is_a(pkey, "ED25519")) {
+		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+		ok = EVP_DigestVerifyInit_ex(ctx, NULL, NULL, NULL, NULL, pkey,
+					     NULL) == 1 &&
+		     EVP_DigestVerify(ctx, sig, siglen, dg, dglen) == 1;
+		EVP_MD_CTX_free(ctx);
+		return ok;
+	}
+	pctx = EVP_PKEY_CTX_new(pkey, NULL);
+	cr_assert_not_null(pctx);
+	cr_assert_eq(EVP_PKEY_verify_init(pctx), 1);
+	cr_assert_gt(
+	    EVP_PKEY_CTX_set_signature_md(pctx, EVP_get_digestbyname(md)), 0);
+	if (EVP_PKEY_is_a(pkey, "RSA")) {
+		cr_assert_gt(
+		    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING),
+		    0);
+		cr_assert_gt(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32), 0);
+		cr_assert_gt(EVP_PKEY_CTX_set_rsa_mgf1_md(
+				 pctx, EVP_get_digestbyname(md)),
+			     0);
+	}
+	ok = EVP_PKEY_verify(pctx, sig, siglen, dg, dglen) == 1;
+	EVP_PKEY_CTX_free(pctx);
+	return ok;
+}
+
+/* A payload that is not all one byte, so a misplaced copy shows. */
+static uint8_t *make_payload(size_t len)
+{
+	uint8_t *p = malloc(len ? len : 1);
+
+	cr_assert_not_null(p);
+	for (size_t i = 0; i < len; i++)
+		p[i] = (uint8_t)(i * 31 + 7 + (i >> 8));
+	return p;
+}
+
+static struct ota_mcuboot_opts base_opts(void)
+{
+	struct ota_mcuboot_opts o = { 0 };
+
+	o.version = (struct ota_mcuboot_version){ 1, 2, 3, 4 };
+	o.header_size = 0x200;
+	o.erased_value = 0xff;
+	o.align = 8;
+	return o;
+}
+
+/* Writes a payload of len bytes and signs it into out; returns rc. */
+static int sign_image(const char *out, struct test_key *k, size_t len,
+		      const struct ota_mcuboot_opts *o)
+{
+	const char *in = in_tmp("payload.bin");
+	uint8_t *payload = make_payload(len);
+	int rc;
+
+	write_file(in, payload, len);
+	free(payload);
+	rc = ota_mcuboot_write(out, in, k->key, o, NULL, NULL);
+	return rc;
+}
+
+/* What the layout check expects besides the options. */
+struct expect {
+	const char *md;    /* "SHA256" or "SHA384" */
+	uint16_t hash_tlv; /* 0x10 / 0x11 */
+	uint16_t sig_tlv;  /* 0x20, 0x22, 0x23, 0x24 */
+	size_t sig_len;    /* 0: DER, variable */
+	uint32_t flags;
+	size_t payload_len;
+};
+
+/* Where the parts of a checked image are. */
+struct layout {
+	size_t prot_off, unprot_off, hash_off, key_off, sig_off, sig_len;
+};
+
+/*
+ * Checks an image byte by byte against the format document, recomputing
+ * the hash, the key hash and the signature independently.
+ */
+static struct layout check_layout(const uint8_t *img, size_t len,
+				  const struct ota_mcuboot_opts *o,
+				  const struct test_key *k,
+				  const struct expect *x)
+{
+	const uint8_t magic[4] = { 0x3d, 0xb8, 0xf3, 0x96 };
+	size_t hdr = o->header_size, off, dglen, der_len, prot_len = 0;
+	uint8_t dg[64], kh[64], prot[256];
+	uint8_t *payload = make_payload(x->payload_len), *der;
+	struct layout l = { 0 };
+
+	/* Header, field by field. */
+	cr_assert_geq(len, hdr + x->payload_len);
+	cr_assert_arr_eq(img, magic, 4, "magic");
+	cr_assert_eq(le32(img + 4), o->has_load_address ? o->load_address : 0,
+		     "load_addr");
+	cr_assert_eq(le16(img + 8), hdr, "hdr_size");
+	cr_assert_eq(le32(img + 12), x->payload_len, "img_size");
+	cr_assert_eq(le32(img + 16), x->flags, "flags 0x%x", le32(img + 16));
+	cr_assert_eq(img[20], o->version.major);
+	cr_assert_eq(img[21], o->version.minor);
+	cr_assert_eq(le16(img + 22), o->version.revision);
+	cr_assert_eq(le32(img + 24), o->version.build);
+	cr_assert_eq(le32(img + 28), 0, "pad");
+	for (size_t i = 32; i < hdr; i++)
+		cr_assert_eq(img[i], o->erased_value, "header padding at %zu",
+			     i);
+	cr_assert_arr_eq(img + hdr, payload, x->payload_len, "payload");
+	free(payload);
+
+	/* Protected area, built here from the options by hand. */
+	l.prot_off = hdr + x->payload_len;
+	if (o->has_security_counter || o->n_deps) {
+		prot_len = 4;
+		if (o->has_security_counter) {
+			uint8_t t[8] = { 0x50, 0, 4, 0 };
+
+			t[4] = (uint8_t)o->security_counter;
+			t[5] = (uint8_t)(o->security_counter >> 8);
+			t[6] = (uint8_t)(o->security_counter >> 16);
+			t[7] = (uint8_t)(o->security_counter >> 24);
+			memcpy(prot + prot_len, t, 8);
+			prot_len += 8;
+		}
+		for (size_t i = 0; i < o->n_deps; i++) {
+			const struct ota_mcuboot_dep *d = &o->deps[i];
+			uint8_t t[16] = {
+				0x40, 0, 12, 0, d->image_id, 0, 0, 0
+			};
+
+			t[8] = d->min_version.major;
+			t[9] = d->min_version.minor;
+			set16(t + 10, d->min_version.revision);
+			t[12] = (uint8_t)d->min_version.build;
+			t[13] = (uint8_t)(d->min_version.build >> 8);
+			t[14] = (uint8_t)(d->min_version.build >> 16);
+			t[15] = (uint8_t)(d->min_version.build >> 24);
+			memcpy(prot + prot_len, t, 16);
+			prot_len += 16;
+		}
+		prot[0] = 0x08;
+		prot[1] = 0x69;
+		set16(prot + 2, (uint16_t)prot_len);
+		cr_assert_arr_eq(img + l.prot_off, prot, prot_len,
+				 "protected TLV area");
+	}
+	cr_assert_eq(le16(img + 10), prot_len, "protect_tlv_size");
+
+	/* The hash covers [0, hdr + img + protected). */
+	l.unprot_off = l.prot_off + prot_len;
+	md_of(dg, x->md, img, l.unprot_off);
+	dglen = strcmp(x->md, "SHA384") == 0 ? 48 : 32;
+
+	/* Unprotected: info, hash, KEYHASH/PUBKEY, signature, EOF. */
+	off = l.unprot_off;
+	cr_assert_eq(img[off], 0x07);
+	cr_assert_eq(img[off + 1], 0x69);
+	cr_assert_eq(l.unprot_off + le16(img + off + 2), len,
+		     "TLV area must end at EOF");
+	off += 4;
+	l.hash_off = off;
+	cr_assert_eq(le16(img + off), x->hash_tlv, "hash TLV type");
+	cr_assert_eq(le16(img + off + 2), dglen);
+	cr_assert_arr_eq(img + off + 4, dg, dglen, "image hash");
+	off += 4 + dglen;
+
+	l.key_off = off;
+	der = key_der(k->pkey, &der_len);
+	if (o->public_key_tlv) {
+		cr_assert_eq(le16(img + off), 0x02, "PUBKEY type");
+		cr_assert_eq(le16(img + off + 2), der_len);
+		cr_assert_arr_eq(img + off + 4, der, der_len, "PUBKEY");
+		off += 4 + der_len;
+	} else {
+		md_of(kh, x->md, der, der_len);
+		cr_assert_eq(le16(img + off), 0x01, "KEYHASH type");
+		cr_assert_eq(le16(img + off + 2), dglen);
+		cr_assert_arr_eq(img + off + 4, kh, dglen, "KEYHASH");
+		off += 4 + dglen;
+	}
+	OPENSSL_free(der);
+
+	l.sig_off = off;
+	cr_assert_eq(le16(img + off), x->sig_tlv, "signature TLV type 0x%x",
+		     le16(img + off));
+	l.sig_len = le16(img + off + 2);
+	if (x->sig_len)
+		cr_assert_eq(l.sig_len, x->sig_len, "signature length");
+	else
+		cr_assert(img[off + 4] == 0x30, "ECDSA signature is DER");
+	cr_assert_eq(off + 4 + l.sig_len, len, "signature ends the file");
+	cr_assert(sig_ok(k->pkey, x->md, dg, dglen, img + off + 4, l.sig_len),
+		  "signature does not verify with OpenSSL");
+	return l;
+}
+
+static int verify_with(const char *path, EVP_PKEY *const *trusted, size_t n,
+		       struct ota_mcuboot_info *info)
+{
+	struct ota_mcuboot_policy p = { .trusted = trusted, .n_trusted = n };
+
+	return ota_mcuboot_verify(info, path, &p, NULL, NULL);
+}
+
+static void assert_verifies(const char *path, EVP_PKEY *pkey)
+{
+	struct ota_mcuboot_info info;
+	int rc = verify_with(path, &pkey, 1, &info);
+
+	cr_assert_eq(rc, 0, "verify: %s", ota_error_message());
+	cr_assert(info.hash_ok);
+	cr_assert(info.signature_ok);
+	cr_assert_eq(info.trusted_key, 0);
+}
+
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int run(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return st == -1 ? -1 : WEXITSTATUS(st);
+}
+
+/* ---- version ---------------------------------------------------------- */
+
+static int from_text(struct ota_mcuboot_version *v, const char *text,
+		     int64_t build)
+{
+	struct ota_semver sv;
+
+	cr_assert_eq(ota_semver_parse(&sv, text), 0, "%s", text);
+	return ota_mcuboot_version_from_semver(v, &sv, build);
+}
+
+Test(mcuboot_version, fields_and_build_number)
+{
+	struct ota_mcuboot_version v;
+
+	cr_assert_eq(from_text(&v, "1.2.3+42", -1), 0);
+	cr_assert_eq(v.major, 1);
+	cr_assert_eq(v.minor, 2);
+	cr_assert_eq(v.revision, 3);
+	cr_assert_eq(v.build, 42);
+	cr_assert_eq(from_text(&v, "1.2.3+42", 7), 0);
+	cr_assert_eq(v.build, 7, "an explicit build number wins");
+	cr_assert_eq(from_text(&v, "1.2.3+build.5", -1), 0);
+	cr_assert_eq(v.build, 0, "non-numeric metadata gives 0");
+	cr_assert_eq(from_text(&v, "1.2.3", -1), 0);
+	cr_assert_eq(v.build, 0);
+	cr_assert_eq(from_text(&v, "255.255.65535+4294967295", -1), 0);
+	cr_assert_eq(v.major, 255);
+	cr_assert_eq(v.minor, 255);
+	cr_assert_eq(v.revision, 65535);
+	cr_assert_eq(v.build, 4294967295u);
+	cr_assert_eq(from_text(&v, "1.0.0+4294967296", -1), 0);
+	cr_assert_eq(v.build, 0, "metadata that is not a u32 gives 0");
+	cr_assert_eq(from_text(&v, "0.0.0", 4294967295), 0);
+	cr_assert_eq(v.build, 4294967295u);
+}
+
+Test(mcuboot_version, overflow_is_a_clear_error)
+{
+	struct ota_mcuboot_version v;
+
+	cr_assert_eq(from_text(&v, "256.0.0", -1), OTA_EINPUT);
+	cr_assert(strstr(ota_error_message(), "major 256"), "%s",
+		  ota_error_message());
+	cr_assert(strstr(ota_error_message(), "256.0.0"));
+	cr_assert_eq(from_text(&v, "1.256.0", -1), OTA_EINPUT);
+	cr_assert(strstr(ota_error_message(), "minor 256"), "%s",
+		  ota_error_message());
+	cr_assert_eq(from_text(&v, "1.0.65536", -1), OTA_EINPUT);
+	cr_assert(strstr(ota_error_message(), "patch 65536"), "%s",
+		  ota_error_message());
+	cr_assert_eq(from_text(&v, "1.0.0", 4294967296), OTA_EINPUT);
+	cr_assert(strstr(ota_error_message(), "build number"), "%s",
+		  ota_error_message());
+}
+
+Test(mcuboot_version, prerelease_refused)
+{
+	struct ota_mcuboot_version v = { 9, 9, 9, 9 };
+
+	cr_assert_eq(from_text(&v, "1.0.0-rc.1", -1), OTA_EINPUT);
+	cr_assert(strstr(ota_error_message(), "pre-release"), "%s",
+		  ota_error_message());
+	cr_assert_eq(v.major, 9, "out untouched on error");
+}
+
+Test(mcuboot_version, is_image)
+{
+	const uint8_t good[] = { 0x3d, 0xb8, 0xf3, 0x96, 0 };
+	const uint8_t bad[] = { 0x96, 0xf3, 0xb8, 0x3d };
+
+	cr_assert(ota_mcuboot_is_image(good, 4));
+	cr_assert_not(ota_mcuboot_is_image(good, 3));
+	cr_assert_not(ota_mcuboot_is_image(bad, 4));
+}
+
+/* ---- writing ---------------------------------------------------------- */
+
+static void progress_cb(void *ctx, uint64_t done, uint64_t total)
+{
+	uint64_t *last = ctx;
+
+	cr_assert_geq(done, last[0]);
+	last[0] = done;
+	last[1] = total;
+}
+
+Test(mcuboot_write, p256_layout_byte_by_byte)
+{
+	struct ota_mcuboot_opts o = base_opts();
+	struct expect x = { "SHA256", 0x10, 0x22, 0, 0, 1000 };
+	const char *out = signed_path;
+	struct ota_mcuboot_info info;
+	struct test_key k;
+	struct layout l;
+	uint64_t prog[2] = { 0, 0 };
+	uint8_t *img;
+	size_t len;
+
+	make_key(&k, K_P256, "p256");
+	o.has_security_counter = true;
+	o.security_counter = 0x01020304;
+	o.n_deps = 2;
+	o.deps[0] = (struct ota_mcuboot_dep){ 1, { 2, 3, 0x0405, 0x06070809 } };
+	o.deps[1] = (struct ota_mcuboot_dep){ 7, { 255, 0, 65535, 1 } };
+	img = make_payload(1000);
+	write_file(in_tmp("payload.bin"), img, 1000);
+	free(img);
+	cr_assert_eq(ota_mcuboot_write(out, in_tmp("payload.bin"), k.key, &o,
+				       progress_cb, prog),
+		     0, "%s", ota_error_message());
+	cr_assert_eq(prog[0], 1000, "progress reaches the payload size");
+	cr_assert_eq(prog[1], 1000);
+	img = read_file(out, &len);
+	l = check_layout(img, len, &o, &k, &x);
+	cr_assert_eq(le16(img + 10), 4 + 8 + 2 * 16);
+
+	/* The same signature through the openssl CLI. */
+	{
+		uint8_t dg[32];
+
+		md_of(dg, "SHA256", img, l.unprot_off);
+		write_file(in_tmp("digest.bin"), dg, 32);
+		write_file(in_tmp("sig.der"), img + l.sig_off + 4, l.sig_len);
+		cr_assert_eq(run("openssl pkeyutl -verify -pubin -inkey %s "
+				 "-in %s -sigfile %s >/dev/null 2>&1",
+				 k.pub, in_tmp("digest.bin"),
+				 in_tmp("sig.der")),
+			     0, "openssl pkeyutl -verify refused it");
+		dg[0] ^= 1;
+		write_file(in_tmp("digest.bin"), dg, 32);
+		cr_assert_neq(run("openssl pkeyutl -verify -pubin -inkey %s "
+				  "-in %s -sigfile %s >/dev/null 2>&1",
+				  k.pub, in_tmp("digest.bin"),
+				  in_tmp("sig.der")),
+			      0, "the CLI check can fail");
+	}
+
+	cr_assert_eq(verify_with(out, &k.pkey, 1, &info), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(info.header_size, 0x200);
+	cr_assert_eq(info.image_size, 1000);
+	cr_assert_eq(info.protect_tlv_size, 44);
+	cr_assert_eq(info.version.major, 1);
+	cr_assert_eq(info.version.build, 4);
+	cr_assert(info.has_security_counter);
+	cr_assert_eq(info.security_counter, 0x01020304);
+	cr_assert_eq(info.n_deps, 2);
+	cr_assert_eq(info.deps[0].image_id, 1);
+	cr_assert_eq(info.deps[0].min_version.revision, 0x0405);
+	cr_assert_eq(info.deps[1].min_version.major, 255);
+	cr_assert_eq(info.hash_alg, OTA_DIGEST_SHA256);
+	cr_assert(info.has_keyhash);
+	cr_assert_arr_eq(info.keyhash, img + l.key_off + 4, 32);
+	cr_assert_arr_eq(info.hash, img + l.hash_off + 4, 32);
+	cr_assert_eq(info.sig_type, 0x22);
+	cr_assert(info.signature_ok);
+	cr_assert_eq(info.file_size, len);
+	free(img);
+	free_key(&k);
+}
+
+Test(mcuboot_write, erased_zero_and_load_address)
+{
+	struct ota_mcuboot_opts o = base_opts();
+	struct expect x = { "SHA256", 0x10, 0x24, 64, 0x20, 77 };
+	const char *out = signed_path;
+	struct test_key k;
+	uint8_t *img;
+	size_t len;
+
+	make_key(&k, K_ED25519, "ed");
+	o.erased_value = 0;
+	o.header_size = 0x40;
+	o.has_load_address = true;
+	o.load_address = 0x20001000;
+	cr_assert_eq(sign_image(out, &k, 77, &o), 0, "%s", ota_error_message());
+	img = read_file(out, &len);
+	check_layout(img, len, &o, &k, &x);
+	cr_assert_eq(img[4], 0x00);
+	cr_assert_eq(img[5], 0x10);
+	cr_assert_eq(img[7], 0x20);
+	cr_assert_eq(le16(img + 10), 0, "no protected TLVs, no area");
+	assert_verifies(out, k.pkey);
+	free(img);
+
+	o.rom_fixed = true;
+	x.flags = 0x100;
+	cr_assert_eq(sign_image(out, &k, 77, &o), 0, "%s", ota_error_message());
+	img = read_file(out, &len);
+	check_layout(img, len, &o, &k, &x);
+	assert_verifies(out, k.pkey);
+	free(img);
+	free_key(&k);
+}
+
+Test(mcuboot_write, p384_uses_sha384)
+{
+	struct ota_mcuboot_opts o = base_opts();
+	struct expect x = { "SHA384", 0x11, 0x22, 0, 0, 333 };
+	const char *out = signed_path;
+	struct ota_mcuboot_info info;
+	struct test_key k;
+	uint8_t *img;
+	size_t len;
+
+	make_key(&k, K_P384, "p384");
+	o.has_security_counter = true;
+	o.security_counter = 9;
+	cr_assert_eq(sign_image(out, &k, 333, &o), 0, "%s",
+		     ota_error_message());
+	img = read_file(out, &len);
+	check_layout(img, len, &o, &k, &x);
+	cr_assert_eq(verify_with(out, &k.pkey, 1, &info), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(info.hash_alg, OTA_DIGEST_SHA384);
+	free(img);
+	free_key(&k);
+}
+
+static void rsa_case(enum kind kind, uint16_t sig_tlv, size_t sig_len)
+{
+	struct ota_mcuboot_opts o = base_opts();
+	struct expect x = { "SHA256", 0x10, sig_tlv, sig_len, 0, 4096 };
+	const char *out = signed_path;
+	struct test_key k;
+	struct layout l;
+	uint8_t *img, *pkcs1, kh[32];
+	size_t len, pkcs1_len;
+
+	make_key(&k, kind, "rsa");
+	cr_assert_eq(sign_image(out, &k, 4096, &o), 0, "%s",
+		     ota_error_message());
+	img = read_file(out, &len);
+	l = check_layout(img, len, &o, &k, &x);
+
+	/* KEYHASH is over PKCS#1 RSAPublicKey, as the openssl CLI writes it. */
+	cr_assert_eq(run("openssl rsa -pubin -in %s -RSAPublicKey_out "
+			 "-outform DER -out %s 2>/dev/null",
+			 k.pub, in_tmp("pkcs1.der")),
+		     0);
+	pkcs1 = read_file(in_tmp("pkcs1.der"), &pkcs1_len);
+	md_of(kh, "SHA256", pkcs1, pkcs1_len);
+	cr_assert_arr_eq(img + l.key_off + 4, kh, 32);
+	free(pkcs1);
+
+	/* PSS with salt length 32, checked by the openssl CLI. */
+	{
+		uint8_t dg[32];
+
+		md_of(dg, "SHA256", img, l.unprot_off);
+		write_file(in_tmp("digest.bin"), dg, 32);
+		write_file(in_tmp("sig.bin"), img + l.sig_off + 4, l.sig_len);
+		cr_assert_eq(
+		    run("openssl pkeyutl -verify -pubin -inkey %s -in %s "
+			"-sigfile %s -pkeyopt digest:sha256 "
+			"-pkeyopt rsa_padding_mode:pss "
+			"-pkeyopt rsa_pss_saltlen:32 >/dev/null 2>&1",
+			k.pub, in_tmp("digest.bin"), in_tmp("sig.bin")),
+		    0, "PSS salt 32 signature refused by openssl");
+	}
+	assert_verifies(out, k.pkey);
+
+	/* The same key with PUBKEY: the PKCS#1 DER itself. */
+	o.public_key_tlv = true;
+	cr_assert_eq(sign_image(out, &k, 4096, &o), 0, "%s",
+		     ota_error_message());
+	free(img);
+	img = read_file(out, &len);
+	check_layout(img, len, &o, &k, &x);
+	assert_verifies(out, k.pkey);
+	free(img);
+	free_key(&k);
+}
+
+Test(mcuboot_write, rsa2048_pss)
+{
+	rsa_case(K_RSA2048, 0x20, 256);
+}
+
+Test(mcuboot_write, rsa3072_pss)
+{
+	rsa_case(K_RSA3072, 0x23, 384);
+}
+
+Test(mcuboot_write, ed25519_and_pubkey)
+{
+	struct ota_mcuboot_opts o = base_opts();
+	struct expect x = { "SHA256", 0x10, 0x24, 64, 0, 5 };
+	const char *out = signed_path;
+	struct ota_mcuboot_info info;
+	struct test_key k;
+	uint8_t *img;
+	size_t len;
+
+	make_key(&k, K_ED25519, "ed");
+	o.n_deps = 1;
+	o.deps[0] = (struct ota_mcuboot_dep){ 0, { 1, 0, 0, 0 } };
+	cr_assert_eq(sign_image(out, &k, 5, &o), 0, "%s", ota_error_message());
+	img = read_file(out, &len);
+	check_layout(img, len, &o, &k, &x);
+	assert_verifies(out, k.pkey);
+	free(img);
+
+	o.public_key_tlv = true;
+	cr_assert_eq(sign_image(out, &k, 5, &o), 0, "%s", ota_error_message());
+	img = read_file(out, &len);
+	check_layout(img, len, &o, &k, &x);
+	cr_assert_eq(verify_with(out, &k.pkey, 1, &info), 0, "%s",
+		     ota_error_message());
+	cr_assert(info.has_pubkey);
+	cr_assert_not(info.has_keyhash);
+	free(img);
+	free_key(&k);
+}
+
+Test(mcuboot_write, streams_a_large_payload)
+{
+	struct ota_mcuboot_opts o = base_opts();
+	size_t n = 600 * 1024 + 3;
+	struct expect x = { "SHA256", 0x10, 0x24, 64, 0, n };
+	const char *out = signed_path;
+	struct test_key k;
+	uint8_t *img;
+	size_t len;
+
+	make_key(&k, K_ED25519, "ed");
+	cr_assert_eq(sign_image(out, &k, n, &o), 0, "%s", ota_error_message());
+	img = read_file(out, &len);
+	check_layout(img, len, &o, &k, &x);
+	assert_verifies(out, k.pkey);
+	free(img);
+	free_key(&k);
+}
+
+Test(mcuboot_write, rsa4096_refused)
+{
+	struct ota_mcuboot_opts o = base_opts();
+	const char *out = signed_path;
+	struct test_key k;
+	int before;
+
+	make_key(&k, K_RSA4096, "rsa4096");
+	before = count_entries();
+	cr_assert_eq(sign_image(out, &k, 100, &o), OTA_EKEY);
+	cr_assert(strstr(ota_error_message(), "RSA-4096"), "%s",
+		  ota_error_message());
+	cr_assert(strstr(ota_error_message(), "RSA-2048 and RSA-3072"));
+	cr_assert_not(exists(out));
+	cr_assert_eq(count_entries(), before + 1, "only payload.bin added");
+	free_key(&k);
+}
+
+Test(mcuboot_write, rsa_pkcs1_refused)
+{
+	struct ota_mcuboot_opts o = base_opts();
+	const char *out = signed_path;
+	struct test_key k;
+
+	make_key_opts(&k, K_RSA2048, "rsa", true);
+	cr_assert_eq(ota_key_alg(k.key), OTA_SIG_RSA_PKCS1_SHA256);
+	cr_assert_eq(sign_image(out, &k, 100, &o), OTA_EKEY);
+	cr_assert(strstr(ota_error_message(), "PKCS#1 v1.5"), "%s",
+		  ota_error_message());
+	cr_assert_not(exists(out));
+	free_key(&k);
+}
+
+/*
+ * imgtool's swap trailer: 128 sectors x 3 x align + 4 x max(8, align) +
+ * align_up(16, max(8, align)). Ed25519 signatures are always 64 bytes, so
+ * the boundary is exact.
+ */
+Test(mcuboot_write, slot_size_boundary)
+{
+	struct ota_mcuboot_opts o = base_opts();
+	const char *out = signed_path;
+	size_t total = 0x200 + 1001 + (4 + 36 + 36 + 68);
+	struct test_key k;
+	uint8_t *img;
+	size_t len;
+
+	make_key(&k, K_ED25519, "ed");
+	cr_assert_eq(sign_image(out, &k, 1001, &o), 0);
+	img = read_file(out, &len);
+	free(img);
+	cr_assert_eq(len, total);
+
+	/* align 8: 1657 -> 1664, trailer 3072 + 32 + 16 = 3120. */
+	unlink(out);
+	o.slot_size = 1664 + 3120 - 1;
+	cr_assert_eq(sign_image(out, &k, 1001, &o), OTA_EINPUT);
+	cr_assert(strstr(ota_error_message(), "slot"), "%s",
+		  ota_error_message());
+	cr_assert_not(exists(out), "nothing written when it does not fit");
+	o.slot_size = 1664 + 3120;
+	cr_assert_eq(sign_image(out, &k, 1001, &o), 0, "%s",
+		     ota_error_message());
+
+	/* align 32: 1657 -> 1664, trailer 12288 + 128 + 32 = 12448. */
+	unlink(out);
+	o.align = 32;
+	o.slot_size = 1664 + 12448 - 1;
+	cr_assert_eq(sign_image(out, &k, 1001, &o), OTA_EINPUT);
+	cr_assert_not(exists(out));
+	o.slot_size = 1664 + 12448;
+	cr_assert_eq(sign_image(out, &k, 1001, &o), 0, "%s",
+		     ota_error_message());
+
+	/* align 1: no rounding; trailer 384 + 32 + 16 = 432. */
+	unlink(out);
+	o.align = 1;
+	o.slot_size = 1657 + 432 - 1;
+	cr_assert_eq(sign_image(out, &k, 1001, &o), OTA_EINPUT);
+	o.slot_size = 1657 + 432;
+	cr_assert_eq(sign_image(out, &k, 1001, &o), 0, "%s",
+		     ota_error_message());
+	free_key(&k);
+}
+
+Test(mcuboot_write, bad_options_and_inputs)
+{
+	struct ota_mcuboot_opts o;
+	const char *out = signed_path;
+	struct test_key k;
+
+	make_key(&k, K_P256, "p256");
+	o = base_opts();
+	o.header_size = 16;
+	cr_assert_eq(sign_image(out, &k, 10, &o), OTA_EINPUT);
+	cr_assert(strstr(ota_error_message(), "header size 16"));
+	o = base_opts();
+	o.align = 3;
+	cr_assert_eq(sign_image(out, &k, 10, &o), OTA_EINPUT);
+	o = base_opts();
+	o.align = 64;
+	cr_assert_eq(sign_image(out, &k, 10, &o), OTA_EINPUT);
+	o = base_opts();
+	o.erased_value = 0x55;
+	cr_assert_eq(sign_image(out, &k, 10, &o), OTA_EINPUT);
+	o = base_opts();
+	o.n_deps = OTA_MCUBOOT_MAX_DEPS + 1;
+	cr_assert_eq(sign_image(out, &k, 10, &o), OTA_EINPUT);
+	o = base_opts();
+	o.rom_fixed = true;
+	cr_assert_eq(sign_image(out, &k, 10, &o), OTA_EINPUT);
+	o = base_opts();
+	cr_assert_eq(sign_image(out, &k, 0, &o), OTA_EINPUT);
+	cr_assert(strstr(ota_error_message(), "empty"));
+	cr_assert_eq(
+	    ota_mcuboot_write(out, in_tmp("missing"), k.key, &o, NULL, NULL),
+	    OTA_EINPUT);
+	cr_assert(strstr(ota_error_message(), "missing"));
+	cr_assert_eq(ota_mcuboot_write(out, tmpdir, k.key, &o, NULL, NULL),
+		     OTA_EINPUT);
+	cr_assert(strstr(ota_error_message(), "directory"));
+	cr_assert_not(exists(out));
+	/* Defaults: header 0x200 and alignment 1 when left at 0. */
+	o.header_size = 0;
+	o.align = 0;
+	cr_assert_eq(sign_image(out, &k, 10, &o), 0, "%s", ota_error_message());
+	assert_verifies(out, k.pkey);
+	free_key(&k);
+}
+
+Test(mcuboot_write, info_json)
+{
+	struct ota_mcuboot_opts o = base_opts();
+	const char *out = signed_path;
+	struct ota_mcuboot_info info;
+	struct test_key k;
+	json_t *j, *d;
+	char hex[65];
+
+	make_key(&k, K_P256, "p256");
+	o.has_security_counter = true;
+	o.security_counter = 12;
+	o.has_load_address = true;
+	o.load_address = 0x1000;
+	o.n_deps = 1;
+	o.deps[0] = (struct ota_mcuboot_dep){ 3, { 4, 5, 6, 7 } };
+	cr_assert_eq(sign_image(out, &k, 10, &o), 0);
+	cr_assert_eq(verify_with(out, &k.pkey, 1, &info), 0);
+	j = ota_mcuboot_info_json(&info);
+	cr_assert_not_null(j);
+	cr_assert_eq(json_integer_value(json_object_get(j, "file_size")),
+		     (json_int_t)info.file_size);
+	cr_assert_eq(json_integer_value(json_object_get(j, "load_address")),
+		     0x1000);
+	cr_assert_eq(json_integer_value(json_object_get(j, "header_size")),
+		     0x200);
+	cr_assert_eq(json_integer_value(json_object_get(j, "protect_tlv_size")),
+		     4 + 8 + 16);
+	cr_assert_eq(json_integer_value(json_object_get(j, "image_size")), 10);
+	cr_assert_eq(json_integer_value(json_object_get(j, "flags")), 0x20);
+	cr_assert_str_eq(json_string_value(json_array_get(
+			     json_object_get(j, "flag_names"), 0)),
+			 "RAM_LOAD");
+	cr_assert_str_eq(json_string_value(json_object_get(
+			     json_object_get(j, "version"), "text")),
+			 "1.2.3+4");
+	cr_assert_eq(json_integer_value(json_object_get(
+			 json_object_get(j, "version"), "revision")),
+		     3);
+	cr_assert_eq(json_integer_value(json_object_get(j, "security_counter")),
+		     12);
+	d = json_array_get(json_object_get(j, "dependencies"), 0);
+	cr_assert_eq(json_integer_value(json_object_get(d, "image_id")), 3);
+	cr_assert_str_eq(json_string_value(json_object_get(
+			     json_object_get(d, "min_version"), "text")),
+			 "4.5.6+7");
+	cr_assert_str_eq(json_string_value(json_object_get(j, "hash_alg")),
+			 "sha256");
+	ota_hex_encode(hex, info.hash, 32);
+	cr_assert_str_eq(json_string_value(json_object_get(j, "hash")), hex);
+	cr_assert(json_is_true(json_object_get(j, "hash_ok")));
+	cr_assert_str_eq(json_string_value(json_object_get(j, "key_tlv")),
+			 "KEYHASH");
+	ota_hex_encode(hex, info.keyhash, 32);
+	cr_assert_str_eq(json_string_value(json_object_get(j, "keyhash")), hex);
+	cr_assert_eq(json_integer_value(json_object_get(j, "trusted_key")), 0);
+	cr_assert_eq(json_integer_value(json_object_get(j, "signature_type")),
+		     0x22);
+	cr_assert_str_eq(
+	    json_string_value(json_object_get(j, "signature_type_name")),
+	    "ECDSA_SIG");
+	cr_assert(json_is_true(json_object_get(j, "signature_ok")));
+	json_decref(j);
+
+	/* Inspect: no key checked, absent fields are null. */
+	cr_assert_eq(verify_with(out, NULL, 0, &info), 0);
+	info.has_security_counter = false;
+	j = ota_mcuboot_info_json(&info);
+	cr_assert(json_is_null(json_object_get(j, "trusted_key")));
+	cr_assert(json_is_null(json_object_get(j, "security_counter")));
+	cr_assert(json_is_false(json_object_get(j, "signature_ok")));
+	json_decref(j);
+	free_key(&k);
+}
+
+/* ---- verifying -------------------------------------------------------- */
+
+/* A small signed image for tampering, with its layout. */
+static uint8_t *small_image(const char *out, struct test_key *k, enum kind kind,
+			    size_t *len, struct layout *l)
+{
+	struct ota_mcuboot_opts o = base_opts();
+	struct expect x = { "SHA256",
+			    0x10,
+			    kind == K_ED25519 ? 0x24 : 0x22,
+			    kind == K_ED25519 ? 64 : 0,
+			    0,
+			    24 };
+	uint8_t *img;
+
+	make_key(k, kind, kind == K_ED25519 ? "ed" : "p256");
+	o.header_size = 32;
+	o.has_security_counter = true;
+	o.security_counter = 5;
+	o.n_deps = 1;
+	o.deps[0] = (struct ota_mcuboot_dep){ 1, { 1, 0, 0, 0 } };
+	cr_assert_eq(sign_image(out, k, 24, &o), 0, "%s", ota_error_message());
+	img = read_file(out, len);
+	*l = check_layout(img, *len, &o, k, &x);
+	return img;
+}
+
+/* Writes a modified copy and returns what verifying it with pkey says. */
+static int verify_bytes(const uint8_t *img, size_t len, EVP_PKEY *pkey)
+{
+	const char *path = in_tmp("tampered.bin");
+
+	write_file(path, img, len);
+	return verify_with(path, &pkey, pkey ? 1 : 0, NULL);
+}
+
+static void assert_refused(int rc, const char *what, const char *needle)
+{
+	cr_assert_eq(rc, OTA_EVERIFY, "%s: rc %d (%s)", what, rc,
+		     ota_error_message());
+	cr_assert(strstr(ota_error_message(), needle), "%s: \"%s\" lacks %s",
+		  what, ota_error_message(), needle);
+}
+
+Test(mcuboot_verify, tampered_payload_and_signature)
+{
+	const char *out = signed_path;
+	struct test_key k;
+	struct layout l;
+	size_t len;
+	uint8_t *img = small_image(out, &k, K_P256, &len, &l);
+
+	cr_assert_eq(verify_bytes(img, len, k.pkey), 0);
+	img[32 + 3] ^= 0x40;
+	assert_refused(verify_bytes(img, len, k.pkey), "payload",
+		       "image hash does not match");
+	cr_assert(strstr(ota_error_message(), "tampered.bin: offset "));
+	img[32 + 3] ^= 0x40;
+	img[l.sig_off + 4 + l.sig_len - 3] ^= 0x01;
+	assert_refused(verify_bytes(img, len, k.pkey), "signature",
+		       "does not verify");
+	img[l.sig_off + 4 + l.sig_len - 3] ^= 0x01;
+	/* The hash TLV itself. */
+	img[l.hash_off + 4] ^= 0x80;
+	assert_refused(verify_bytes(img, len, k.pkey), "hash TLV",
+		       "image hash does not match");
+	free(img);
+	free_key(&k);
+}
+
+Test(mcuboot_verify, wrong_and_other_keys)
+{
+	const char *out = signed_path;
+	struct test_key k, other, p384;
+	struct layout l;
+	size_t len, der_len;
+	uint8_t *img = small_image(out, &k, K_P256, &len, &l), *der;
+	struct ota_mcuboot_info info;
+	EVP_PKEY *both[2];
+
+	make_key(&other, K_P256, "other");
+	assert_refused(verify_bytes(img, len, other.pkey), "wrong key",
+		       "matches none of the 1 trusted keys");
+
+	/* Trusting several: the one KEYHASH names is used. */
+	both[0] = other.pkey;
+	both[1] = k.pkey;
+	cr_assert_eq(verify_with(out, both, 2, &info), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(info.trusted_key, 1);
+
+	/* KEYHASH naming another key: no match, or a bad signature. */
+	der = key_der(other.pkey, &der_len);
+	md_of(img + l.key_off + 4, "SHA256", der, der_len);
+	OPENSSL_free(der);
+	assert_refused(verify_bytes(img, len, k.pkey), "keyhash of other",
+		       "KEYHASH matches none");
+	write_file(in_tmp("tampered.bin"), img, len);
+	assert_refused(verify_with(in_tmp("tampered.bin"), both, 2, &info),
+		       "keyhash of other, both trusted", "does not verify");
+	cr_assert_eq(info.trusted_key, 0);
+	cr_assert_not(info.signature_ok);
+
+	/* A P-384 key expects SHA-384 images. */
+	make_key(&p384, K_P384, "p384");
+	assert_refused(verify_with(out, &p384.pkey, 1, NULL), "p384 trust",
+		       "sha384");
+	free(img);
+	free_key(&k);
+	free_key(&other);
+	free_key(&p384);
+}
+
+Test(mcuboot_verify, protect_tlv_size_mismatch)
+{
+	const char *out = signed_path;
+	struct test_key k;
+	struct layout l;
+	size_t len;
+	uint8_t *img = small_image(out, &k, K_ED25519, &len, &l);
+	uint16_t prot = le16(img + 10);
+
+	cr_assert_eq(prot, 4 + 8 + 16);
+	set16(img + 10, 0);
+	assert_refused(verify_bytes(img, len, k.pkey), "size 0",
+		       "protect_tlv_size is 0");
+	set16(img + 10, (uint16_t)(prot + 4));
+	assert_refused(verify_bytes(img, len, k.pkey), "size +4",
+		       "does not match the header's protect_tlv_size");
+	set16(img + 10, (uint16_t)(prot - 4));
+	assert_refused(verify_bytes(img, len, k.pkey), "size -4",
+		       "protect_tlv_size");
+	set16(img + 10, 2);
+	assert_refused(verify_bytes(img, len, k.pkey), "size 2", "offset 10");
+	free(img);
+	free_key(&k);
+}
+
+Test(mcuboot_verify, lengths_past_eof)
+{
+	const char *out = signed_path;
+	struct test_key k;
+	struct layout l;
+	size_t len;
+	uint8_t *img = small_image(out, &k, K_ED25519, &len, &l);
+	char where[64];
+
+	/* The signature TLV's length. */
+	set16(img + l.sig_off + 2, 0xffff);
+	snprintf(where, sizeof(where), "offset %zu:", l.sig_off + 2);
+	assert_refused(verify_bytes(img, len, k.pkey), "sig len", where);
+	cr_assert(strstr(ota_error_message(), "runs past"));
+	set16(img + l.sig_off + 2, 64);
+	/* The unprotected area's total length. */
+	set16(img + l.unprot_off + 2, (uint16_t)(len - l.unprot_off + 1));
+	snprintf(where, sizeof(where), "offset %zu:", l.unprot_off + 2);
+	assert_refused(verify_bytes(img, len, k.pkey), "area len", where);
+	cr_assert(strstr(ota_error_message(), "past the end of the file"));
+	set16(img + l.unprot_off + 2, (uint16_t)(len - l.unprot_off));
+	/* img_size past the end. */
+	img[12 + 2] = 0x01;
+	assert_refused(verify_bytes(img, len, k.pkey), "img_size",
+		       "offset 12:");
+	img[12 + 2] = 0;
+	/* A protected TLV running past its area. */
+	set16(img + l.prot_off + 4 + 2, 200);
+	assert_refused(verify_bytes(img, len, k.pkey), "prot tlv len",
+		       "past the end of the protected area");
+	set16(img + l.prot_off + 4 + 2, 4);
+	cr_assert_eq(verify_bytes(img, len, k.pkey), 0, "%s",
+		     ota_error_message());
+	free(img);
+	free_key(&k);
+}
+
+Test(mcuboot_verify, header_fields)
+{
+	const char *out = signed_path;
+	struct test_key k;
+	struct layout l;
+	size_t len;
+	uint8_t *img = small_image(out, &k, K_ED25519, &len, &l);
+
+	img[0] ^= 1;
+	assert_refused(verify_bytes(img, len, k.pkey), "magic", "offset 0:");
+	img[0] ^= 1;
+	set16(img + 8, 31);
+	assert_refused(verify_bytes(img, len, k.pkey), "hdr_size", "offset 8:");
+	set16(img + 8, 32);
+	img[16] = 0x04;
+	assert_refused(verify_bytes(img, len, k.pkey), "encrypted",
+		       "offset 16:");
+	img[16] = 0;
+	cr_assert_eq(verify_bytes(img, len, k.pkey), 0);
+	free(img);
+	free_key(&k);
+}
+
+/* A TLV area part: bytes taken from the image or given. */
+struct part {
+	const uint8_t *data;
+	size_t len;
+};
+
+/* Replaces the unprotected TLV area by parts; returns the new length. */
+static size_t recompose(uint8_t *dst, const uint8_t *img,
+			const struct layout *l, const struct part *parts,
+			size_t n)
+{
+	size_t off = l->unprot_off + 4;
+
+	memcpy(dst, img, off);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(dst + off, parts[i].data, parts[i].len);
+		off += parts[i].len;
+	}
+	set16(dst + l->unprot_off + 2, (uint16_t)(off - l->unprot_off));
+	return off;
+}
+
+Test(mcuboot_verify, unprotected_tlv_rules)
+{
+	const char *out = signed_path;
+	static const uint8_t sec_cnt[] = { 0x50, 0, 4, 0, 99, 0, 0, 0 };
+	static const uint8_t unknown[] = { 0x05, 0, 1, 0, 0 };
+	static const uint8_t keyid[] = { 0x03, 0, 4, 0, 1, 2, 3, 4 };
+	struct test_key k;
+	struct layout l;
+	size_t len, n;
+	uint8_t *img = small_image(out, &k, K_ED25519, &len, &l);
+	uint8_t *buf = malloc(len + 256);
+	struct part hash = { img + l.hash_off, l.key_off - l.hash_off };
+	struct part key = { img + l.key_off, l.sig_off - l.key_off };
+	struct part sig = { img + l.sig_off, len - l.sig_off };
+
+	cr_assert_not_null(buf);
+	n = recompose(buf, img, &l, (struct part[]){ hash, key, sig }, 3);
+	cr_assert_eq(n, len);
+	cr_assert_arr_eq(buf, img, len, "recompose is the identity");
+	cr_assert_eq(verify_bytes(buf, n, k.pkey), 0);
+
+	n = recompose(buf, img, &l,
+		      (struct part[]){ hash, key, sig, { sec_cnt, 8 } }, 4);
+	assert_refused(verify_bytes(buf, n, k.pkey), "SEC_CNT unprotected",
+		       "must be in the protected area");
+	n = recompose(buf, img, &l,
+		      (struct part[]){ hash, key, sig, { unknown, 5 } }, 4);
+	assert_refused(verify_bytes(buf, n, k.pkey), "unknown type",
+		       "not allowed in the unprotected area");
+	n = recompose(buf, img, &l, (struct part[]){ hash, key, sig, key }, 4);
+	assert_refused(verify_bytes(buf, n, k.pkey), "second key",
+		       "second KEYHASH");
+	n = recompose(buf, img, &l, (struct part[]){ hash, key, sig, sig }, 4);
+	assert_refused(verify_bytes(buf, n, k.pkey), "second signature",
+		       "second signature");
+	n = recompose(buf, img, &l, (struct part[]){ hash, key, sig, hash }, 4);
+	assert_refused(verify_bytes(buf, n, k.pkey), "second hash",
+		       "second image hash");
+	n = recompose(buf, img, &l, (struct part[]){ hash, sig, key }, 3);
+	assert_refused(verify_bytes(buf, n, k.pkey), "signature first",
+		       "before the KEYHASH");
+	n = recompose(buf, img, &l, (struct part[]){ key, sig }, 2);
+	assert_refused(verify_bytes(buf, n, k.pkey), "no hash",
+		       "no image hash TLV");
+	n = recompose(buf, img, &l, (struct part[]){ hash, sig }, 2);
+	assert_refused(verify_bytes(buf, n, NULL), "no key, inspect",
+		       "before the KEYHASH");
+	n = recompose(buf, img, &l, (struct part[]){ hash, key }, 2);
+	assert_refused(verify_bytes(buf, n, k.pkey), "no signature",
+		       "no signature TLV");
+
+	/* Unsigned (hash only) passes inspection, not verification. */
+	n = recompose(buf, img, &l, (struct part[]){ hash }, 1);
+	cr_assert_eq(verify_bytes(buf, n, NULL), 0, "%s", ota_error_message());
+	assert_refused(verify_bytes(buf, n, k.pkey), "unsigned",
+		       "no KEYHASH or PUBKEY");
+	/* MCUboot tolerates KEYID and so do we; the order is free. */
+	n = recompose(buf, img, &l,
+		      (struct part[]){ { keyid, 8 }, key, sig, hash }, 4);
+	cr_assert_eq(verify_bytes(buf, n, k.pkey), 0, "%s",
+		     ota_error_message());
+	free(buf);
+	free(img);
+	free_key(&k);
+}
+
+Test(mcuboot_verify, truncated_at_every_length)
+{
+	const char *out = signed_path;
+	struct test_key k;
+	struct layout l;
+	size_t len;
+	uint8_t *img = small_image(out, &k, K_ED25519, &len, &l);
+
+	for (size_t n = 0; n < len; n++) {
+		int rc = verify_bytes(img, n, k.pkey);
+
+		cr_assert_eq(rc, OTA_EVERIFY, "truncated to %zu: rc %d", n, rc);
+		cr_assert(strstr(ota_error_message(), "offset "), "%zu: %s", n,
+			  ota_error_message());
+		cr_assert_eq(verify_bytes(img, n, NULL), OTA_EVERIFY,
+			     "inspect of %zu bytes", n);
+	}
+	cr_assert_eq(verify_bytes(img, len, k.pkey), 0, "%s",
+		     ota_error_message());
+	free(img);
+	free_key(&k);
+}
+
+static void every_bit_flip(enum kind kind)
+{
+	const char *out = signed_path;
+	struct test_key k;
+	struct layout l;
+	size_t len;
+	uint8_t *img = small_image(out, &k, kind, &len, &l);
+
+	cr_assert_eq(verify_bytes(img, len, k.pkey), 0);
+	for (size_t i = 0; i < len; i++) {
+		for (int b = 0; b < 8; b++) {
+			int rc;
+
+			img[i] ^= (uint8_t)(1u << b);
+			rc = verify_bytes(img, len, k.pkey);
+			img[i] ^= (uint8_t)(1u << b);
+			cr_assert_eq(rc, OTA_EVERIFY,
+				     "flip of bit %d at offset %zu accepted "
+				     "(rc %d)",
+				     b, i, rc);
+		}
+	}
+	free(img);
+	free_key(&k);
+}
+
+Test(mcuboot_verify, every_bit_flip_ed25519)
+{
+	every_bit_flip(K_ED25519);
+}
+
+Test(mcuboot_verify, every_bit_flip_p256)
+{
+	every_bit_flip(K_P256);
+}
+
+Test(mcuboot_verify, security_counter_policy)
+{
+	const char *out = signed_path;
+	struct ota_mcuboot_policy p = { .check_counter = true };
+	struct test_key k;
+	struct layout l;
+	size_t len;
+	uint8_t *img = small_image(out, &k, K_ED25519, &len, &l);
+
+	p.trusted = &k.pkey;
+	p.n_trusted = 1;
+	p.counter = 5;
+	cr_assert_eq(ota_mcuboot_verify(NULL, out, &p, NULL, NULL), 0);
+	p.counter = 4;
+	cr_assert_eq(ota_mcuboot_verify(NULL, out, &p, NULL, NULL), 0);
+	p.counter = 6;
+	cr_assert_eq(ota_mcuboot_verify(NULL, out, &p, NULL, NULL),
+		     OTA_EROLLBACK);
+	cr_assert(strstr(ota_error_message(), "security counter 5"), "%s",
+		  ota_error_message());
+	p.check_counter = false;
+	cr_assert_eq(ota_mcuboot_verify(NULL, out, &p, NULL, NULL), 0);
+	free(img);
+
+	/* No SEC_CNT at all counts as 0. */
+	{
+		struct ota_mcuboot_opts o = base_opts();
+
+		cr_assert_eq(sign_image(out, &k, 10, &o), 0);
+		p.check_counter = true;
+		p.counter = 1;
+		cr_assert_eq(ota_mcuboot_verify(NULL, out, &p, NULL, NULL),
+			     OTA_EROLLBACK);
+		cr_assert(strstr(ota_error_message(), "no security counter"));
+		p.counter = 0;
+		cr_assert_eq(ota_mcuboot_verify(NULL, out, &p, NULL, NULL), 0);
+	}
+	free_key(&k);
+}
+
+/* imgtool --pad: erased bytes up to the slot end, boot magic last. */
+Test(mcuboot_verify, padded_images)
+{
+	static const uint8_t magic[16] = { 0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2,
+					   0xef, 0x7f, 0x35, 0x52, 0x50, 0x0f,
+					   0x2c, 0xb6, 0x79, 0x80 };
+	const char *out = signed_path;
+	struct test_key k;
+	struct layout l;
+	size_t len, pad = 200 * 1024;
+	uint8_t *img = small_image(out, &k, K_ED25519, &len, &l);
+	uint8_t *big = malloc(len + pad);
+	char where[64];
+
+	cr_assert_not_null(big);
+	memcpy(big, img, len);
+	memset(big + len, 0xff, pad);
+	cr_assert_eq(verify_bytes(big, len + 100, k.pkey), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(verify_bytes(big, len + pad, k.pkey), 0, "%s",
+		     ota_error_message());
+	memcpy(big + len + pad - 16, magic, 16);
+	cr_assert_eq(verify_bytes(big, len + pad, k.pkey), 0, "%s",
+		     ota_error_message());
+	big[len + pad - 24] = 0x01; /* image_ok (--confirm) */
+	cr_assert_eq(verify_bytes(big, len + pad, k.pkey), 0, "%s",
+		     ota_error_message());
+	big[len + pad - 25] = 0x01;
+	snprintf(where, sizeof(where), "offset %zu:", len + pad - 25);
+	assert_refused(verify_bytes(big, len + pad, k.pkey), "stray byte",
+		       where);
+	big[len + pad - 25] = 0xff;
+
+	/* A stray byte far past the TLV window. */
+	big[len + 100000] = 0xfe;
+	snprintf(where, sizeof(where), "offset %zu:", len + 100000);
+	assert_refused(verify_bytes(big, len + pad, k.pkey), "far byte", where);
+	big[len + 100000] = 0xff;
+
+	/* Zero padding, and data after the TLVs. */
+	memset(big + len, 0, 64);
+	cr_assert_eq(verify_bytes(big, len + 64, k.pkey), 0, "%s",
+		     ota_error_message());
+	big[len + 10] = 0xff;
+	assert_refused(verify_bytes(big, len + 64, k.pkey), "mixed padding",
+		       "not erased padding");
+	big[len] = 0x42;
+	assert_refused(verify_bytes(big, len + 1, k.pkey), "trailing",
+		       "trailing data");
+	free(big);
+	free(img);
+	free_key(&k);
+}
+
+Test(mcuboot_verify, inspect_without_keys)
+{
+	const char *out = signed_path;
+	struct ota_mcuboot_info info;
+	struct test_key k;
+	struct layout l;
+	size_t len;
+	uint8_t *img = small_image(out, &k, K_P256, &len, &l);
+
+	cr_assert_eq(verify_with(out, NULL, 0, &info), 0, "%s",
+		     ota_error_message());
+	cr_assert(info.hash_ok);
+	cr_assert_not(info.signature_ok);
+	cr_assert_eq(info.trusted_key, -1);
+	cr_assert_eq(info.sig_type, 0x22);
+	cr_assert_eq(
+	    ota_mcuboot_verify(&info, in_tmp("none"), NULL, NULL, NULL),
+	    OTA_EINPUT);
+	free(img);
+	free_key(&k);
+}
