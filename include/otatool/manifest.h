@@ -117,6 +117,13 @@ int ota_manifest_resolve(struct ota_manifest *m,
  */
 int ota_manifest_rebase_files(struct ota_manifest *m, const char *dir);
 
+/*
+ * Points every image at dir: dir/FILE when that exists, else
+ * dir/basename(FILE), so that a flat folder of downloaded images works as
+ * well as a copy of the release tree.
+ */
+int ota_manifest_locate_images(struct ota_manifest *m, const char *dir);
+
 /* Canonical JSON (fixed key order, 2-space indent, final newline). */
 int ota_manifest_to_json(char **out, size_t *len, const struct ota_manifest *m);
 

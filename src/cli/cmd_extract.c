@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char usage_text[] =
     "usage: otatool extract --trust-key KEY|--trust CA -o DIR PACKAGE\n"
@@ -39,7 +40,7 @@ int cmd_extract(int argc, char **argv)
 	struct ota_package_report r;
 	struct ota_trust trust;
 	const char *dir = NULL;
-	bool quiet = false;
+	bool quiet = false, created = false;
 	int c, t, rc = 0;
 
 	ota_trust_init(&trust);
@@ -75,7 +76,9 @@ int cmd_extract(int argc, char **argv)
 				      : "nothing to trust: give "
 					"--trust-key or --trust");
 	}
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+	if (mkdir(dir, 0755) == 0) {
+		created = true;
+	} else if (errno != EEXIST) {
 		rc = ota_error(OTA_EOUTPUT, "%s: cannot create: %s", dir,
 			       strerror(errno));
 		goto out;
@@ -83,6 +86,9 @@ int cmd_extract(int argc, char **argv)
 	o.trust = &trust;
 	o.extract_dir = dir;
 	rc = ota_package_check(&r, argv[optind], &o);
+	/* Nothing written unless everything verified: not even the folder. */
+	if (rc && created)
+		rmdir(dir);
 	if (rc == 0 && !quiet)
 		for (size_t i = 0; i < r.n_images; i++)
 			fprintf(stderr,

@@ -180,15 +180,63 @@ static int inspect_mcuboot(const char *path, bool json)
 	return rc;
 }
 
+static void print_manifest(const char *path, const struct ota_envelope *e,
+			   const struct ota_manifest *m)
+{
+	char v[2 * OTA_SEMVER_MAX + 3];
+
+	printf("%s: %s manifest (signatures listed, not judged: see otatool "
+	       "verify)\n",
+	       path, e->n_sigs ? "signed" : "unsigned");
+	ota_semver_format(v, sizeof(v), &m->version);
+	printf("  name:          %s\n  version:       %s\n", m->name, v);
+	printf("  git commit:    %s%s\n", m->git.commit,
+	       m->git.dirty ? " (dirty)" : "");
+	printf("  build:         %s on %s\n", m->build_time, m->build_machine);
+	printf("  counter:       %u\n", m->security_counter);
+	if (m->has_bootloader_min) {
+		ota_semver_format(v, sizeof(v), &m->bootloader_min);
+		printf("  bootloader:    >= %s\n", v);
+	}
+	printf("  hardware:     ");
+	for (size_t i = 0; i < m->n_hardware; i++)
+		printf(" %s", m->hardware[i]);
+	printf("\n");
+	for (size_t i = 0; i < m->n_dependencies; i++)
+		printf("  depends on:    %s %s\n", m->dependencies[i].name,
+		       m->dependencies[i].range);
+	printf("  images:\n");
+	for (size_t i = 0; i < m->n_images; i++) {
+		printf("    %zu %-14s %-13s %llu B  %s\n      %s ", i,
+		       m->images[i].name, m->images[i].kind,
+		       (unsigned long long)m->images[i].size, m->images[i].file,
+		       ota_digest_alg_name(m->images[i].digest.alg));
+		print_hex(m->images[i].digest.bytes, m->images[i].digest.len);
+		printf("\n");
+	}
+	printf("  signatures:\n");
+	for (size_t i = 0; i < e->n_sigs; i++)
+		printf("    %zu %s key %s, %zu certificate%s\n", i,
+		       ota_sig_alg_name(e->sigs[i].alg), e->sigs[i].keyid,
+		       e->sigs[i].n_certs, e->sigs[i].n_certs == 1 ? "" : "s");
+}
+
 static int inspect_manifest(const char *path, bool json)
 {
 	struct ota_envelope *e = NULL;
+	struct ota_manifest *m = NULL;
 	json_t *j, *sigs;
 	char *text;
 	int rc;
 
-	if ((rc = ota_envelope_load(&e, path)))
-		return rc;
+	if ((rc = ota_envelope_load(&e, path)) || (rc = ota_manifest_new(&m)) ||
+	    (rc = ota_manifest_parse_json(m, e->payload, e->payload_len, path,
+					  NULL)))
+		goto out;
+	if (!json) {
+		print_manifest(path, e, m);
+		goto out;
+	}
 	j = json_loadb(e->payload, e->payload_len, 0, NULL);
 	sigs = json_array();
 	for (size_t i = 0; i < e->n_sigs; i++)
@@ -197,18 +245,15 @@ static int inspect_manifest(const char *path, bool json)
 		    json_pack("{s:s, s:s, s:i}", "keyid", e->sigs[i].keyid,
 			      "algorithm", ota_sig_alg_name(e->sigs[i].alg),
 			      "certificates", (int)e->sigs[i].n_certs));
-	if (json)
-		json = true;
-	else
-		printf("%s: %s manifest\n", path,
-		       e->n_sigs ? "signed" : "unsigned");
 	json_object_set_new(j, "signatures", sigs);
 	text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	printf("%s\n", text ? text : "{}");
 	free(text);
 	json_decref(j);
+out:
+	ota_manifest_free(m);
 	ota_envelope_free(e);
-	return 0;
+	return rc;
 }
 
 int cmd_inspect(int argc, char **argv)

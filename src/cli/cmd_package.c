@@ -254,10 +254,13 @@ static int package_mcuboot(struct package_args *a, struct ota_manifest *m,
 				 &a->mopts, cli_progress_cb, progress);
 }
 
+/* A bad option value is a usage error (exit 2), naming the option. */
 static int parse_number(uint64_t *out, const char *arg, uint64_t max,
 			const char *opt)
 {
-	return ota_parse_uint(out, arg, max, opt);
+	int rc = ota_parse_uint(out, arg, max, opt);
+
+	return rc ? ota_error_wrap(OTA_EUSAGE, "bad value") : 0;
 }
 
 static int parse_args(struct package_args *a, int argc, char **argv)
@@ -295,7 +298,14 @@ static int parse_args(struct package_args *a, int argc, char **argv)
 			a->mcuboot = strcmp(optarg, "mcuboot") == 0;
 			break;
 		case OPT_ALIGNMENT:
-			rc = parse_number(&n, optarg, 1u << 20, "--alignment");
+			rc =
+			    parse_number(&n, optarg, UINT32_MAX, "--alignment");
+			if (!rc && (n < 16 || n > (1u << 20) || (n & (n - 1))))
+				return cli_usage_error(
+				    "package",
+				    "--alignment %s: not a power of two "
+				    "from 16 to 1048576",
+				    optarg);
 			a->popts.alignment = (uint32_t)n;
 			break;
 		case OPT_COMPRESS:

@@ -40,8 +40,11 @@ static const char usage_text[] =
     "\n"
     "Other:\n"
     "      --images DIR           signed manifests: where the image files "
-    "are\n"
-    "                             (default: the manifest's directory)\n"
+    "are: DIR\n"
+    "                             laid out as the manifest says, or flat "
+    "(by file\n"
+    "                             name); default: the manifest's "
+    "directory\n"
     "      --json                 the report as JSON on stdout\n"
     "  -q, --quiet                no report; the exit status says it all\n"
     "  -h, --help                 show this help\n"
@@ -111,7 +114,9 @@ static void policy_lines(struct cli_report *rep, const struct verify_args *a,
 			       : listed ? CLI_OK
 					: CLI_FAIL,
 			       "hardware", "device hardware %s %s", a->hardware,
-			       listed ? "is listed" : "is not listed");
+			       !reached ? "not checked (no trusted signature)"
+			       : listed ? "is listed"
+					: "is not listed");
 	}
 	if (a->check_counter) {
 		bool ok = f->counter >= a->counter;
@@ -296,24 +301,27 @@ static int verify_manifest(const struct verify_args *a, struct cli_report *rep,
 
 	if ((rc = ota_envelope_load(&e, a->path)))
 		return rc;
-	dir = strdup(a->images ? a->images : a->path);
+	dir = strdup(a->path);
 	if (!dir) {
 		rc = ota_error(OTA_EINTERNAL, "out of memory");
 		goto out;
 	}
-	slash = a->images ? NULL : strrchr(dir, '/');
+	slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';
 	if ((rc = ota_manifest_new(&m)) ||
-	    (rc =
-		 ota_manifest_parse_json(m, e->payload, e->payload_len, a->path,
-					 a->images || slash ? dir : NULL)))
+	    (rc = ota_manifest_parse_json(m, e->payload, e->payload_len,
+					  a->path, slash ? dir : NULL)) ||
+	    (a->images && (rc = ota_manifest_locate_images(m, a->images))))
 		goto out;
 	cli_report_add(rep, CLI_OK, "structure",
 		       "signed manifest, canonical payload, %zu signature%s",
 		       e->n_sigs, e->n_sigs == 1 ? "" : "s");
-	if (m->build_time)
-		ota_timestamp_parse(&when, m->build_time);
+	/*
+	 * A signed manifest records no signing time (the build time comes
+	 * before the signing certificate may exist): chains are checked now,
+	 * or at --at.
+	 */
 	rc = ota_envelope_verify(results, &trusted, e, &a->trust, when);
 	for (size_t i = 0; i < e->n_sigs; i++) {
 		char name[32];

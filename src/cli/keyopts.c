@@ -131,16 +131,31 @@ int cli_keys_open(struct cli_keys *k)
 int cli_keys_check_chains(const struct cli_keys *k, const struct ota_trust *t)
 {
 	struct ota_chain_report report;
+	size_t checked = 0;
 
 	if (sk_X509_num(t->anchors) <= 0)
 		return 0;
+	/*
+	 * Keys without a certificate (an old key during rotation, trusted by
+	 * key id on devices) have no chain to check; at least one key must.
+	 */
 	for (size_t i = 0; i < k->n; i++) {
-		int rc = ota_trust_check_signer(&report, t, k->keys[i],
-						(int64_t)time(NULL));
+		const uint8_t *const *der;
+		const size_t *lens;
+		int rc;
 
+		if (ota_key_certs(k->keys[i], &der, &lens) == 0)
+			continue;
+		rc = ota_trust_check_signer(&report, t, k->keys[i],
+					    (int64_t)time(NULL));
 		if (rc)
 			return rc;
+		checked++;
 	}
+	if (checked == 0)
+		return ota_error(OTA_EUSAGE,
+				 "--trust checks the signers' chains, but no "
+				 "--key has a certificate (--cert)");
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *const ota_known_kinds[] = { "bootloader", "application", "config",
@@ -652,6 +653,33 @@ int ota_manifest_rebase_files(struct ota_manifest *m, const char *dir)
 	}
 	free(base);
 	return rc;
+}
+
+int ota_manifest_locate_images(struct ota_manifest *m, const char *dir)
+{
+	for (size_t i = 0; i < m->n_images; i++) {
+		struct ota_image *img = &m->images[i];
+		const char *slash = strrchr(img->file, '/');
+		char *tree = manifest_join_path(dir, img->file);
+		char *flat =
+		    manifest_join_path(dir, slash ? slash + 1 : img->file);
+		struct stat st;
+
+		if (!tree || !flat) {
+			free(tree);
+			free(flat);
+			return ota_error(OTA_EINTERNAL, "out of memory");
+		}
+		free(img->path);
+		if (stat(tree, &st) != 0 && stat(flat, &st) == 0) {
+			img->path = flat;
+			free(tree);
+		} else {
+			img->path = tree;
+			free(flat);
+		}
+	}
+	return 0;
 }
 
 int ota_manifest_check_images(const struct ota_manifest *m,

@@ -96,6 +96,16 @@ static uint64_t get64(const uint8_t *p)
 	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
+/* The next signature entry starts with no certificates. */
+static void drop_certs(struct reader *rd)
+{
+	for (unsigned i = 0; i < rd->n_cert; i++) {
+		free(rd->certs[i]);
+		rd->certs[i] = NULL;
+	}
+	rd->n_cert = 0;
+}
+
 static int c_verify(void *ctx, const struct otav_sig *sig,
 		    const uint8_t *digest, size_t digest_len)
 {
@@ -115,8 +125,10 @@ static int c_verify(void *ctx, const struct otav_sig *sig,
 	si->siglen = sig->len;
 	si->n_certs = rd->n_cert;
 	ota_hex_encode(si->keyid, sig->keyid, 32);
-	if (!rd->o->trust)
+	if (!rd->o->trust) {
+		drop_certs(rd);
 		return 1; /* inspect: nothing is judged */
+	}
 	if (ota_package_sig_alg(&alg, sig->alg))
 		return -1;
 	d.alg = r->region_digest_alg == OTAPKG_DIGEST_SHA384
@@ -142,11 +154,7 @@ static int c_verify(void *ctx, const struct otav_sig *sig,
 	if ((rd->err = ota_trust_judge(si->trust, rd->o->trust, &ts)))
 		return -1;
 	si->judged = true;
-	for (unsigned i = 0; i < rd->n_cert; i++) {
-		free(rd->certs[i]);
-		rd->certs[i] = NULL;
-	}
-	rd->n_cert = 0;
+	drop_certs(rd);
 	switch (si->trust->verdict) {
 	case OTA_TRUST_VALID:
 		if (r->trusted_sig < 0)
