@@ -32,7 +32,11 @@ struct ota_trust {
 	STACK_OF(X509) * anchors;  /* owned; NULL when no --trust */
 	STACK_OF(X509_CRL) * crls; /* owned */
 	bool crl_required, allow_weak;
-	bool has_at; /* check chains at this time, else the release's */
+	/*
+	 * Check chains at this time; else at a package's signing time, or
+	 * now for what records none (signed manifests, signing itself).
+	 */
+	bool has_at;
 	int64_t at;
 };
 

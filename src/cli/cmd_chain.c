@@ -90,6 +90,7 @@ static int chain_check(int argc, char **argv)
 	struct ota_chain_report report;
 	struct ota_pkcs11 *p11 = NULL;
 	struct ota_key *key = NULL;
+	EVP_PKEY *pub = NULL;
 	struct ota_trust trust;
 	STACK_OF(X509) *leaf = NULL;
 	const char *cert = NULL, *key_ref = NULL, *module = NULL;
@@ -167,9 +168,18 @@ static int chain_check(int argc, char **argv)
 		    (rc = ota_pkcs11_new(&p11, &po)))
 			goto out;
 		ko.pkcs11 = p11;
-		if ((rc = ota_key_open_public(&key, key_ref, &ko, NULL)))
+		/* Only a match is asked for: any key the certificate may hold.
+		 */
+		if (ota_pkcs11_is_uri(key_ref)) {
+			if ((rc =
+				 ota_key_open_public(&key, key_ref, &ko, NULL)))
+				goto out;
+			in.signing_key = ota_key_public(key);
+		} else if ((rc = ota_public_key_load(&pub, key_ref))) {
 			goto out;
-		in.signing_key = ota_key_public(key);
+		} else {
+			in.signing_key = pub;
+		}
 	}
 	in.signer = sk_X509_value(leaf, 0);
 	in.anchors = trust.anchors;
@@ -199,6 +209,7 @@ out:
 	sk_X509_pop_free(leaf, X509_free);
 	sk_X509_pop_free(in.intermediates, X509_free);
 	ota_key_free(key);
+	EVP_PKEY_free(pub);
 	ota_pkcs11_free(p11);
 	if (usage)
 		return usage;
