@@ -61,11 +61,9 @@ struct ota_mcuboot_opts {
 	uint32_t security_counter;
 	size_t n_deps;
 	struct ota_mcuboot_dep deps[OTA_MCUBOOT_MAX_DEPS];
-	bool public_key_tlv; /* PUBKEY instead of KEYHASH */
-			     /*
-			      * Image hash: SHA-256, or SHA-384 when the key is P-384 (MCUboot
-			      * pairs them so); other combinations are refused.
-			      */
+	/* PUBKEY instead of KEYHASH. The image hash is not an option:
+	 * SHA-256, or SHA-384 when the key is P-384 (MCUboot pairs them so). */
+	bool public_key_tlv;
 };
 
 /*
