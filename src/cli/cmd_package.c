@@ -324,6 +324,12 @@ static int parse_args(struct package_args *a, int argc, char **argv)
 		case OPT_HEADER_SIZE:
 			rc = parse_number(&n, optarg, UINT16_MAX,
 					  "--header-size");
+			if (!rc && n < 32)
+				return cli_usage_error(
+				    "package",
+				    "--header-size %s: MCUboot needs 32 to "
+				    "65535 bytes",
+				    optarg);
 			a->mopts.header_size = (uint16_t)n;
 			break;
 		case OPT_SLOT_SIZE:
@@ -333,6 +339,11 @@ static int parse_args(struct package_args *a, int argc, char **argv)
 			break;
 		case OPT_WRITE_ALIGN:
 			rc = parse_number(&n, optarg, 32, "--write-align");
+			if (!rc && (n == 0 || (n & (n - 1))))
+				return cli_usage_error(
+				    "package",
+				    "--write-align %s: 1, 2, 4, 8, 16 or 32",
+				    optarg);
 			a->mopts.align = (uint32_t)n;
 			break;
 		case OPT_ERASED:
@@ -367,12 +378,14 @@ static int parse_args(struct package_args *a, int argc, char **argv)
 			char id[16];
 			snprintf(id, sizeof(id), "%.*s", (int)(colon - optarg),
 				 optarg);
-			if ((rc = parse_number(&n, id, 255,
-					       "--mcuboot-dependency")) ||
-			    (rc = ota_semver_parse(&v, colon + 1)) ||
-			    (rc = ota_mcuboot_version_from_semver(
-				 &d->min_version, &v, -1))) {
-				rc = ota_error_wrap(rc, "--mcuboot-dependency");
+			/* Any fault in the value is a usage error, named once.
+			 */
+			if (ota_parse_uint(&n, id, 255, "image id") ||
+			    ota_semver_parse(&v, colon + 1) ||
+			    ota_mcuboot_version_from_semver(&d->min_version, &v,
+							    -1)) {
+				rc = ota_error_wrap(OTA_EUSAGE,
+						    "--mcuboot-dependency");
 				break;
 			}
 			d->image_id = (uint8_t)n;
