@@ -8,51 +8,83 @@
 # One line per command, in the order of `otatool --help`:
 #   NAME  OPERAND  OPTIONS...
 # OPERAND is what the command's other words are: release (a release file),
-# manifest (manifests, *.json), keyaction (an action of otatool keys, then
-# what that action takes), command (a command name), or none.
+# manifest (manifests, *.json), input (a release file or a manifest), file
+# (any file), action (an action of the command, from _otatool_actions,
+# then what that action takes), command (a command name), or none.
 _otatool_commands=(
 	'manifest release -o --output -q --quiet -h --help --name --release-version --hardware --bootloader-min --security-counter --dependency --image --digest --build-id --build-time --git-dir --git-commit --git-branch --git-tag --allow-dirty --previous'
-	'sign manifest -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file -o --output --no-image-check --json -q --quiet --export-digest --export-payload --import-signature --algorithm -h --help'
-	'keys keyaction -t --type -k --key --public -o --output --format --pkcs11-module --json -q --quiet -h --help'
+	'sign manifest -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file --trust-key --trust --crl --crl-required --at --allow-weak-crypto -o --output --no-image-check --json -q --quiet --export-digest --export-payload --import-signature --algorithm -h --help'
+	'keys action -t --type -k --key --public -o --output --format --pkcs11-module --json -q --quiet -h --help'
+	'chain action --cert --chain --trust-key --trust --crl --crl-required --at --allow-weak-crypto --key --pkcs11-module --json -q --quiet -h --help'
+	'package input -o --output --format -q --quiet -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file --alignment --compress --compress-image --image --header-size --slot-size --write-align --erased-value --rom-fixed --public-key-tlv --mcuboot-dependency --build-number --git-dir --allow-dirty --trust-key --trust --crl --crl-required --at --allow-weak-crypto -h --help'
+	'verify file --trust-key --trust --crl --crl-required --at --allow-weak-crypto --hardware --counter --bootloader-version --images --json -q --quiet -h --help'
+	'inspect file --json -h --help'
+	'extract file -o --output --trust-key --trust --crl --crl-required --at --allow-weak-crypto -q --quiet -h --help'
 	'help command'
 )
 
-# The actions of otatool keys, and the operand each takes: file (a key or
-# certificate), uri (a pkcs11: URI, nothing to complete), or none.
-_otatool_keys_actions=(
-	'generate none'
-	'list uri'
-	'export-public file'
+# The actions of the commands whose OPERAND is action, and the operand each
+# takes: file (a key or certificate), uri (a pkcs11: URI, nothing to
+# complete), or none.
+#   COMMAND  ACTION  OPERAND
+_otatool_actions=(
+	'keys generate none'
+	'keys list uri'
+	'keys export-public file'
+	'chain check none'
 )
 
 _otatool_global_options='-V --version -h --help'
 
-# Sets _otatool_arg to what option $1's value is: file, dir, text, or
-# "choice WORD..."; empty for an option that takes no value.
+# Sets _otatool_arg to what option $1's value is for command $2: file,
+# dir, text, or "choice WORD..."; empty for an option that takes no value.
+# Options of the same name mean the same everywhere, except where noted.
 _otatool_optarg()
 {
 	case $1 in
-	-o | --output | --previous | -k | --key | --cert | --chain | \
+	-o | --output)
+		# extract writes a directory of images
+		if [[ $2 == extract ]]; then
+			_otatool_arg=dir
+		else
+			_otatool_arg=file
+		fi
+		;;
+	--previous | -k | --key | --cert | --chain | \
 		--passphrase-file | --pkcs11-module | --public | \
-		--export-digest | --export-payload | --import-signature)
+		--export-digest | --export-payload | --import-signature | \
+		--trust-key | --trust | --crl)
 		_otatool_arg=file ;;
-	--git-dir) _otatool_arg=dir ;;
+	--git-dir | --images) _otatool_arg=dir ;;
 	--digest) _otatool_arg='choice sha256 sha384 sha512' ;;
 	-t | --type)
 		_otatool_arg='choice ecdsa-p256 ecdsa-p384 rsa-2048 rsa-3072 rsa-4096 ed25519' ;;
 	--rsa-padding) _otatool_arg='choice pss pkcs1' ;;
-	--format) _otatool_arg='choice pem der' ;;
+	--format)
+		# keys export-public: an encoding; package: a package format
+		if [[ $2 == package ]]; then
+			_otatool_arg='choice otatool mcuboot'
+		else
+			_otatool_arg='choice pem der'
+		fi
+		;;
 	--algorithm)
 		_otatool_arg='choice ecdsa-p256-sha256 ecdsa-p384-sha384 rsa-pss-sha256 rsa-pkcs1-sha256 ed25519' ;;
+	--write-align) _otatool_arg='choice 1 2 4 8 16 32' ;;
+	--erased-value) _otatool_arg='choice 0xff 0' ;;
 	--name | --release-version | --hardware | --bootloader-min | \
 		--security-counter | --dependency | --image | --build-id | \
-		--build-time | --git-commit | --git-branch | --git-tag)
+		--build-time | --git-commit | --git-branch | --git-tag | \
+		--at | --counter | --bootloader-version | --alignment | \
+		--compress-image | --header-size | --slot-size | \
+		--mcuboot-dependency | --build-number)
 		_otatool_arg=text ;;
 	*) _otatool_arg= ;;
 	esac
 }
 
-# Adds the completions of cur for a value of kind $1 to COMPREPLY.
+# Adds the completions of cur for a value of kind $1 to COMPREPLY; $2 is
+# the command, for the kind action.
 _otatool_complete_arg()
 {
 	local IFS=$'\n' name entry
@@ -77,8 +109,18 @@ _otatool_complete_arg()
 		COMPREPLY+=($(compgen -d -- "$cur")
 			$(compgen -f -X '!*.json' -- "$cur"))
 		;;
-	keyaction)
-		for entry in "${_otatool_keys_actions[@]}"; do
+	input)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY+=($(compgen -d -- "$cur")
+			$(compgen -f -X '!*.yaml' -- "$cur")
+			$(compgen -f -X '!*.yml' -- "$cur")
+			$(compgen -f -X '!*.json' -- "$cur"))
+		;;
+	action)
+		# the actions of command $2
+		for entry in "${_otatool_actions[@]}"; do
+			[[ ${entry%% *} == "$2" ]] || continue
+			entry=${entry#* }
 			name=${entry%% *}
 			[[ $name == "$cur"* ]] && COMPREPLY+=("$name")
 		done
@@ -144,14 +186,14 @@ _otatool()
 		--) dashdash=1 ;;
 		--*=*) ;;
 		-?*)
-			_otatool_optarg "$w"
+			_otatool_optarg "$w" "$cmd"
 			[[ -n $_otatool_arg ]] && expect=$w
 			;;
 		esac
 	done
 	if [[ -n $expect ]]; then
 		[[ $cur == = ]] && cur=
-		_otatool_optarg "$expect"
+		_otatool_optarg "$expect" "$cmd"
 		_otatool_complete_arg "$_otatool_arg"
 		return 0
 	fi
@@ -160,7 +202,7 @@ _otatool()
 		if [[ $cur == --*=* ]]; then
 			# COMP_WORDBREAKS without "=": complete the value in place.
 			local opt=${cur%%=*} n
-			_otatool_optarg "$opt"
+			_otatool_optarg "$opt" "$cmd"
 			cur=${cur#*=}
 			_otatool_complete_arg "$_otatool_arg"
 			for n in "${!COMPREPLY[@]}"; do
@@ -171,17 +213,18 @@ _otatool()
 		COMPREPLY=($(compgen -W "$options" -- "$cur"))
 		return 0
 	fi
-	# otatool keys: the action comes first, then what the action takes.
-	if [[ $operand == keyaction && $cword -gt $((cmd_at + 1)) ]]; then
+	# otatool keys and chain: the action comes first, then what the
+	# action takes.
+	if [[ $operand == action && $cword -gt $((cmd_at + 1)) ]]; then
 		operand=none
-		for entry in "${_otatool_keys_actions[@]}"; do
-			if [[ ${entry%% *} == "${COMP_WORDS[cmd_at + 1]}" ]]; then
-				operand=${entry#* }
+		for entry in "${_otatool_actions[@]}"; do
+			if [[ $entry == "$cmd ${COMP_WORDS[cmd_at + 1]} "* ]]; then
+				operand=${entry##* }
 				break
 			fi
 		done
 	fi
-	_otatool_complete_arg "$operand"
+	_otatool_complete_arg "$operand" "$cmd"
 	return 0
 }
 

@@ -8,13 +8,19 @@
 # One line per command, in the order of `otatool --help`:
 #   NAME|SUMMARY|OPERAND|OPTIONS
 # OPERAND is what the command's other words are: release (a release file),
-# manifest (manifests, *.json), keyaction (an action of otatool keys, then
-# what that action takes), command (a command name), or none. OPTIONS are
-# long option names.
+# manifest (manifests, *.json), input (a release file or a manifest), file
+# (any file), keyaction (an action of otatool keys, then what that action
+# takes), chainaction (the action of otatool chain), command (a command
+# name), or none. OPTIONS are long option names.
 set -g __otatool_commands \
     'manifest|describe a release as a canonical JSON manifest|release|output quiet help name release-version hardware bootloader-min security-counter dependency image digest build-id build-time git-dir git-commit git-branch git-tag allow-dirty previous' \
-    'sign|sign manifests with key files or PKCS#11 tokens|manifest|key cert chain rsa-padding pkcs11-module passphrase-file output no-image-check json quiet export-digest export-payload import-signature algorithm help' \
+    'sign|sign manifests with key files or PKCS#11 tokens|manifest|key cert chain rsa-padding pkcs11-module passphrase-file trust-key trust crl crl-required at allow-weak-crypto output no-image-check json quiet export-digest export-payload import-signature algorithm help' \
     'keys|generate, list and export signing keys|keyaction|type key public output format pkcs11-module json quiet help' \
+    "chain|check a signer certificate's chain to a root|chainaction|cert chain trust-key trust crl crl-required at allow-weak-crypto key pkcs11-module json quiet help" \
+    'package|build an otatool package or an MCUboot image|input|output format quiet key cert chain rsa-padding pkcs11-module passphrase-file alignment compress compress-image image header-size slot-size write-align erased-value rom-fixed public-key-tlv mcuboot-dependency build-number git-dir allow-dirty trust-key trust crl crl-required at allow-weak-crypto help' \
+    'verify|verify a package, MCUboot image or signed manifest|file|trust-key trust crl crl-required at allow-weak-crypto hardware counter bootloader-version images json quiet help' \
+    'inspect|show every field of a package, MCUboot image or manifest|file|json help' \
+    "extract|write a verified package's images out|file|output trust-key trust crl crl-required at allow-weak-crypto quiet help" \
     'help|show help for otatool or one of its commands|command|'
 
 # The actions of otatool keys: NAME|SUMMARY.
@@ -22,6 +28,10 @@ set -g __otatool_keys_actions \
     'generate|make a key pair in a file or a token' \
     'list|list tokens and their keys' \
     'export-public|export a public key and its key id'
+
+# The actions of otatool chain: NAME|SUMMARY.
+set -g __otatool_chain_actions \
+    "check|check a signer certificate's chain to a root"
 
 # Prints the command on the command line; fails if there is none yet.
 function __otatool_command
@@ -55,6 +65,13 @@ function __otatool_takes --argument-names opt
     contains -- $opt (string split ' ' -- (__otatool_field $cmd 4))
 end
 
+# Is the command on the command line one of $argv? For the few options
+# whose value differs by command.
+function __otatool_is
+    set -l cmd (__otatool_command); or return 1
+    contains -- $cmd $argv
+end
+
 # Are the command's other words of kind $argv[1] (release, command)?
 function __otatool_operand --argument-names kind
     set -l cmd (__otatool_command); or return 1
@@ -66,17 +83,25 @@ function __otatool_command_list
     string replace -r -- '^([^|]*)\|([^|]*)\|.*$' '$1\t$2' $__otatool_commands
 end
 
-# With no argument: is the action of otatool keys still to be given? With
-# one: is it $argv[1]? The action is the word right after "keys".
-function __otatool_keys_action
+# With one argument: is the action of command $argv[1] (keys, chain) still
+# to be given? With two: is it $argv[2]? The action is the word right after
+# the command.
+function __otatool_action --argument-names cmd
     set -l words (commandline -opc)
-    set -l i (contains -i -- keys $words); or return 1
+    set -l i (contains -i -- $cmd $words); or return 1
     set -l action $words[(math $i + 1)] 2>/dev/null
-    if test (count $argv) -eq 0
+    if test (count $argv) -lt 2
         test -z "$action"
     else
-        test "$action" = "$argv[1]"
+        test "$action" = "$argv[2]"
     end
+end
+
+# Release files and manifests: *.yaml, *.yml, *.json, and directories.
+function __otatool_input_files
+    set -l tok (commandline -ct)
+    complete -C "__otatool_no_such_command $tok" \
+        | string match -r -- '^[^\t]*(?:\.ya?ml|\.json|/)(?:\t.*)?$'
 end
 
 # Manifests: *.json, and directories to look into.
@@ -121,21 +146,29 @@ complete -c otatool -n 'not __otatool_command' -a '(__otatool_command_list)'
 complete -c otatool -n '__otatool_operand release' -a '(__otatool_release_files)'
 complete -c otatool -n '__otatool_operand command' -a '(__otatool_command_list)'
 complete -c otatool -n '__otatool_operand manifest' -a '(__otatool_manifest_files)'
-complete -c otatool -n '__otatool_operand keyaction; and __otatool_keys_action' \
+complete -c otatool -n '__otatool_operand input' -a '(__otatool_input_files)'
+complete -c otatool -n '__otatool_operand file' -F
+complete -c otatool -n '__otatool_operand keyaction; and __otatool_action keys' \
     -a '(string replace -- "|" \t $__otatool_keys_actions)'
-complete -c otatool -n '__otatool_operand keyaction; and __otatool_keys_action export-public' -F
+complete -c otatool -n '__otatool_operand keyaction; and __otatool_action keys export-public' -F
+complete -c otatool -n '__otatool_operand chainaction; and __otatool_action chain' \
+    -a '(string replace -- "|" \t $__otatool_chain_actions)'
 
 # Options, one line each, offered to the commands that list them.
-complete -c otatool -n '__otatool_takes output' -s o -l output -r -F -d 'write to FILE instead of standard output'
-complete -c otatool -n '__otatool_takes quiet' -s q -l quiet -d 'no progress or summary on stderr'
+complete -c otatool -n '__otatool_takes output; and not __otatool_is extract' -s o -l output -r -F -d 'write to FILE instead of standard output'
+complete -c otatool -n '__otatool_takes output; and __otatool_is extract' -s o -l output -x -a '(__fish_complete_directories)' -d 'directory to write the images to'
+complete -c otatool -n '__otatool_takes quiet; and not __otatool_is verify chain' -s q -l quiet -d 'no progress or summary on stderr'
+complete -c otatool -n '__otatool_takes quiet; and __otatool_is verify chain' -s q -l quiet -d 'no report; the exit status says it all'
 complete -c otatool -n '__otatool_takes help' -s h -l help -d 'show help for the command'
 complete -c otatool -n '__otatool_takes name' -l name -x -d 'component name'
 complete -c otatool -n '__otatool_takes release-version' -l release-version -x -d 'semantic version of the release'
-complete -c otatool -n '__otatool_takes hardware' -l hardware -x -d 'compatible hardware variant (repeatable)'
+complete -c otatool -n '__otatool_takes hardware; and not __otatool_is verify' -l hardware -x -d 'compatible hardware variant (repeatable)'
+complete -c otatool -n '__otatool_takes hardware; and __otatool_is verify' -l hardware -x -d "the device's hardware variant"
 complete -c otatool -n '__otatool_takes bootloader-min' -l bootloader-min -x -d 'minimum bootloader version'
 complete -c otatool -n '__otatool_takes security-counter' -l security-counter -x -d 'anti-rollback counter (0..4294967295)'
 complete -c otatool -n '__otatool_takes dependency' -l dependency -x -d 'NAME:RANGE, a required component (repeatable)'
-complete -c otatool -n '__otatool_takes image' -l image -x -a '(__otatool_image_arg)' -d 'NAME:KIND:FILE[:LOAD_ADDRESS], an image (repeatable)'
+complete -c otatool -n '__otatool_takes image; and not __otatool_is package' -l image -x -a '(__otatool_image_arg)' -d 'NAME:KIND:FILE[:LOAD_ADDRESS], an image (repeatable)'
+complete -c otatool -n '__otatool_takes image; and __otatool_is package' -l image -x -d "MCUboot: the manifest's image to sign"
 complete -c otatool -n '__otatool_takes digest' -l digest -x -a 'sha256 sha384 sha512' -d 'image digest algorithm'
 complete -c otatool -n '__otatool_takes build-id' -l build-id -x -d 'build machine or CI job id'
 complete -c otatool -n '__otatool_takes build-time' -l build-time -x -d 'RFC 3339 build time'
@@ -145,9 +178,12 @@ complete -c otatool -n '__otatool_takes git-branch' -l git-branch -x -d 'with --
 complete -c otatool -n '__otatool_takes git-tag' -l git-tag -x -d 'with --git-commit, the nearest tag'
 complete -c otatool -n '__otatool_takes allow-dirty' -l allow-dirty -d 'record a dirty tree instead of refusing'
 complete -c otatool -n '__otatool_takes previous' -l previous -r -F -d "previous release's manifest"
-complete -c otatool -n '__otatool_takes key' -s k -l key -r -F -d 'key file or pkcs11: URI'
-complete -c otatool -n '__otatool_takes cert' -l cert -r -F -d 'certificate of the n-th --key'
-complete -c otatool -n '__otatool_takes chain' -l chain -r -F -d 'intermediate certificates of the n-th --key'
+complete -c otatool -n '__otatool_takes key; and not __otatool_is chain' -s k -l key -r -F -d 'key file or pkcs11: URI'
+complete -c otatool -n '__otatool_takes key; and __otatool_is chain' -l key -r -F -d "the signing key: must be the signer's"
+complete -c otatool -n '__otatool_takes cert; and not __otatool_is chain' -l cert -r -F -d 'certificate of the n-th --key'
+complete -c otatool -n '__otatool_takes cert; and __otatool_is chain' -l cert -r -F -d 'the signer certificate'
+complete -c otatool -n '__otatool_takes chain; and not __otatool_is chain' -l chain -r -F -d 'intermediate certificates of the n-th --key'
+complete -c otatool -n '__otatool_takes chain; and __otatool_is chain' -l chain -r -F -d 'intermediate certificates (repeatable)'
 complete -c otatool -n '__otatool_takes rsa-padding' -l rsa-padding -x -a 'pss pkcs1' -d 'RSA signature padding'
 complete -c otatool -n '__otatool_takes pkcs11-module' -l pkcs11-module -r -F -d 'PKCS#11 module when the URI names none'
 complete -c otatool -n '__otatool_takes passphrase-file' -l passphrase-file -r -F -d 'passphrase of encrypted key files'
@@ -159,4 +195,25 @@ complete -c otatool -n '__otatool_takes import-signature' -l import-signature -r
 complete -c otatool -n '__otatool_takes algorithm' -l algorithm -x -a 'ecdsa-p256-sha256 ecdsa-p384-sha384 rsa-pss-sha256 rsa-pkcs1-sha256 ed25519' -d 'two-step signing algorithm'
 complete -c otatool -n '__otatool_takes type' -s t -l type -x -a 'ecdsa-p256 ecdsa-p384 rsa-2048 rsa-3072 rsa-4096 ed25519' -d 'key type'
 complete -c otatool -n '__otatool_takes public' -l public -r -F -d 'generate: public key file'
-complete -c otatool -n '__otatool_takes format' -l format -x -a 'pem der' -d 'export-public: output format'
+complete -c otatool -n '__otatool_takes format; and not __otatool_is package' -l format -x -a 'pem der' -d 'export-public: output format'
+complete -c otatool -n '__otatool_takes format; and __otatool_is package' -l format -x -a 'otatool mcuboot' -d 'package format'
+complete -c otatool -n '__otatool_takes trust-key' -l trust-key -r -F -d 'a trusted public key (repeatable)'
+complete -c otatool -n '__otatool_takes trust' -l trust -r -F -d 'trust anchors: PEM bundle, DER file or directory'
+complete -c otatool -n '__otatool_takes crl' -l crl -r -F -d 'certificate revocation list (repeatable)'
+complete -c otatool -n '__otatool_takes crl-required' -l crl-required -d 'refuse certificates without a CRL of their issuer'
+complete -c otatool -n '__otatool_takes at' -l at -x -d 'check certificates at this RFC 3339 time'
+complete -c otatool -n '__otatool_takes allow-weak-crypto' -l allow-weak-crypto -d 'accept MD5/SHA-1, RSA < 2048 bits and other curves'
+complete -c otatool -n '__otatool_takes counter' -l counter -x -d "the device's anti-rollback counter"
+complete -c otatool -n '__otatool_takes bootloader-version' -l bootloader-version -x -d "the device's bootloader version"
+complete -c otatool -n '__otatool_takes images' -l images -x -a '(__fish_complete_directories)' -d 'signed manifests: where the image files are'
+complete -c otatool -n '__otatool_takes alignment' -l alignment -x -d 'payload alignment, a power of two from 16 to 1048576'
+complete -c otatool -n '__otatool_takes compress' -l compress -d 'store every image zlib-compressed'
+complete -c otatool -n '__otatool_takes compress-image' -l compress-image -x -d 'store this image compressed (repeatable)'
+complete -c otatool -n '__otatool_takes header-size' -l header-size -x -d 'MCUboot header area incl. padding (default 0x200)'
+complete -c otatool -n '__otatool_takes slot-size' -l slot-size -x -d 'refuse an image that does not fit the slot'
+complete -c otatool -n '__otatool_takes write-align' -l write-align -x -a '1 2 4 8 16 32' -d 'flash write alignment'
+complete -c otatool -n '__otatool_takes erased-value' -l erased-value -x -a '0xff 0' -d 'value of erased flash'
+complete -c otatool -n '__otatool_takes rom-fixed' -l rom-fixed -d 'the load address is a fixed flash address'
+complete -c otatool -n '__otatool_takes public-key-tlv' -l public-key-tlv -d 'embed the public key, not its hash'
+complete -c otatool -n '__otatool_takes mcuboot-dependency' -l mcuboot-dependency -x -d 'ID:VERSION, a required image version (repeatable)'
+complete -c otatool -n '__otatool_takes build-number' -l build-number -x -d "the version's build number"

@@ -4,6 +4,7 @@
  * over it, and the header written in front. One read of every image.
  */
 #include "otatool/package.h"
+#include "hasher.h"
 #include "otapkg.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
@@ -389,6 +390,12 @@ out:
  * Copies an uncompressed image into place, hashing it; the digest must be
  * the manifest's, or becomes it when the manifest has none yet.
  */
+/*
+ * Copies an uncompressed image into place, hashing it; the digest must be
+ * the manifest's, or becomes it when the manifest has none yet. Hashing
+ * runs on a worker thread while this one writes the buffer it hashes and
+ * reads the next into the other half of buf (2 * COPY_BUF bytes).
+ */
 static int copy_image(struct ota_output *o, struct layout *L, size_t i,
 		      struct ota_image *img, enum ota_digest_alg alg,
 		      uint8_t *buf, const struct ota_package_opts *opts)
@@ -396,26 +403,25 @@ static int copy_image(struct ota_output *o, struct layout *L, size_t i,
 	const EVP_MD *md = alg == OTA_DIGEST_SHA384   ? EVP_sha384()
 			   : alg == OTA_DIGEST_SHA512 ? EVP_sha512()
 						      : EVP_sha256();
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	struct ota_hasher *h = NULL;
 	struct ota_digest d = { .alg = alg };
 	uint64_t done = 0, fsize = 0;
-	unsigned int n;
+	unsigned int n = 0, half = 0;
 	int fd, rc;
 
-	if ((rc = ota_file_open_regular(&fd, &fsize, img->path))) {
-		EVP_MD_CTX_free(ctx);
+	if ((rc = ota_file_open_regular(&fd, &fsize, img->path)))
 		return rc;
-	}
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if (!ctx || !EVP_DigestInit_ex(ctx, md, NULL)) {
-		rc = ota_error(OTA_EINTERNAL, "out of memory");
+	if ((rc = ota_hasher_start(&h, md)))
 		goto out;
-	}
-	for (;;) {
-		ssize_t got = read(fd, buf, COPY_BUF);
+	for (;; half ^= 1) {
+		uint8_t *b = buf + (size_t)half * COPY_BUF;
+		ssize_t got = read(fd, b, COPY_BUF);
 
-		if (got < 0 && errno == EINTR)
+		if (got < 0 && errno == EINTR) {
+			half ^= 1; /* same half again */
 			continue;
+		}
 		if (got < 0) {
 			rc = ota_error(OTA_EINPUT, "%s: read error: %s",
 				       img->path, strerror(errno));
@@ -430,15 +436,18 @@ static int copy_image(struct ota_output *o, struct layout *L, size_t i,
 				       img->name, img->path);
 			goto out;
 		}
-		EVP_DigestUpdate(ctx, buf, (size_t)got);
-		if ((rc = ota_output_pwrite(o, buf, (size_t)got,
+		ota_hasher_feed(h, b, (size_t)got);
+		if ((rc = ota_output_pwrite(o, b, (size_t)got,
 					    L->offset[i] + done)))
 			goto out;
 		done += (uint64_t)got;
 		if (opts->progress)
 			opts->progress(opts->progress_ctx, done, L->stored[i]);
 	}
-	EVP_DigestFinal_ex(ctx, d.bytes, &n);
+	rc = ota_hasher_finish(h, d.bytes, &n);
+	h = NULL;
+	if (rc)
+		goto out;
 	d.len = n;
 	if (done != L->stored[i] ||
 	    (img->digest.len &&
@@ -454,8 +463,8 @@ static int copy_image(struct ota_output *o, struct layout *L, size_t i,
 	L->stored_digest[i] = d;
 	rc = 0;
 out:
+	ota_hasher_abort(h);
 	close(fd);
-	EVP_MD_CTX_free(ctx);
 	return rc;
 }
 
@@ -653,7 +662,7 @@ int ota_package_write(const char *out_path, struct ota_manifest *m,
 		L.total = end;
 	}
 
-	buf = malloc(COPY_BUF);
+	buf = malloc(2 * COPY_BUF); /* two halves: see copy_image() */
 	if (!buf) {
 		rc = ota_error(OTA_EINTERNAL, "out of memory");
 		goto out;
