@@ -137,6 +137,12 @@ static int chain_check(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (trust.n_keys > 0) {
+		usage = cli_usage_error("chain",
+					"--trust-key does not apply: a chain "
+					"ends at a --trust anchor");
+		goto out;
+	}
 	if (optind != argc || !cert || sk_X509_num(trust.anchors) <= 0) {
 		usage =
 		    cli_usage_error("chain",

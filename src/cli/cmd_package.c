@@ -112,6 +112,7 @@ static const struct option longopts[] = {
 #define MAX_COMPRESS 32
 
 struct package_args {
+	const char *otatool_opt, *mcuboot_opt; /* one given, for errors */
 	struct cli_keys keys;
 	struct ota_trust trust;
 	const char *output, *input, *image, *git_dir;
@@ -146,7 +147,7 @@ static int load_manifest(struct ota_manifest **m, struct package_args *a)
 			.git_dir = a->git_dir,
 			.allow_dirty = a->allow_dirty,
 			/* Hashed once, while they are copied in. */
-			.skip_digests = !a->mcuboot,
+			.skip_digests = true,
 		};
 
 		if ((rc = ota_manifest_load_yaml(*m, a->input)))
@@ -263,6 +264,31 @@ static int parse_number(uint64_t *out, const char *arg, uint64_t max,
 	return rc ? ota_error_wrap(OTA_EUSAGE, "bad value") : 0;
 }
 
+/* Options that belong to one format: remembered to refuse the other. */
+static void note_format_option(struct package_args *a, int c, const char *arg)
+{
+	switch (c) {
+	case OPT_ALIGNMENT:
+	case OPT_COMPRESS:
+	case OPT_COMPRESS_IMAGE:
+		a->otatool_opt = arg;
+		break;
+	case OPT_IMAGE:
+	case OPT_HEADER_SIZE:
+	case OPT_SLOT_SIZE:
+	case OPT_WRITE_ALIGN:
+	case OPT_ERASED:
+	case OPT_ROM_FIXED:
+	case OPT_PUBKEY_TLV:
+	case OPT_MCUBOOT_DEP:
+	case OPT_BUILD_NUMBER:
+		a->mcuboot_opt = arg;
+		break;
+	default:
+		break;
+	}
+}
+
 static int parse_args(struct package_args *a, int argc, char **argv)
 {
 	uint64_t n;
@@ -280,6 +306,7 @@ static int parse_args(struct package_args *a, int argc, char **argv)
 		if (t)
 			continue;
 		rc = 0;
+		note_format_option(a, c, argv[optind - 1]);
 		switch (c) {
 		case 'o':
 			a->output = optarg;
@@ -417,6 +444,14 @@ static int parse_args(struct package_args *a, int argc, char **argv)
 	a->input = argv[optind];
 	if (!a->output)
 		return cli_usage_error("package", "no --output given");
+	if (a->mcuboot && a->otatool_opt)
+		return cli_usage_error("package",
+				       "%s is for the otatool format, not "
+				       "--format mcuboot",
+				       a->otatool_opt);
+	if (!a->mcuboot && a->mcuboot_opt)
+		return cli_usage_error("package", "%s is for --format mcuboot",
+				       a->mcuboot_opt);
 	if (a->keys.n == 0)
 		return cli_usage_error("package", "no --key given");
 	return 0;

@@ -104,49 +104,68 @@ static int cmp3(const uint64_t a[3], const uint64_t b[3])
 static void policy_lines(struct cli_report *rep, const struct verify_args *a,
 			 bool reached, const struct release_facts *f)
 {
+	static const char not_checked[] = "not checked (no trusted signature)";
+	char text[160];
+	bool ok;
+
 	if (a->hardware) {
-		bool listed = false;
-
+		ok = false;
 		for (size_t i = 0; i < f->n_hardware; i++)
-			listed |= strcmp(f->hardware[i], a->hardware) == 0;
-		cli_report_add(rep,
-			       !reached ? CLI_SKIP
-			       : listed ? CLI_OK
-					: CLI_FAIL,
-			       "hardware", "device hardware %s %s", a->hardware,
-			       !reached ? "not checked (no trusted signature)"
-			       : listed ? "is listed"
-					: "is not listed");
-	}
-	if (a->check_counter) {
-		bool ok = f->counter >= a->counter;
-
+			ok |= strcmp(f->hardware[i], a->hardware) == 0;
+		snprintf(text, sizeof(text), "device hardware %s %s",
+			 a->hardware, ok ? "is listed" : "is not listed");
 		cli_report_add(rep,
 			       !reached ? CLI_SKIP
 			       : ok     ? CLI_OK
 					: CLI_FAIL,
-			       "security counter",
-			       "release counter %u %s device counter %u",
-			       f->counter, ok ? ">=" : "<", a->counter);
+			       "hardware", "%s", reached ? text : not_checked);
+	}
+	if (a->check_counter) {
+		ok = f->counter >= a->counter;
+		snprintf(text, sizeof(text),
+			 "release counter %u %s device counter %u", f->counter,
+			 ok ? ">=" : "<", a->counter);
+		cli_report_add(rep,
+			       !reached ? CLI_SKIP
+			       : ok     ? CLI_OK
+					: CLI_FAIL,
+			       "security counter", "%s",
+			       reached ? text : not_checked);
 	}
 	if (a->has_bootloader) {
+		/* A bootloader reports three numbers: that is what counts. */
 		uint64_t dev[3] = { a->bootloader.major, a->bootloader.minor,
 				    a->bootloader.patch };
-		bool ok =
-		    !f->has_bootloader_min || cmp3(dev, f->bootloader_min) >= 0;
 
-		cli_report_add(
-		    rep,
-		    !reached ? CLI_SKIP
-		    : ok     ? CLI_OK
-			     : CLI_FAIL,
-		    "bootloader", "device bootloader %llu.%llu.%llu %s",
-		    (unsigned long long)dev[0], (unsigned long long)dev[1],
-		    (unsigned long long)dev[2],
-		    !f->has_bootloader_min ? "(no minimum required)"
-		    : ok                   ? "meets the minimum"
-					   : "is older than the minimum");
+		ok =
+		    !f->has_bootloader_min || cmp3(dev, f->bootloader_min) >= 0;
+		snprintf(text, sizeof(text),
+			 "device bootloader %llu.%llu.%llu %s",
+			 (unsigned long long)dev[0], (unsigned long long)dev[1],
+			 (unsigned long long)dev[2],
+			 !f->has_bootloader_min ? "(no minimum required)"
+			 : ok                   ? "meets the minimum"
+						: "is older than the minimum");
+		cli_report_add(rep,
+			       !reached ? CLI_SKIP
+			       : ok     ? CLI_OK
+					: CLI_FAIL,
+			       "bootloader", "%s",
+			       reached ? text : not_checked);
 	}
+}
+
+/* Statuses of the device verifier that mean the bytes are malformed. */
+static bool structural(const char *st)
+{
+	static const char *const names[] = { "magic",           "version",
+					     "header",          "tlv",
+					     "signature-block", "padding" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(st, names[i]) == 0)
+			return true;
+	return false;
 }
 
 static int verify_package(const struct verify_args *a, struct cli_report *rep,
@@ -178,14 +197,11 @@ static int verify_package(const struct verify_args *a, struct cli_report *rep,
 	rc = ota_package_check(&r, a->path, &o);
 	st = r.status_name ? r.status_name : "ok";
 	past_sigs = r.trusted_sig >= 0;
-	cli_report_add(rep,
-		       r.name[0] ? CLI_OK
-		       : rc      ? CLI_FAIL
-				 : CLI_OK,
-		       "structure", "%s",
-		       r.name[0] ? "header and protected region parsed, every "
-				   "length checked"
-				 : r.error);
+	cli_report_add(
+	    rep, structural(st) ? CLI_FAIL : CLI_OK, "structure", "%s",
+	    structural(st) ? r.error
+			   : "header, protected region and signature "
+			     "block parsed, every length checked");
 	for (size_t i = 0; i < r.n_sigs; i++) {
 		const struct ota_package_sig_info *s = &r.sigs[i];
 		char name[32];
@@ -218,7 +234,8 @@ static int verify_package(const struct verify_args *a, struct cli_report *rep,
 		if (r.images[i].flashed_ok) {
 			res = CLI_OK;
 			what = "digest matches";
-		} else if (past_sigs && rc == OTA_EVERIFY && !failed_shown) {
+		} else if (past_sigs && rc == OTA_EVERIFY && !failed_shown &&
+			   (!strcmp(st, "digest") || !strcmp(st, "aborted"))) {
 			res = CLI_FAIL;
 			what = r.error;
 			failed_shown = true;
@@ -315,14 +332,17 @@ static int verify_manifest(const struct verify_args *a, struct cli_report *rep,
 	    (a->images && (rc = ota_manifest_locate_images(m, a->images))))
 		goto out;
 	cli_report_add(rep, CLI_OK, "structure",
-		       "signed manifest, canonical payload, %zu signature%s",
-		       e->n_sigs, e->n_sigs == 1 ? "" : "s");
+		       "%s manifest, canonical payload, %zu signature%s",
+		       e->n_sigs ? "signed" : "unsigned", e->n_sigs,
+		       e->n_sigs == 1 ? "" : "s");
 	/*
 	 * A signed manifest records no signing time (the build time comes
 	 * before the signing certificate may exist): chains are checked now,
 	 * or at --at.
 	 */
 	rc = ota_envelope_verify(results, &trusted, e, &a->trust, when);
+	if (rc)
+		rc = ota_error_wrap(rc, "%s", a->path);
 	for (size_t i = 0; i < e->n_sigs; i++) {
 		char name[32];
 
@@ -403,15 +423,18 @@ int cmd_verify(int argc, char **argv)
 			a.hardware = optarg;
 			break;
 		case OPT_COUNTER:
-			if ((rc = ota_parse_uint(&n, optarg, UINT32_MAX,
-						 "--counter")))
+			if (ota_parse_uint(&n, optarg, UINT32_MAX,
+					   "--counter")) {
+				rc = ota_error_wrap(OTA_EUSAGE, "bad value");
 				goto out;
+			}
 			a.check_counter = true;
 			a.counter = (uint32_t)n;
 			break;
 		case OPT_BOOTLOADER:
-			if ((rc = ota_semver_parse(&a.bootloader, optarg))) {
-				rc = ota_error_wrap(rc, "--bootloader-version");
+			if (ota_semver_parse(&a.bootloader, optarg)) {
+				rc = ota_error_wrap(OTA_EUSAGE,
+						    "--bootloader-version");
 				goto out;
 			}
 			a.has_bootloader = true;
@@ -453,7 +476,9 @@ int cmd_verify(int argc, char **argv)
 					    : verify_manifest(&a, &rep, &obj);
 	if (!obj)
 		obj = json_object();
-	if (!a.quiet) {
+	if (rc == OTA_EUSAGE) { /* a wrong question, not a refusal */
+		json_decref(rep.checks);
+	} else if (!a.quiet) {
 		if (!a.json)
 			printf("%s: %s\n", a.path,
 			       kind == OTA_ARTIFACT_PACKAGE ? "otatool package"

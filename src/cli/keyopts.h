@@ -45,7 +45,7 @@ enum {
 	"      --cert FILE            certificate of the n-th --key; must "    \
 	"match it\n"                                                           \
 	"                             and is embedded with its signature\n"    \
-	"      --chain FILE           intermediate certificates (PEM bundle) " \
+	"      --chain FILE           intermediate certificates (PEM or DER) " \
 	"of the\n"                                                             \
 	"                             n-th --key, embedded after its "         \
 	"certificate\n"                                                        \

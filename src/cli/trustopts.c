@@ -26,8 +26,8 @@ int cli_trust_option(struct ota_trust *t, int c, const char *arg)
 		return 1;
 	case CLI_OPT_AT:
 		rc = ota_timestamp_parse(&t->at, arg);
-		if (rc)
-			return ota_error_wrap(rc, "--at");
+		if (rc) /* a bad option value: a usage error */
+			return ota_error_wrap(OTA_EUSAGE, "--at");
 		t->has_at = true;
 		return 1;
 	default:

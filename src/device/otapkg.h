@@ -76,10 +76,10 @@ enum otapkg_tlv {
 	OTAPKG_TLV_NAME = 0x0001,             /* text, 1..64 bytes; once */
 	OTAPKG_TLV_VERSION = 0x0002,          /* SemVer text, 1..255; once */
 	OTAPKG_TLV_SECURITY_COUNTER = 0x0003, /* u32; once */
-	OTAPKG_TLV_BOOTLOADER_MIN = 0x0004,   /* u32 major, minor, patch */
-	OTAPKG_TLV_HARDWARE = 0x0005,         /* id text 1..64; 1..64 of them */
+	OTAPKG_TLV_BOOTLOADER_MIN = 0x0004, /* u32 major, minor, patch; once */
+	OTAPKG_TLV_HARDWARE = 0x0005,       /* id text 1..64; 1..64 of them */
 	OTAPKG_TLV_GIT_COMMIT = 0x0006, /* 20 or 32 raw bytes; at most once */
-	OTAPKG_TLV_BUILD_TIME = 0x0007, /* u64 seconds since the epoch */
+	OTAPKG_TLV_BUILD_TIME = 0x0007, /* u64 seconds since the epoch; once */
 	OTAPKG_TLV_DEPENDENCY = 0x0008, /* u8 name length, name, range text */
 	/*
 	 * u64 seconds since the epoch: when the package was signed; chains

@@ -708,6 +708,13 @@ static int verify_cb(int ok, X509_STORE_CTX *ctx)
 			st->weak_depth = depth;
 		}
 		return 1;
+	case X509_V_ERR_CRL_NOT_YET_VALID:
+		/*
+		 * A package is checked at its signing time, and a CRL issued
+		 * since then is the newest word on revocation: used, not
+		 * refused for being younger than the signature.
+		 */
+		return 1;
 	case X509_V_ERR_UNABLE_TO_GET_CRL:
 		/*
 		 * CRLs that were not asked for are checked when given, not

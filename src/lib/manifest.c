@@ -730,8 +730,16 @@ int ota_manifest_check_device(const struct ota_manifest *m,
 		return ota_error(OTA_EROLLBACK,
 				 "security counter %u is below the device's %u",
 				 m->security_counter, counter);
+	/*
+	 * Bootloaders report three numbers, and packages carry three: a
+	 * pre-release or build tag does not take part, here as on devices.
+	 */
 	if (bootloader && m->has_bootloader_min &&
-	    ota_semver_compare(bootloader, &m->bootloader_min) < 0) {
+	    (bootloader->major != m->bootloader_min.major
+		 ? bootloader->major < m->bootloader_min.major
+	     : bootloader->minor != m->bootloader_min.minor
+		 ? bootloader->minor < m->bootloader_min.minor
+		 : bootloader->patch < m->bootloader_min.patch)) {
 		ota_semver_format(a, sizeof(a), bootloader);
 		ota_semver_format(b, sizeof(b), &m->bootloader_min);
 		return ota_error(OTA_EBOOTLOADER,

@@ -431,8 +431,8 @@ static int copy_image(struct ota_output *o, struct layout *L, size_t i,
 			break;
 		if (done + (uint64_t)got > L->stored[i]) {
 			rc = ota_error(OTA_EVERIFY,
-				       "image \"%s\" (%s): the file grew while "
-				       "it was packaged",
+				       "image \"%s\" (%s): larger than the "
+				       "manifest says; the file changed",
 				       img->name, img->path);
 			goto out;
 		}
@@ -512,9 +512,11 @@ static int check_opts(const struct ota_manifest *m,
 			if (strcmp(m->images[i].name, o->compress[c]) == 0)
 				break;
 		if (i == m->n_images)
-			return ota_error(OTA_EUSAGE,
-					 "--compress %s: no image of that name",
-					 o->compress[c]);
+			return ota_error(
+			    OTA_EUSAGE,
+			    "--compress-image %s: no image of that "
+			    "name",
+			    o->compress[c]);
 	}
 	return 0;
 }

@@ -344,8 +344,32 @@ static int image_begin(struct reader *rd, unsigned index)
 		rd->z_active = true;
 	}
 	if (rd->o->extract_dir) {
+		/*
+		 * The name becomes a file name: only what otatool writes
+		 * ([A-Za-z0-9._-], not starting with '.'), and no two alike,
+		 * so that no signed name can reach outside the directory.
+		 */
+		const char *name = r->images[index].name;
+
+		if (!name[0] || name[0] == '.' ||
+		    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS"
+				 "TUVWXYZ0123456789._-") != strlen(name)) {
+			rd->err = ota_error(OTA_EVERIFY,
+					    "image %u: name \"%s\" cannot be a "
+					    "file name",
+					    index, name);
+			return -1;
+		}
+		for (unsigned k = 0; k < index; k++)
+			if (strcmp(r->images[k].name, name) == 0) {
+				rd->err = ota_error(OTA_EVERIFY,
+						    "image %u: name \"%s\" is "
+						    "used twice",
+						    index, name);
+				return -1;
+			}
 		snprintf(path, sizeof(path), "%s/%s.bin", rd->o->extract_dir,
-			 r->images[index].name);
+			 name);
 		if ((rd->err = ota_output_open(&rd->out[index], path, 0644, 0)))
 			return -1;
 	}
@@ -580,6 +604,14 @@ int ota_package_check(struct ota_package_report *r, const char *path,
 	r->error_offset = v->err_offset;
 	if (st == OTAV_OK) {
 		rc = 0;
+		/* A trusted key's failing signature is tampering, even beside a
+		 * good one: the same rule as for signed manifests. */
+		for (size_t i = 0; rc == 0 && i < r->n_sigs; i++)
+			if (r->sigs[i].trust &&
+			    r->sigs[i].trust->verdict == OTA_TRUST_BAD_SIG)
+				rc = ota_error(OTA_EVERIFY,
+					       "%s: signature %zu: %s", path, i,
+					       r->sigs[i].trust->message);
 	} else if (rd.err) {
 		rc = rd.err; /* our own callbacks said why */
 	} else if (st == OTAV_E_SIGNATURE) {

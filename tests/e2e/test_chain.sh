@@ -699,7 +699,8 @@ bad_input "--crl: a certificate" "$C/root.pem" "CRL" "${SIGNER[@]}" \
 	"${INTER[@]}" "${ROOT[@]}" --crl "$C/root.pem"
 
 for at in 2026-13-01T00:00:00Z yesterday 2026-11-24 2026-11-24T25:00:00Z ""; do
-	expect_exit 3 "--at '$at'" otatool chain check "${SIGNER[@]}" \
+	# A bad option value is a usage error, as everywhere.
+	expect_exit 2 "--at '$at'" otatool chain check "${SIGNER[@]}" \
 		"${INTER[@]}" "${ROOT[@]}" --at "$at"
 	assert_contains "$ERR" "otatool: chain: --at: "
 	assert_empty "$OUT"
@@ -712,7 +713,7 @@ assert_contains "$ERR" "no --trust given"
 assert_empty "$OUT"
 expect_exit 2 "--trust-key is no anchor" otatool chain check "${SIGNER[@]}" \
 	"${INTER[@]}" --trust-key "$C/root.pem"
-assert_contains "$ERR" "no --trust given"
+assert_contains "$ERR" "--trust-key does not apply"
 expect_exit 2 "no --cert" otatool chain check "${ROOT[@]}"
 assert_contains "$ERR" "no --cert given"
 expect_exit 2 "no subcommand" otatool chain --cert "$C/signer.pem" "${ROOT[@]}"

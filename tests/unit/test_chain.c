@@ -796,6 +796,29 @@ Test(chain, revoked_signer)
 	cr_assert_eq(r.n_certs, 3);
 }
 
+/*
+ * Packages are checked at their signing time; a CRL issued after it is
+ * still applied (a later revocation counts), and a clean one passes.
+ */
+Test(chain, crl_newer_than_the_check_time)
+{
+	struct ota_chain_report r;
+	struct fx_pki p;
+
+	fx_pki(&p);
+	X509_CRL *revoking =
+	    fx_crl(p.inter, p.inter_key, T_2026_12, T_2027, SIGNER_SERIAL, 1);
+	X509_CRL *clean =
+	    fx_crl(p.inter, p.inter_key, T_2026_12, T_2027, NULL, 0);
+	struct ota_chain_input in = pki_input(&p);
+
+	in.at = T_2026_11; /* signed before both CRLs were issued */
+	in.crls = fx_crls(clean, NULL);
+	expect_trusted(&r, &in, 3);
+	in.crls = fx_crls(revoking, NULL);
+	expect_refused(&r, &in, OTA_CHAIN_REVOKED, 0, "is revoked");
+}
+
 Test(chain, revoked_intermediate)
 {
 	struct ota_chain_report r;
