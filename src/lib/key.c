@@ -463,26 +463,28 @@ out:
 	return rc;
 }
 
+/* The Cryptoki mechanism that makes each signature algorithm's signature. */
+static const enum ota_pkcs11_mech token_mech[] = {
+	[OTA_SIG_ECDSA_P256_SHA256] = OTA_PKCS11_ECDSA,
+	[OTA_SIG_ECDSA_P384_SHA384] = OTA_PKCS11_ECDSA,
+	[OTA_SIG_RSA_PSS_SHA256] = OTA_PKCS11_RSA_PSS,
+	[OTA_SIG_RSA_PKCS1_SHA256] = OTA_PKCS11_RSA_PKCS1,
+	[OTA_SIG_ED25519] = OTA_PKCS11_EDDSA,
+};
+
 static int sign_with_token(uint8_t **sig, size_t *siglen, struct ota_key *k,
 			   const uint8_t *msg, size_t msglen)
 {
-	static const enum ota_pkcs11_mech mech[] = {
-		[OTA_SIG_ECDSA_P256_SHA256] = OTA_PKCS11_ECDSA,
-		[OTA_SIG_ECDSA_P384_SHA384] = OTA_PKCS11_ECDSA,
-		[OTA_SIG_RSA_PSS_SHA256] = OTA_PKCS11_RSA_PSS,
-		[OTA_SIG_RSA_PKCS1_SHA256] = OTA_PKCS11_RSA_PKCS1,
-		[OTA_SIG_ED25519] = OTA_PKCS11_EDDSA,
-	};
 	struct ota_digest dg;
 	enum ota_digest_alg d;
 	int rc;
 
 	if (!ota_sig_alg_digest(k->alg, &d))
-		return ota_pkcs11_sign(k->p11, mech[k->alg], 0, msg, msglen,
-				       sig, siglen);
+		return ota_pkcs11_sign(k->p11, token_mech[k->alg], 0, msg,
+				       msglen, sig, siglen);
 	if ((rc = ota_digest_buffer(&dg, d, msg, msglen)))
 		return rc;
-	return ota_pkcs11_sign(k->p11, mech[k->alg],
+	return ota_pkcs11_sign(k->p11, token_mech[k->alg],
 			       d == OTA_DIGEST_SHA384 ? NID_sha384 : NID_sha256,
 			       dg.bytes, dg.len, sig, siglen);
 }
@@ -965,13 +967,6 @@ static int ed25519_over(uint8_t **sig, size_t *siglen, EVP_PKEY *pkey,
 int ota_key_sign_digest(uint8_t **sig, size_t *siglen, struct ota_key *k,
 			const struct ota_digest *digest)
 {
-	static const enum ota_pkcs11_mech mech[] = {
-		[OTA_SIG_ECDSA_P256_SHA256] = OTA_PKCS11_ECDSA,
-		[OTA_SIG_ECDSA_P384_SHA384] = OTA_PKCS11_ECDSA,
-		[OTA_SIG_RSA_PSS_SHA256] = OTA_PKCS11_RSA_PSS,
-		[OTA_SIG_RSA_PKCS1_SHA256] = OTA_PKCS11_RSA_PKCS1,
-		[OTA_SIG_ED25519] = OTA_PKCS11_EDDSA,
-	};
 	EVP_PKEY_CTX *pctx = NULL;
 	size_t len = 0;
 	int rc;
@@ -985,8 +980,8 @@ int ota_key_sign_digest(uint8_t **sig, size_t *siglen, struct ota_key *k,
 			  : digest->alg == OTA_DIGEST_SHA512 ? NID_sha512
 							     : NID_sha256;
 
-		rc = ota_pkcs11_sign(k->p11, mech[k->alg], nid, digest->bytes,
-				     digest->len, sig, siglen);
+		rc = ota_pkcs11_sign(k->p11, token_mech[k->alg], nid,
+				     digest->bytes, digest->len, sig, siglen);
 	} else if (k->alg == OTA_SIG_ED25519) {
 		rc = ed25519_over(sig, siglen, k->pkey, digest)
 			 ? ota_error(OTA_EKEY, "%s: signing failed", k->ref)
