@@ -94,32 +94,62 @@ static int check_sig(EVP_PKEY *pub, const struct ota_trust_sig *s)
 						s->sig, s->siglen);
 }
 
+/*
+ * The chain input for embedded DER certificates (signer first): owns a
+ * new signer and intermediates stack, freed by chain_input_free(), and
+ * the trust's anchors, CRLs and policy, checked at `at` unless the trust
+ * fixes a time.
+ */
+static int chain_input(struct ota_chain_input *in, const struct ota_trust *t,
+		       const uint8_t *const *der, const size_t *lens, size_t n,
+		       int64_t at)
+{
+	int rc;
+
+	memset(in, 0, sizeof(*in));
+	if (!(in->intermediates = sk_X509_new_null()))
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	if ((rc = ota_chain_cert_from_der(&in->signer, der[0], lens[0],
+					  "signer certificate")))
+		return rc;
+	for (size_t i = 1; i < n; i++) {
+		X509 *c = NULL;
+
+		if ((rc = ota_chain_cert_from_der(&c, der[i], lens[i],
+						  "intermediate certificate")))
+			return rc;
+		if (!sk_X509_push(in->intermediates, c)) {
+			X509_free(c);
+			return ota_error(OTA_EINTERNAL, "out of memory");
+		}
+	}
+	in->anchors = t->anchors;
+	in->crls = t->crls;
+	in->crl_required = t->crl_required;
+	in->allow_weak = t->allow_weak;
+	in->at = t->has_at ? t->at : at;
+	return 0;
+}
+
+static void chain_input_free(struct ota_chain_input *in)
+{
+	X509_free(in->signer);
+	sk_X509_pop_free(in->intermediates, X509_free);
+}
+
 /* The chain path: signer certificate + intermediates -> an anchor. */
 static int judge_chain(struct ota_trust_result *res, const struct ota_trust *t,
 		       const struct ota_trust_sig *s)
 {
-	struct ota_chain_input in = { 0 };
-	STACK_OF(X509) *inter = sk_X509_new_null();
-	X509 *signer = NULL;
+	struct ota_chain_input in;
 	EVP_PKEY *pub;
 	char id[OTA_KEY_ID_LEN + 1];
 	int rc;
 
-	if (!inter)
-		return ota_error(OTA_EINTERNAL, "out of memory");
-	if ((rc = ota_chain_cert_from_der(&signer, s->certs[0], s->cert_lens[0],
-					  "signer certificate")))
+	if ((rc = chain_input(&in, t, s->certs, s->cert_lens, s->n_certs,
+			      s->when)))
 		goto out;
-	for (size_t i = 1; i < s->n_certs; i++) {
-		X509 *c = NULL;
-
-		if ((rc = ota_chain_cert_from_der(&c, s->certs[i],
-						  s->cert_lens[i],
-						  "intermediate certificate")))
-			goto out;
-		sk_X509_push(inter, c);
-	}
-	pub = X509_get0_pubkey(signer);
+	pub = X509_get0_pubkey(in.signer);
 	if (!pub || ota_key_id_of(id, pub) || strcmp(id, s->keyid) != 0) {
 		res->verdict = OTA_TRUST_CHAIN_FAIL;
 		snprintf(res->message, sizeof(res->message),
@@ -129,13 +159,6 @@ static int judge_chain(struct ota_trust_result *res, const struct ota_trust *t,
 		rc = 0;
 		goto out;
 	}
-	in.signer = signer;
-	in.intermediates = inter;
-	in.anchors = t->anchors;
-	in.crls = t->crls;
-	in.crl_required = t->crl_required;
-	in.allow_weak = t->allow_weak;
-	in.at = t->has_at ? t->at : s->when;
 	res->has_chain = true;
 	rc = ota_chain_check(&res->chain, &in);
 	if (rc == OTA_EUNTRUSTED) {
@@ -161,8 +184,7 @@ static int judge_chain(struct ota_trust_result *res, const struct ota_trust *t,
 			 res->chain.certs[res->chain.n_certs - 1].subject);
 	}
 out:
-	X509_free(signer);
-	sk_X509_pop_free(inter, X509_free);
+	chain_input_free(&in);
 	return rc;
 }
 
@@ -205,12 +227,10 @@ int ota_trust_check_signer(struct ota_chain_report *report,
 			   const struct ota_trust *t, const struct ota_key *k,
 			   int64_t at)
 {
-	struct ota_chain_input in = { 0 };
-	STACK_OF(X509) *inter = NULL;
+	struct ota_chain_input in;
 	const uint8_t *const *der;
 	const size_t *lens;
 	size_t n = ota_key_certs(k, &der, &lens);
-	X509 *signer = NULL;
 	int rc;
 
 	if (n == 0)
@@ -218,26 +238,8 @@ int ota_trust_check_signer(struct ota_chain_report *report,
 				 "%s: --trust checks the signer's chain: give "
 				 "its certificate with --cert",
 				 ota_key_ref(k));
-	if (!(inter = sk_X509_new_null()))
-		return ota_error(OTA_EINTERNAL, "out of memory");
-	if ((rc = ota_chain_cert_from_der(&signer, der[0], lens[0],
-					  "signer certificate")))
+	if ((rc = chain_input(&in, t, der, lens, n, at)))
 		goto out;
-	for (size_t i = 1; i < n; i++) {
-		X509 *c = NULL;
-
-		if ((rc = ota_chain_cert_from_der(&c, der[i], lens[i],
-						  "intermediate certificate")))
-			goto out;
-		sk_X509_push(inter, c);
-	}
-	in.signer = signer;
-	in.intermediates = inter;
-	in.anchors = t->anchors;
-	in.crls = t->crls;
-	in.crl_required = t->crl_required;
-	in.allow_weak = t->allow_weak;
-	in.at = t->has_at ? t->at : at;
 	in.signing_key = ota_key_public(k);
 	rc = ota_chain_check(report, &in);
 	if (rc == OTA_EUNTRUSTED)
@@ -246,7 +248,6 @@ int ota_trust_check_signer(struct ota_chain_report *report,
 			       "verify: %s",
 			       ota_key_ref(k), report->message);
 out:
-	X509_free(signer);
-	sk_X509_pop_free(inter, X509_free);
+	chain_input_free(&in);
 	return rc;
 }
