@@ -124,6 +124,14 @@ int ota_manifest_rebase_files(struct ota_manifest *m, const char *dir);
  */
 int ota_manifest_locate_images(struct ota_manifest *m, const char *dir);
 
+/*
+ * otatool's canonical JSON text for root (jansson, 2-space indent, keys in
+ * insertion order, final newline): the form of otatool-manifest(5) and
+ * otatool-signature(5). *out is malloc'ed.
+ */
+struct json_t;
+int ota_json_canonical(char **out, size_t *len, struct json_t *root);
+
 /* Canonical JSON (fixed key order, 2-space indent, final newline). */
 int ota_manifest_to_json(char **out, size_t *len, const struct ota_manifest *m);
 

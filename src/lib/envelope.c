@@ -369,8 +369,7 @@ fail:
 int ota_envelope_to_json(char **out, size_t *len, const struct ota_envelope *e)
 {
 	json_t *root = json_object(), *sigs = json_array();
-	char *text = NULL;
-	size_t n;
+	int rc;
 
 	if (!root || !sigs ||
 	    json_object_set_new(root, "payloadType",
@@ -384,24 +383,10 @@ int ota_envelope_to_json(char **out, size_t *len, const struct ota_envelope *e)
 			goto fail;
 	if (json_object_set(root, "signatures", sigs))
 		goto fail;
-	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (!text)
-		goto fail;
+	rc = ota_json_canonical(out, len, root);
 	json_decref(sigs);
 	json_decref(root);
-	n = strlen(text);
-	/* A copy rather than realloc: one newline more, and no aliasing. */
-	*out = malloc(n + 2);
-	if (*out) {
-		memcpy(*out, text, n);
-		(*out)[n] = '\n';
-		(*out)[n + 1] = '\0';
-	}
-	free(text);
-	if (!*out)
-		return ota_error(OTA_EINTERNAL, "out of memory");
-	*len = n + 1;
-	return 0;
+	return rc;
 fail:
 	json_decref(sigs);
 	json_decref(root);

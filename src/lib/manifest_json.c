@@ -139,20 +139,11 @@ fail:
 	return NULL;
 }
 
-int ota_manifest_to_json(char **out, size_t *len, const struct ota_manifest *m)
+int ota_json_canonical(char **out, size_t *len, json_t *root)
 {
-	json_t *root;
-	char *text;
+	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	size_t n;
 
-	ota_error_clear();
-	root = manifest_json(m);
-	if (!root)
-		return ota_error_code()
-			   ? ota_error_code()
-			   : ota_error(OTA_EINTERNAL, "out of memory");
-	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(root);
 	if (!text)
 		return ota_error(OTA_EINTERNAL, "out of memory");
 	n = strlen(text);
@@ -168,6 +159,22 @@ int ota_manifest_to_json(char **out, size_t *len, const struct ota_manifest *m)
 		return ota_error(OTA_EINTERNAL, "out of memory");
 	*len = n + 1;
 	return 0;
+}
+
+int ota_manifest_to_json(char **out, size_t *len, const struct ota_manifest *m)
+{
+	json_t *root;
+	int rc;
+
+	ota_error_clear();
+	root = manifest_json(m);
+	if (!root)
+		return ota_error_code()
+			   ? ota_error_code()
+			   : ota_error(OTA_EINTERNAL, "out of memory");
+	rc = ota_json_canonical(out, len, root);
+	json_decref(root);
+	return rc;
 }
 
 /* Reading back ------------------------------------------------------------ */
