@@ -11,14 +11,8 @@
 #   BENCH_DIR=DIR       scratch directory (default bench/out)
 #   BENCH_KEEP=1        keep the scratch images and manifests
 set -euo pipefail
-
-die() {
-	echo "bench/manifest.sh: $*" >&2
-	exit 1
-}
-posint() {
-	[[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive integer, not '$2'"
-}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 size_big=${BENCH_SIZE_MIB:-1024}
 size_small=${BENCH_SMALL_MIB:-256}
@@ -63,33 +57,6 @@ cleanup() {
 trap cleanup EXIT
 
 commit=0123456789abcdef0123456789abcdef01234567 # fixed: git not measured
-
-# Fast, deterministic, incompressible content: AES-128-CTR of zeros.
-make_image() { # FILE MIB
-	local zero=00000000000000000000000000000000
-	head -c "$(($2 * 1048576))" /dev/zero |
-		openssl enc -aes-128-ctr -K "$zero" -iv "$zero" >"$1"
-}
-
-# measure OUT_WALL OUT_RSS CMD...: one run under GNU time. Wall time is taken
-# from bash's EPOCHREALTIME (microseconds) around the run, since %e only has
-# centiseconds; peak RSS is GNU time's %M (KiB).
-measure() {
-	local -n _wall=$1 _rss=$2
-	shift 2
-	local t0 t1 m
-	t0=$EPOCHREALTIME
-	/usr/bin/time -f '%e %M' -o "$tf" "$@" ||
-		die "failed (status $?): $* ($(tail -n 2 "$tf" | tr '\n' ' '))"
-	t1=$EPOCHREALTIME
-	read -r _ m <"$tf"
-	_wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
-	_rss=$m
-}
-
-# min/max A B, where an empty A means no value yet
-min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a ? b : a) }'; }
-max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b > a ? b : a) }'; }
 
 declare -A o_wall o_rss s_wall s_rss
 

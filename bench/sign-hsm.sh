@@ -11,14 +11,8 @@
 #   BENCH_DIR=DIR       scratch directory (default bench/out)
 #   BENCH_KEEP=1        keep the manifests, digests, signatures and token
 set -euo pipefail
-
-die() {
-	echo "bench/sign-hsm.sh: $*" >&2
-	exit 1
-}
-posint() {
-	[[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive integer, not '$2'"
-}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 count=${BENCH_COUNT:-1000}
 runs=${BENCH_RUNS:-3}
@@ -76,26 +70,6 @@ cp -- "$otatool_src" "$otatool"
 commit=0123456789abcdef0123456789abcdef01234567 # fixed: git not measured
 ptype=application/vnd.otatool.manifest+json
 tf=$work/time.txt
-
-# measure OUT_WALL OUT_RSS CMD...: one run under GNU time. Wall time is taken
-# from bash's EPOCHREALTIME (microseconds) around the run, since %e only has
-# centiseconds; peak RSS is GNU time's %M (KiB).
-measure() {
-	local -n _wall=$1 _rss=$2
-	shift 2
-	local t0 t1 m
-	t0=$EPOCHREALTIME
-	/usr/bin/time -f '%e %M' -o "$tf" "$@" ||
-		die "failed (status $?): ${*:1:6} ... ($(tail -n 2 "$tf" | tr '\n' ' '))"
-	t1=$EPOCHREALTIME
-	read -r _ m <"$tf"
-	_wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
-	_rss=$m
-}
-
-# min/max A B, where an empty A means no value yet
-min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a ? b : a) }'; }
-max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b > a ? b : a) }'; }
 
 sig_fail() { # FILE WHAT
 	echo "bench/sign-hsm.sh: SIGNATURE CHECK FAILED: $1: $2" >&2

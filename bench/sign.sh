@@ -12,14 +12,8 @@
 #   BENCH_DIR=DIR         scratch directory (default bench/out)
 #   BENCH_KEEP=1          keep the scratch images, manifests, keys and token
 set -euo pipefail
-
-die() {
-	echo "bench/sign.sh: $*" >&2
-	exit 1
-}
-posint() {
-	[[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive integer, not '$2'"
-}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 read -r -a sizes <<<"${BENCH_SIZES_MIB:-256 1024}"
 [ ${#sizes[@]} -gt 0 ] || die "BENCH_SIZES_MIB is empty"
@@ -71,39 +65,6 @@ trap cleanup EXIT
 
 commit=0123456789abcdef0123456789abcdef01234567 # fixed: git not measured
 ptype=application/vnd.otatool.manifest+json
-
-# Fast, deterministic, incompressible content: AES-128-CTR of zeros.
-make_image() { # FILE MIB
-	local zero=00000000000000000000000000000000
-	head -c "$(($2 * 1048576))" /dev/zero |
-		openssl enc -aes-128-ctr -K "$zero" -iv "$zero" >"$1"
-}
-
-# put_byte FILE OFFSET VALUE: overwrite one byte in place
-put_byte() {
-	printf '%b' "\\0$(printf '%03o' "$3")" |
-		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
-# measure OUT_WALL OUT_RSS CMD...: one run under GNU time. Wall time is taken
-# from bash's EPOCHREALTIME (microseconds) around the run, since %e only has
-# centiseconds; peak RSS is GNU time's %M (KiB).
-measure() {
-	local -n _wall=$1 _rss=$2
-	shift 2
-	local t0 t1 m
-	t0=$EPOCHREALTIME
-	/usr/bin/time -f '%e %M' -o "$tf" "$@" ||
-		die "failed (status $?): $* ($(tail -n 2 "$tf" | tr '\n' ' '))"
-	t1=$EPOCHREALTIME
-	read -r _ m <"$tf"
-	_wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
-	_rss=$m
-}
-
-# min/max A B, where an empty A means no value yet
-min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a ? b : a) }'; }
-max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b > a ? b : a) }'; }
 
 # keyid PUB.pem: SHA-256 of the DER SubjectPublicKeyInfo, as otatool writes it
 keyid() {
