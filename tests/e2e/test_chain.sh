@@ -12,7 +12,6 @@ for tool in openssl softhsm2-util pkcs11-tool base64 cmp; do
 		exit 2
 	fi
 done
-SOFTHSM_MODULE=${OTATOOL_TEST_SOFTHSM:-/usr/lib/softhsm/libsofthsm2.so}
 if [ ! -f "$SOFTHSM_MODULE" ]; then
 	echo "SoftHSM module $SOFTHSM_MODULE is missing (scripts/deps)" >&2
 	exit 2
@@ -253,17 +252,7 @@ openssl pkey -in "$C/signer.key" -pubout -out "$C/signer.pub.pem" ||
 # A signing key inside a SoftHSM token, made and read by pkcs11-tool; its
 # certificate is issued for that public key (openssl x509 -req -days).
 H=$T/softhsm
-mkdir -p "$H/tokens"
-printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
-	"$H/tokens" >"$H/softhsm2.conf"
-export SOFTHSM2_CONF=$H/softhsm2.conf
-export OTATOOL_PKCS11_MODULE=$SOFTHSM_MODULE
-export OTATOOL_PKCS11_PIN=1234
-# Leaks allocated inside SoftHSM are not otatool's (see test_sign.sh).
-printf 'leak:libsofthsm2.so\n' >"$H/lsan.supp"
-export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$H/lsan.supp"
-softhsm2-util --init-token --free --label chain --pin 1234 --so-pin 5678 \
-	>"$H/init.log" 2>&1 || die "softhsm2-util --init-token: $(cat "$H/init.log")"
+make_token "$H" chain
 pkcs11-tool --module "$SOFTHSM_MODULE" --token-label chain --login --pin 1234 \
 	--keypairgen --key-type EC:prime256v1 --label signer --id 01 \
 	>"$H/keygen.log" 2>&1 || die "pkcs11-tool --keypairgen: $(cat "$H/keygen.log")"

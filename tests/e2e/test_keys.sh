@@ -8,7 +8,6 @@ for tool in openssl softhsm2-util pkcs11-tool setsid; do
 		exit 2
 	fi
 done
-SOFTHSM_MODULE=${OTATOOL_TEST_SOFTHSM:-/usr/lib/softhsm/libsofthsm2.so}
 if [ ! -f "$SOFTHSM_MODULE" ]; then
 	echo "SoftHSM module $SOFTHSM_MODULE is missing (scripts/deps)" >&2
 	exit 2
@@ -206,21 +205,7 @@ assert_not_exists "$K/none.pem"
 # ---------------------------------------------------------------- token keys
 
 HSM=$T/softhsm
-mkdir -p "$HSM/tokens"
-cat >"$HSM/softhsm2.conf" <<EOF
-directories.tokendir = $HSM/tokens
-objectstore.backend = file
-log.level = ERROR
-EOF
-export SOFTHSM2_CONF=$HSM/softhsm2.conf
-export OTATOOL_PKCS11_MODULE=$SOFTHSM_MODULE
-export OTATOOL_PKCS11_PIN=1234
-if ! softhsm2-util --init-token --free --label release --pin 1234 \
-	--so-pin 5678 >"$HSM/init.log" 2>&1; then
-	echo "setup failed: softhsm2-util --init-token" >&2
-	cat "$HSM/init.log" >&2
-	exit 1
-fi
+make_token "$HSM" release
 
 # p11 ARGS...: pkcs11-tool on the test token (its chatter on stderr dropped).
 p11() {

@@ -13,7 +13,6 @@ for tool in openssl python3 softhsm2-util dd cmp; do
 		exit 2
 	fi
 done
-SOFTHSM_MODULE=${OTATOOL_TEST_SOFTHSM:-/usr/lib/softhsm/libsofthsm2.so}
 
 die() {
 	echo "setup failed: $*" >&2
@@ -767,17 +766,7 @@ fi
 
 if [ -f "$SOFTHSM_MODULE" ]; then
 	H=$T/softhsm
-	mkdir -p "$H/tokens"
-	printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
-		"$H/tokens" >"$H/softhsm2.conf"
-	export SOFTHSM2_CONF=$H/softhsm2.conf
-	export OTATOOL_PKCS11_MODULE=$SOFTHSM_MODULE
-	export OTATOOL_PKCS11_PIN=1234
-	printf 'leak:libsofthsm2.so\n' >"$H/lsan.supp"
-	export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$H/lsan.supp"
-	softhsm2-util --init-token --free --label release --pin 1234 \
-		--so-pin 5678 >"$H/init.log" 2>&1 ||
-		die "softhsm2-util --init-token: $(cat "$H/init.log")"
+	make_token "$H" release
 	URI='pkcs11:token=release;object=mcuboot-signing'
 	check "token: generate a P-256 key" \
 		otatool keys generate -q --type ecdsa-p256 --key "$URI"

@@ -10,7 +10,6 @@ for tool in openssl softhsm2-util pkcs11-tool setsid timeout mkfifo base64; do
 		exit 2
 	fi
 done
-SOFTHSM_MODULE=${OTATOOL_TEST_SOFTHSM:-/usr/lib/softhsm/libsofthsm2.so}
 if [ ! -f "$SOFTHSM_MODULE" ]; then
 	echo "SoftHSM module $SOFTHSM_MODULE is missing (scripts/deps)" >&2
 	exit 2
@@ -323,25 +322,13 @@ assert_no_temp "$S" badcert.signed.json
 # ---------------------------------------------------------------- token keys
 
 H=$T/softhsm
-mkdir -p "$H/tokens"
-cat >"$H/softhsm2.conf" <<EOF
-directories.tokendir = $H/tokens
-objectstore.backend = file
-log.level = ERROR
-EOF
-export SOFTHSM2_CONF=$H/softhsm2.conf
-export OTATOOL_PKCS11_MODULE=$SOFTHSM_MODULE
-export OTATOOL_PKCS11_PIN=1234
-softhsm2-util --init-token --free --label release --pin 1234 --so-pin 5678 \
-	>"$H/init.log" 2>&1 || die "softhsm2-util --init-token: $(cat "$H/init.log")"
+make_token "$H" release
 
 # SoftHSM 2.6.1 leaks an ASN1_STRING in every CKM_EDDSA C_SignInit (see
 # tests/unit/test_pkcs11.c): under ASan, leaks allocated inside SoftHSM are
 # not otatool's. The slow unwinder is needed to see SoftHSM's frames below
 # libcrypto, which has no frame pointers; it triples the run time, so only
 # commands that sign with a token Ed25519 key run under "${EDDSA[@]}".
-printf 'leak:libsofthsm2.so\n' >"$H/lsan.supp"
-export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$H/lsan.supp"
 EDDSA=(env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0")
 
 p11() {
