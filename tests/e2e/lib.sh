@@ -87,6 +87,32 @@ mkdir -p "$T/bin"
 ln -s "$OTATOOL" "$T/bin/otatool"
 export PATH="$T/bin:$PATH"
 
+# require TOOL...: every tool a script needs, or stop (status 2) before any
+# check runs, naming it.
+require() {
+	local tool
+
+	for tool in "$@"; do
+		if ! command -v "$tool" >/dev/null; then
+			echo "$tool is required (scripts/deps installs it)" >&2
+			exit 2
+		fi
+	done
+}
+
+# die MESSAGE: a broken fixture is no test result: stop the script.
+die() {
+	echo "setup failed: $*" >&2
+	exit 1
+}
+
+# 1 when the otatool under test is built with AddressSanitizer (slower:
+# scripts bound their exhaustive walks then).
+SANITIZED=0
+if ldd "$OTATOOL" 2>/dev/null | grep -q libasan; then
+	SANITIZED=1
+fi
+
 # The SoftHSM module of the token tests (OTATOOL_TEST_SOFTHSM overrides).
 SOFTHSM_MODULE=${OTATOOL_TEST_SOFTHSM:-/usr/lib/softhsm/libsofthsm2.so}
 
@@ -98,7 +124,7 @@ SOFTHSM_MODULE=${OTATOOL_TEST_SOFTHSM:-/usr/lib/softhsm/libsofthsm2.so}
 make_token() {
 	local dir=$1 label=$2
 
-	[ -n "$dir" ] || { echo "make_token: no directory" >&2; exit 1; }
+	[ -n "$dir" ] || die "make_token: no directory"
 	mkdir -p "$dir/tokens"
 	printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
 		"$dir/tokens" >"$dir/softhsm2.conf"
@@ -107,11 +133,9 @@ make_token() {
 	export OTATOOL_PKCS11_PIN=1234
 	printf 'leak:libsofthsm2.so\n' >"$dir/lsan.supp"
 	export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$dir/lsan.supp"
-	if ! softhsm2-util --init-token --free --label "$label" --pin 1234 \
-		--so-pin 5678 >"$dir/init.log" 2>&1; then
-		echo "setup failed: softhsm2-util --init-token: $(cat "$dir/init.log")" >&2
-		exit 1
-	fi
+	softhsm2-util --init-token --free --label "$label" --pin 1234 \
+		--so-pin 5678 >"$dir/init.log" 2>&1 ||
+		die "softhsm2-util --init-token: $(cat "$dir/init.log")"
 }
 
 in_dir() {

@@ -6,23 +6,13 @@
 # equivalent.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-for tool in openssl softhsm2-util pkcs11-tool base64 cmp; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "$tool is required (scripts/deps installs it)" >&2
-		exit 2
-	fi
-done
+require openssl softhsm2-util pkcs11-tool base64 cmp
 if [ ! -f "$SOFTHSM_MODULE" ]; then
 	echo "SoftHSM module $SOFTHSM_MODULE is missing (scripts/deps)" >&2
 	exit 2
 fi
 
 FAKE_COMMIT=0123456789abcdef0123456789abcdef01234567
-
-die() {
-	echo "setup failed: $*" >&2
-	exit 1
-}
 
 # ---------------------------------------------------------------- the CA
 

@@ -7,12 +7,7 @@
 # and sha256sum.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-for tool in openssl softhsm2-util pkcs11-tool setsid sha256sum; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "$tool is required (scripts/deps installs it)" >&2
-		exit 2
-	fi
-done
+require openssl softhsm2-util pkcs11-tool setsid sha256sum
 
 EX=$OTATOOL_SRC/examples
 export OTATOOL

@@ -2,12 +2,7 @@
 # keys in a SoftHSM token checked with pkcs11-tool and openssl.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-for tool in openssl softhsm2-util pkcs11-tool setsid; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "$tool is required (scripts/deps installs it)" >&2
-		exit 2
-	fi
-done
+require openssl softhsm2-util pkcs11-tool setsid
 if [ ! -f "$SOFTHSM_MODULE" ]; then
 	echo "SoftHSM module $SOFTHSM_MODULE is missing (scripts/deps)" >&2
 	exit 2

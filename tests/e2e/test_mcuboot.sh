@@ -7,22 +7,7 @@
 # bit flip of a small image.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-for tool in openssl python3 softhsm2-util dd cmp; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "$tool is required (scripts/deps installs it)" >&2
-		exit 2
-	fi
-done
-
-die() {
-	echo "setup failed: $*" >&2
-	exit 1
-}
-
-SANITIZED=0
-if ldd "$OTATOOL" 2>/dev/null | grep -q libasan; then
-	SANITIZED=1
-fi
+require openssl python3 softhsm2-util dd cmp
 
 FAKE_COMMIT=0123456789abcdef0123456789abcdef01234567
 

@@ -6,25 +6,11 @@
 # length fields, refusals, and a SoftHSM token key.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-for tool in openssl python3 softhsm2-util dd cmp; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "$tool is required (scripts/deps installs it)" >&2
-		exit 2
-	fi
-done
-
-die() {
-	echo "setup failed: $*" >&2
-	exit 1
-}
+require openssl python3 softhsm2-util dd cmp
 
 # Under ASan every run costs ~5x: the bit-flip walk then flips one bit per
 # byte (all eight in the header) instead of all of them, to stay bounded.
 # OTATOOL_TEST_FULL_WALK=1 walks every bit anyway.
-SANITIZED=0
-if ldd "$OTATOOL" 2>/dev/null | grep -q libasan; then
-	SANITIZED=1
-fi
 
 FAKE_COMMIT=0123456789abcdef0123456789abcdef01234567
 

@@ -4,12 +4,7 @@
 # signing with signatures made by openssl and pkcs11-tool; and refusals.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-for tool in openssl softhsm2-util pkcs11-tool setsid timeout mkfifo base64; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "$tool is required (scripts/deps installs it)" >&2
-		exit 2
-	fi
-done
+require openssl softhsm2-util pkcs11-tool setsid timeout mkfifo base64
 if [ ! -f "$SOFTHSM_MODULE" ]; then
 	echo "SoftHSM module $SOFTHSM_MODULE is missing (scripts/deps)" >&2
 	exit 2
@@ -17,11 +12,6 @@ fi
 
 FAKE_COMMIT=0123456789abcdef0123456789abcdef01234567
 PAYLOAD_TYPE=application/vnd.otatool.manifest+json
-
-die() {
-	echo "setup failed: $*" >&2
-	exit 1
-}
 
 # ---------------------------------------------------------------- helpers
 
