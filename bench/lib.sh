@@ -51,3 +51,59 @@ measure() {
 # min/max A B, where an empty A means no value yet
 min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a ? b : a) }'; }
 max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b > a ? b : a) }'; }
+
+# bench_setup NAME: what the size-sweeping benchmarks share: the settings
+# (BENCH_SIZES_MIB, BENCH_RUNS, BENCH_KEEP, OTATOOL, BENCH_DIR), the tools
+# (scripts/deps installs what is missing), the otatool to measure (built
+# when OTATOOL is not given), and a scratch directory with a token
+# directory NAME-softhsm, removed on exit unless BENCH_KEEP=1.
+# Sets sizes[], runs, keep, otatool, scratch, module, made[] and tokdir.
+bench_setup() {
+	local dir
+
+	read -r -a sizes <<<"${BENCH_SIZES_MIB:-256 1024}"
+	[ ${#sizes[@]} -gt 0 ] || die "BENCH_SIZES_MIB is empty"
+	for mib in "${sizes[@]}"; do
+		posint BENCH_SIZES_MIB "$mib"
+	done
+	runs=${BENCH_RUNS:-3}
+	posint BENCH_RUNS "$runs"
+	keep=${BENCH_KEEP:-0}
+
+	# OTATOOL and BENCH_DIR are relative to the caller's directory.
+	otatool=${OTATOOL:-}
+	[ -z "$otatool" ] || otatool=$(realpath -- "$otatool")
+	scratch=${BENCH_DIR:-}
+	[ -z "$scratch" ] || scratch=$(realpath -m -- "$scratch")
+	cd "$(dirname "$0")/.." || die "cannot enter the repository"
+	scratch=${scratch:-$PWD/bench/out}
+	module=/usr/lib/softhsm/libsofthsm2.so
+
+	# GNU time (Debian package `time`) gives peak RSS; bash's `time`
+	# keyword cannot.
+	if [ -z "$otatool" ] || [ ! -x /usr/bin/time ] || [ ! -e "$module" ] ||
+		! command -v softhsm2-util >/dev/null ||
+		! command -v jq >/dev/null || ! command -v openssl >/dev/null; then
+		scripts/deps time
+	fi
+	[ -x /usr/bin/time ] || die "GNU time (/usr/bin/time) is missing"
+	[ -e "$module" ] || die "SoftHSM ($module) is missing"
+	if [ -z "$otatool" ]; then
+		dir=$(scripts/build) ||
+			die "scripts/build failed (a source edit in progress?); retry later"
+		otatool=$PWD/$dir/otatool
+	fi
+	[ -x "$otatool" ] || die "no executable otatool at $otatool"
+
+	mkdir -p "$scratch"
+	made=()
+	tokdir=$scratch/$1-softhsm
+	trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+	[ "$keep" = 1 ] && return 0
+	[ ${#made[@]} -eq 0 ] || rm -rf -- "${made[@]}"
+	rm -rf -- "$tokdir"
+	rmdir -- "$scratch" 2>/dev/null || true
+}

@@ -17,53 +17,7 @@ set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-read -r -a sizes <<<"${BENCH_SIZES_MIB:-256 1024}"
-[ ${#sizes[@]} -gt 0 ] || die "BENCH_SIZES_MIB is empty"
-for mib in "${sizes[@]}"; do
-	posint BENCH_SIZES_MIB "$mib"
-done
-runs=${BENCH_RUNS:-3}
-posint BENCH_RUNS "$runs"
-keep=${BENCH_KEEP:-0}
-
-# OTATOOL and BENCH_DIR are relative to the caller's directory, not the root.
-otatool=${OTATOOL:-}
-[ -z "$otatool" ] || otatool=$(realpath -- "$otatool")
-scratch=${BENCH_DIR:-}
-[ -z "$scratch" ] || scratch=$(realpath -m -- "$scratch")
-
-cd "$(dirname "$0")/.."
-scratch=${scratch:-$PWD/bench/out}
-
-module=/usr/lib/softhsm/libsofthsm2.so
-
-# GNU time (Debian package `time`) gives peak RSS; bash's `time` keyword
-# cannot. scripts/deps installs it, SoftHSM and the build dependencies when
-# missing.
-if [ -z "$otatool" ] || [ ! -x /usr/bin/time ] || [ ! -e "$module" ] ||
-	! command -v softhsm2-util >/dev/null || ! command -v jq >/dev/null ||
-	! command -v openssl >/dev/null; then
-	scripts/deps time
-fi
-[ -x /usr/bin/time ] || die "GNU time (/usr/bin/time) is missing"
-[ -e "$module" ] || die "SoftHSM ($module) is missing"
-
-if [ -z "$otatool" ]; then
-	dir=$(scripts/build) || die "scripts/build failed (a source edit in progress?); retry later"
-	otatool=$PWD/$dir/otatool
-fi
-[ -x "$otatool" ] || die "no executable otatool at $otatool"
-
-mkdir -p "$scratch"
-made=()
-tokdir=$scratch/package-softhsm
-cleanup() {
-	[ "$keep" = 1 ] && return 0
-	[ ${#made[@]} -eq 0 ] || rm -rf -- "${made[@]}"
-	rm -rf -- "$tokdir"
-	rmdir -- "$scratch" 2>/dev/null || true
-}
-trap cleanup EXIT
+bench_setup package
 
 commit=0123456789abcdef0123456789abcdef01234567 # fixed: git not measured
 
