@@ -65,6 +65,8 @@ static const char usage_text[] =
     "Trust: a signed manifest input must verify against it (default: the\n"
     "--key keys themselves); with --trust, every --key's chain (--cert,\n"
     "--chain) must verify before anything is signed:\n" CLI_TRUST_HELP "\n"
+    "  -h, --help                 show this help\n"
+    "\n"
     "See otatool-package(1), otatool-package(5).\n";
 
 enum {

@@ -45,6 +45,8 @@ static const char usage_text[] =
     "      --algorithm ALG        with --export-*: the algorithm, when no "
     "--key\n"
     "\n"
+    "  -h, --help                 show this help\n"
+    "\n"
     "Environment: OTATOOL_PKCS11_MODULE, OTATOOL_PKCS11_PIN,\n"
     "OTATOOL_KEY_PASSPHRASE. See otatool-sign(1), otatool-signature(5).\n";
 
