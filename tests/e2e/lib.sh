@@ -113,6 +113,26 @@ if ldd "$OTATOOL" 2>/dev/null | grep -q libasan; then
 	SANITIZED=1
 fi
 
+# assert_mutations_refused MODE FILE HEADER COUNT WHAT CMD...: CMD refuses
+# every variant of FILE that tests/e2e/walk.py makes (MODE flip,
+# flip-sparse or trunc; HEADER bytes get every bit flipped even when
+# sparse): exit 5, 3 with a damaged magic, and no sanitizer report.
+# COUNT is how many variants that must be.
+assert_mutations_refused() {
+	local mode=$1 file=$2 header=$3 count=$4 what=$5 dir=$T/.walk
+
+	shift 5
+	mkdir -p "$dir"
+	LAST_NAME="$what"
+	LAST_CMD="python3 walk.py $mode $file $dir $header $* VARIANT"
+	python3 "$(dirname "${BASH_SOURCE[0]}")/walk.py" "$mode" "$file" \
+		"$dir" "$header" "$@" >"$OUT" 2>"$ERR"
+	RC=$?
+	[ "$RC" = 0 ] && [ ! -s "$OUT" ]
+	_assert $? "variants not refused with exit 5 (3 with a damaged magic), or crashed: $(head -n 5 "$OUT")"
+	assert_contains "$ERR" "$count variants"
+}
+
 # The SoftHSM module of the token tests (OTATOOL_TEST_SOFTHSM overrides).
 SOFTHSM_MODULE=${OTATOOL_TEST_SOFTHSM:-/usr/lib/softhsm/libsofthsm2.so}
 
