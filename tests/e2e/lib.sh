@@ -110,6 +110,7 @@ die() {
 # scripts bound their exhaustive walks then).
 SANITIZED=0
 if ldd "$OTATOOL" 2>/dev/null | grep -q libasan; then
+	# shellcheck disable=SC2034 # read by the suites that source this
 	SANITIZED=1
 fi
 

@@ -26,71 +26,13 @@
 #include "otatool/error.h"
 #include "otatool/key.h"
 #include "otatool/manifest.h"
+#include "owned.h"
 
 #define COMMIT   "0123456789abcdef0123456789abcdef01234567"
 #define PAE_HEAD "DSSEv1 37 application/vnd.otatool.manifest+json "
 
 static char tmpdir[512];
 static char saved_cwd[4096];
-
-/*
- * Everything a test allocates is registered here and released in .fini, so
- * a failed assertion (which ends the test at once) leaks nothing under
- * LeakSanitizer.
- */
-#define OWN_MAX 256
-static struct {
-	void *p;
-	void (*release)(void *);
-} owned[OWN_MAX];
-
-static void *own(void *p, void (*release)(void *))
-{
-	for (size_t i = 0; i < OWN_MAX; i++) {
-		if (!owned[i].p) {
-			owned[i].p = p;
-			owned[i].release = release;
-			return p;
-		}
-	}
-	cr_assert_fail("more than %d live allocations", OWN_MAX);
-	return p;
-}
-
-static void release_mem(void *p)
-{
-	free(p);
-}
-
-static void release_ossl(void *p)
-{
-	OPENSSL_free(p);
-}
-
-static void release_env(void *p)
-{
-	ota_envelope_free(p);
-}
-
-static void release_manifest(void *p)
-{
-	ota_manifest_free(p);
-}
-
-static void release_pkey(void *p)
-{
-	EVP_PKEY_free(p);
-}
-
-static void release_key(void *p)
-{
-	ota_key_free(p);
-}
-
-static void release_x509(void *p)
-{
-	X509_free(p);
-}
 
 static void setup(void)
 {
@@ -109,11 +51,7 @@ static void teardown(void)
 	struct dirent *e;
 	DIR *d;
 
-	for (size_t i = 0; i < OWN_MAX; i++) {
-		if (owned[i].p)
-			owned[i].release(owned[i].p);
-		owned[i].p = NULL;
-	}
+	release_owned();
 	if (saved_cwd[0] && chdir(saved_cwd) != 0)
 		cr_log_warn("cannot return to %s", saved_cwd);
 	d = opendir(tmpdir);

@@ -28,6 +28,7 @@
 #include "otatool/digest.h"
 #include "otatool/error.h"
 #include "otatool/key.h"
+#include "owned.h"
 
 #define PASS_ENV "OTATOOL_KEY_PASSPHRASE"
 
@@ -35,55 +36,6 @@ static char dir[512];
 
 /* String literals as the byte strings the API takes. */
 #define U8(s) ((const uint8_t *)(s))
-
-/*
- * Everything a test allocates is registered here and released in .fini, so
- * a failed assertion (which ends the test at once) leaks nothing under
- * LeakSanitizer.
- */
-#define OWN_MAX 256
-static struct {
-	void *p;
-	void (*release)(void *);
-} owned[OWN_MAX];
-
-static void *own(void *p, void (*release)(void *))
-{
-	for (size_t i = 0; i < OWN_MAX; i++) {
-		if (!owned[i].p) {
-			owned[i].p = p;
-			owned[i].release = release;
-			return p;
-		}
-	}
-	cr_assert_fail("more than %d live allocations", OWN_MAX);
-	return p;
-}
-
-static void release_mem(void *p)
-{
-	free(p);
-}
-
-static void release_ossl(void *p)
-{
-	OPENSSL_free(p);
-}
-
-static void release_pkey(void *p)
-{
-	EVP_PKEY_free(p);
-}
-
-static void release_x509(void *p)
-{
-	X509_free(p);
-}
-
-static void release_key(void *p)
-{
-	ota_key_free(p);
-}
 
 static void setup(void)
 {
@@ -101,11 +53,7 @@ static void teardown(void)
 	struct dirent *e;
 	DIR *d;
 
-	for (size_t i = 0; i < OWN_MAX; i++) {
-		if (owned[i].p)
-			owned[i].release(owned[i].p);
-		owned[i].p = NULL;
-	}
+	release_owned();
 	d = opendir(dir);
 	if (!d)
 		return;
