@@ -210,7 +210,7 @@ const char *ota_pkcs11_rv_name(unsigned long rv)
 }
 
 /* Copies a blank-padded CK_UTF8CHAR field, trailing blanks dropped. */
-static void padded(char *dst, const unsigned char *src, size_t n)
+static void pkcs11_padded(char *dst, const unsigned char *src, size_t n)
 {
 	size_t len = 0;
 
@@ -222,7 +222,7 @@ static void padded(char *dst, const unsigned char *src, size_t n)
 	dst[len] = '\0';
 }
 
-static void hex(char *dst, const unsigned char *src, size_t n)
+static void pkcs11_hex(char *dst, const unsigned char *src, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";
 	size_t i;
@@ -372,8 +372,8 @@ static int config_modules(struct ota_pkcs11 *p)
  * context's module, or every configured one (those that fail to initialize
  * are skipped). *out is malloc'ed; the modules belong to the context.
  */
-static int uri_modules(struct module ***out, size_t *n, struct ota_pkcs11 *p,
-		       P11KitUri *uri)
+static int pkcs11_uri_modules(struct module ***out, size_t *n,
+			      struct ota_pkcs11 *p, P11KitUri *uri)
 {
 	const char *path = p11_kit_uri_get_module_path(uri);
 	const char *name = p11_kit_uri_get_module_name(uri);
@@ -446,7 +446,7 @@ static int uri_modules(struct module ***out, size_t *n, struct ota_pkcs11 *p,
 
 /* ---- URIs -------------------------------------------------------------- */
 
-static void req_free(struct req *r)
+static void pkcs11_req_free(struct req *r)
 {
 	p11_kit_uri_free(r->uri);
 	free(r->shown);
@@ -487,7 +487,7 @@ static bool query_attr_in_path(const char *s)
 	return false;
 }
 
-static int req_parse(struct req *r, struct ota_pkcs11 *p, const char *s)
+static int pkcs11_req_parse(struct req *r, struct ota_pkcs11 *p, const char *s)
 {
 	const char *pin;
 	const bool pin_in_text = has_pin_value(s);
@@ -559,7 +559,7 @@ static int req_parse(struct req *r, struct ota_pkcs11 *p, const char *s)
 	}
 out:
 	if (rc < 0)
-		req_free(r);
+		pkcs11_req_free(r);
 	return rc;
 }
 
@@ -567,9 +567,10 @@ out:
  * The URI of an object (or of the token when label and id are absent),
  * with the module-path and module-name of from when it is given.
  */
-static char *object_uri(const CK_TOKEN_INFO *info, const void *label,
-			size_t label_len, const void *id, size_t id_len,
-			CK_OBJECT_CLASS cls, bool with_class, P11KitUri *from)
+static char *pkcs11_object_uri(const CK_TOKEN_INFO *info, const void *label,
+			       size_t label_len, const void *id, size_t id_len,
+			       CK_OBJECT_CLASS cls, bool with_class,
+			       P11KitUri *from)
 {
 	P11KitUri *u = p11_kit_uri_new();
 	CK_ATTRIBUTE a;
@@ -611,8 +612,8 @@ static char *object_uri(const CK_TOKEN_INFO *info, const void *label,
 
 /* ---- Tokens and sessions ----------------------------------------------- */
 
-static int append_text(char *buf, size_t size, const char *sep,
-		       const char *text)
+static int pkcs11_append_text(char *buf, size_t size, const char *sep,
+			      const char *text)
 {
 	size_t used = strlen(buf);
 
@@ -632,9 +633,9 @@ static int append_text(char *buf, size_t size, const char *sep,
  * Every initialized token in mods whose module, slot and token match uri.
  * seen collects the labels of all tokens looked at, for "no token" errors.
  */
-static int find_tokens(struct token **out, size_t *n, struct module **mods,
-		       size_t nmods, P11KitUri *uri, char *seen,
-		       size_t seen_size)
+static int pkcs11_find_tokens(struct token **out, size_t *n,
+			      struct module **mods, size_t nmods,
+			      P11KitUri *uri, char *seen, size_t seen_size)
 {
 	struct token *list = NULL, *grown;
 	CK_SLOT_ID *slots = NULL, want = p11_kit_uri_get_slot_id(uri);
@@ -683,10 +684,11 @@ static int find_tokens(struct token **out, size_t *n, struct module **mods,
 			    !(ti.flags & CKF_TOKEN_INITIALIZED))
 				continue;
 			label[0] = '\'';
-			padded(label + 1, ti.label, sizeof(ti.label));
+			pkcs11_padded(label + 1, ti.label, sizeof(ti.label));
 			strcat(label, "'");
 			if (seen != NULL)
-				append_text(seen, seen_size, ", ", label);
+				pkcs11_append_text(seen, seen_size, ", ",
+						   label);
 			if (!p11_kit_uri_match_token_info(uri, &ti))
 				continue;
 			grown = realloc(list, (k + 1) * sizeof(*list));
@@ -712,8 +714,8 @@ out:
 	return 0;
 }
 
-static int open_session(struct session **out, struct ota_pkcs11 *p,
-			const struct token *t)
+static int pkcs11_open_session(struct session **out, struct ota_pkcs11 *p,
+			       const struct token *t)
 {
 	CK_FUNCTION_LIST *fl = t->mod->fl;
 	struct session *s;
@@ -732,7 +734,7 @@ static int open_session(struct session **out, struct ota_pkcs11 *p,
 	s->mod = t->mod;
 	s->slot = t->slot;
 	s->info = t->info;
-	padded(s->label, t->info.label, sizeof(t->info.label));
+	pkcs11_padded(s->label, t->info.label, sizeof(t->info.label));
 	rv = fl->C_OpenSession(t->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
 			       NULL, NULL, &s->h);
 	if (rv == CKR_TOKEN_WRITE_PROTECTED)
@@ -750,8 +752,9 @@ static int open_session(struct session **out, struct ota_pkcs11 *p,
 	return 0;
 }
 
-static int find_objects(CK_OBJECT_HANDLE **out, size_t *n, struct session *s,
-			CK_ATTRIBUTE *tmpl, CK_ULONG ntmpl)
+static int pkcs11_find_objects(CK_OBJECT_HANDLE **out, size_t *n,
+			       struct session *s, CK_ATTRIBUTE *tmpl,
+			       CK_ULONG ntmpl)
 {
 	CK_FUNCTION_LIST *fl = s->mod->fl;
 	CK_OBJECT_HANDLE chunk[64], *list = NULL, *grown;
@@ -801,8 +804,9 @@ out:
  * Returns the PKCS#11 value; absent or unavailable attributes are
  * CKR_ATTRIBUTE_TYPE_INVALID.
  */
-static CK_RV get_attr(unsigned char **val, size_t *len, struct session *s,
-		      CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type)
+static CK_RV pkcs11_get_attr(unsigned char **val, size_t *len,
+			     struct session *s, CK_OBJECT_HANDLE o,
+			     CK_ATTRIBUTE_TYPE type)
 {
 	CK_ATTRIBUTE a = { type, NULL, 0 };
 	CK_RV rv;
@@ -828,16 +832,16 @@ static CK_RV get_attr(unsigned char **val, size_t *len, struct session *s,
 	return CKR_OK;
 }
 
-static CK_RV get_ulong(CK_ULONG *v, struct session *s, CK_OBJECT_HANDLE o,
-		       CK_ATTRIBUTE_TYPE type)
+static CK_RV pkcs11_get_ulong(CK_ULONG *v, struct session *s,
+			      CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type)
 {
 	CK_ATTRIBUTE a = { type, v, sizeof(*v) };
 
 	return s->mod->fl->C_GetAttributeValue(s->h, o, &a, 1);
 }
 
-static CK_RV get_bool(CK_BBOOL *v, struct session *s, CK_OBJECT_HANDLE o,
-		      CK_ATTRIBUTE_TYPE type)
+static CK_RV pkcs11_get_bool(CK_BBOOL *v, struct session *s, CK_OBJECT_HANDLE o,
+			     CK_ATTRIBUTE_TYPE type)
 {
 	CK_ATTRIBUTE a = { type, v, sizeof(*v) };
 
@@ -852,15 +856,16 @@ static char *handle_uri(struct session *s, CK_OBJECT_HANDLE o,
 	size_t label_len = 0, id_len = 0;
 	char *u;
 
-	get_attr(&label, &label_len, s, o, CKA_LABEL);
-	get_attr(&id, &id_len, s, o, CKA_ID);
-	u = object_uri(&s->info, label, label_len, id, id_len, cls, true, NULL);
+	pkcs11_get_attr(&label, &label_len, s, o, CKA_LABEL);
+	pkcs11_get_attr(&id, &id_len, s, o, CKA_ID);
+	u = pkcs11_object_uri(&s->info, label, label_len, id, id_len, cls, true,
+			      NULL);
 	free(label);
 	free(id);
 	return u;
 }
 
-static const char *class_name(CK_OBJECT_CLASS cls)
+static const char *pkcs11_class_name(CK_OBJECT_CLASS cls)
 {
 	switch (cls) {
 	case CKO_PRIVATE_KEY:
@@ -883,8 +888,8 @@ static const char *class_name(CK_OBJECT_CLASS cls)
  * tokens holding no object that the URI names (visible without login) are
  * dropped; more than one left is an error listing them.
  */
-static int pick_token(struct session **out, struct ota_pkcs11 *p, struct req *r,
-		      bool narrow)
+static int pkcs11_pick_token(struct session **out, struct ota_pkcs11 *p,
+			     struct req *r, bool narrow)
 {
 	struct module **mods = NULL;
 	struct token *toks = NULL;
@@ -897,16 +902,17 @@ static int pick_token(struct session **out, struct ota_pkcs11 *p, struct req *r,
 	int rc;
 
 	*out = NULL;
-	rc = uri_modules(&mods, &nmods, p, r->uri);
+	rc = pkcs11_uri_modules(&mods, &nmods, p, r->uri);
 	if (rc < 0)
 		return rc;
-	rc =
-	    find_tokens(&toks, &ntoks, mods, nmods, r->uri, seen, sizeof(seen));
+	rc = pkcs11_find_tokens(&toks, &ntoks, mods, nmods, r->uri, seen,
+				sizeof(seen));
 	if (rc < 0)
 		goto out;
 	if (ntoks == 0) {
 		for (i = 0; i < nmods; i++)
-			append_text(names, sizeof(names), ", ", mods[i]->name);
+			pkcs11_append_text(names, sizeof(names), ", ",
+					   mods[i]->name);
 		rc = ota_error(OTA_EKEY,
 			       "%s: no token matches (searched module%s %s; "
 			       "tokens present: %s)",
@@ -915,15 +921,15 @@ static int pick_token(struct session **out, struct ota_pkcs11 *p, struct req *r,
 		goto out;
 	}
 	if (ntoks == 1) {
-		rc = open_session(out, p, &toks[0]);
+		rc = pkcs11_open_session(out, p, &toks[0]);
 		goto out;
 	}
 	attrs = p11_kit_uri_get_attributes(r->uri, &nattrs);
 	for (i = 0; narrow && nattrs > 0 && i < ntoks; i++) {
-		rc = open_session(&s, p, &toks[i]);
+		rc = pkcs11_open_session(&s, p, &toks[i]);
 		if (rc < 0)
 			goto out;
-		rc = find_objects(&objs, &nobjs, s, attrs, nattrs);
+		rc = pkcs11_find_objects(&objs, &nobjs, s, attrs, nattrs);
 		free(objs);
 		if (rc < 0)
 			goto out;
@@ -937,9 +943,10 @@ static int pick_token(struct session **out, struct ota_pkcs11 *p, struct req *r,
 		goto out;
 	}
 	for (i = 0; i < ntoks; i++) {
-		u = object_uri(&toks[i].info, NULL, 0, NULL, 0, 0, false, NULL);
-		append_text(names, sizeof(names), ", ",
-			    u != NULL ? u : "(token)");
+		u = pkcs11_object_uri(&toks[i].info, NULL, 0, NULL, 0, 0, false,
+				      NULL);
+		pkcs11_append_text(names, sizeof(names), ", ",
+				   u != NULL ? u : "(token)");
 		free(u);
 	}
 	rc = ota_error(OTA_EKEY,
@@ -1001,7 +1008,7 @@ static int login_error(struct session *s, CK_RV rv)
  * when allowed, pin-source), OTATOOL_PKCS11_PIN or a prompt, and is wiped
  * as soon as C_Login returns.
  */
-static int login(struct ota_pkcs11 *p, struct session *s, struct req *r)
+static int pkcs11_login(struct ota_pkcs11 *p, struct session *s, struct req *r)
 {
 	CK_FUNCTION_LIST *fl = s->mod->fl;
 	const char *source = p11_kit_uri_get_pin_source(r->uri);
@@ -1086,8 +1093,8 @@ out:
  * curves possibly a PrintableString). *c is CURVE_NONE when otatool does
  * not support it; name describes it either way.
  */
-static void curve_of(enum curve *c, char *name, size_t size,
-		     const unsigned char *der, size_t len)
+static void pkcs11_curve_of(enum curve *c, char *name, size_t size,
+			    const unsigned char *der, size_t len)
 {
 	const unsigned char *q = der;
 	ASN1_OBJECT *obj;
@@ -1236,9 +1243,10 @@ static int pub_from_object(EVP_PKEY **out, struct session *s,
 
 	*out = NULL;
 	if (type == OTA_PKCS11_KEY_RSA) {
-		rv = get_attr(&a, &alen, s, o, CKA_MODULUS);
+		rv = pkcs11_get_attr(&a, &alen, s, o, CKA_MODULUS);
 		if (rv == CKR_OK)
-			rv = get_attr(&b, &blen, s, o, CKA_PUBLIC_EXPONENT);
+			rv = pkcs11_get_attr(&b, &blen, s, o,
+					     CKA_PUBLIC_EXPONENT);
 		if (rv != CKR_OK) {
 			rc = ota_error(OTA_EKEY,
 				       "%s: public key: reading CKA_MODULUS "
@@ -1248,7 +1256,7 @@ static int pub_from_object(EVP_PKEY **out, struct session *s,
 		}
 		*out = rsa_pkey(a, alen, b, blen);
 	} else {
-		rv = get_attr(&a, &alen, s, o, CKA_EC_POINT);
+		rv = pkcs11_get_attr(&a, &alen, s, o, CKA_EC_POINT);
 		if (rv != CKR_OK) {
 			rc = ota_error(OTA_EKEY,
 				       "%s: public key: reading CKA_EC_POINT: "
@@ -1300,8 +1308,8 @@ static int load_public(EVP_PKEY **out, struct session *s, CK_OBJECT_HANDLE priv,
 	int rc = 0;
 
 	*out = NULL;
-	get_attr(&id, &id_len, s, priv, CKA_ID);
-	get_attr(&label, &label_len, s, priv, CKA_LABEL);
+	pkcs11_get_attr(&id, &id_len, s, priv, CKA_ID);
+	pkcs11_get_attr(&label, &label_len, s, priv, CKA_LABEL);
 	tmpl[0].type = CKA_CLASS;
 	tmpl[0].pValue = &pub_class;
 	tmpl[0].ulValueLen = sizeof(pub_class);
@@ -1315,7 +1323,7 @@ static int load_public(EVP_PKEY **out, struct session *s, CK_OBJECT_HANDLE priv,
 		tmpl[1].ulValueLen = label_len;
 	}
 	if (id_len > 0 || label_len > 0) {
-		rc = find_objects(&objs, &nobjs, s, tmpl, 2);
+		rc = pkcs11_find_objects(&objs, &nobjs, s, tmpl, 2);
 		if (rc < 0)
 			goto out;
 	}
@@ -1328,7 +1336,7 @@ static int load_public(EVP_PKEY **out, struct session *s, CK_OBJECT_HANDLE priv,
 
 		free(objs);
 		objs = NULL;
-		rc = find_objects(&objs, &nobjs, s, both, 3);
+		rc = pkcs11_find_objects(&objs, &nobjs, s, both, 3);
 		if (rc < 0)
 			goto out;
 		if (nobjs != 1)
@@ -1346,7 +1354,8 @@ static int load_public(EVP_PKEY **out, struct session *s, CK_OBJECT_HANDLE priv,
 		goto out;
 	}
 
-	if (get_attr(&der, &der_len, s, priv, CKA_PUBLIC_KEY_INFO) == CKR_OK &&
+	if (pkcs11_get_attr(&der, &der_len, s, priv, CKA_PUBLIC_KEY_INFO) ==
+		CKR_OK &&
 	    der_len > 0 && der_len <= LONG_MAX) {
 		q = der;
 		*out = d2i_PUBKEY(NULL, &q, (long)der_len);
@@ -1362,14 +1371,14 @@ static int load_public(EVP_PKEY **out, struct session *s, CK_OBJECT_HANDLE priv,
 		free(objs);
 		objs = NULL;
 		tmpl[0].pValue = &cert_class;
-		rc = find_objects(&objs, &nobjs, s, tmpl, 2);
+		rc = pkcs11_find_objects(&objs, &nobjs, s, tmpl, 2);
 		if (rc < 0)
 			goto out;
 		if (nobjs > 0) {
 			free(der);
 			der = NULL;
-			if (get_attr(&der, &der_len, s, objs[0], CKA_VALUE) ==
-				CKR_OK &&
+			if (pkcs11_get_attr(&der, &der_len, s, objs[0],
+					    CKA_VALUE) == CKR_OK &&
 			    der_len <= LONG_MAX) {
 				q = der;
 				x = d2i_X509(NULL, &q, (long)der_len);
@@ -1507,29 +1516,31 @@ static int describe_key(struct ota_pkcs11_key *k, const char *uri)
 	CK_RV rv;
 	int rc;
 
-	if (get_bool(&flag, s, k->obj, CKA_SIGN) == CKR_OK && !flag)
+	if (pkcs11_get_bool(&flag, s, k->obj, CKA_SIGN) == CKR_OK && !flag)
 		return ota_error(OTA_EKEY,
 				 "%s: CKA_SIGN is false: the token does not "
 				 "allow this key to sign",
 				 uri);
-	if (get_bool(&flag, s, k->obj, CKA_ALWAYS_AUTHENTICATE) == CKR_OK &&
+	if (pkcs11_get_bool(&flag, s, k->obj, CKA_ALWAYS_AUTHENTICATE) ==
+		CKR_OK &&
 	    flag)
 		return ota_error(OTA_EKEY,
 				 "%s: CKA_ALWAYS_AUTHENTICATE is set (a PIN "
 				 "for every signature): not supported",
 				 uri);
-	rv = get_ulong(&kt, s, k->obj, CKA_KEY_TYPE);
+	rv = pkcs11_get_ulong(&kt, s, k->obj, CKA_KEY_TYPE);
 	if (rv != CKR_OK)
 		return ota_error(OTA_EKEY, "%s: reading CKA_KEY_TYPE: %s", uri,
 				 ota_pkcs11_rv_name(rv));
 	if (kt == CKK_EC || kt == CKK_EC_EDWARDS) {
-		rv = get_attr(&params, &params_len, s, k->obj, CKA_EC_PARAMS);
+		rv = pkcs11_get_attr(&params, &params_len, s, k->obj,
+				     CKA_EC_PARAMS);
 		if (rv != CKR_OK)
 			return ota_error(OTA_EKEY,
 					 "%s: reading CKA_EC_PARAMS: %s", uri,
 					 ota_pkcs11_rv_name(rv));
-		curve_of(&c, curve_name, sizeof(curve_name), params,
-			 params_len);
+		pkcs11_curve_of(&c, curve_name, sizeof(curve_name), params,
+				params_len);
 		free(params);
 		if (c == CURVE_NONE || (kt == CKK_EC) != (c != CURVE_ED25519))
 			return ota_error(OTA_EKEY,
@@ -1570,21 +1581,21 @@ int ota_pkcs11_find_key(struct ota_pkcs11_key **out, struct ota_pkcs11 *p,
 	int rc;
 
 	*out = NULL;
-	rc = req_parse(&r, p, uri);
+	rc = pkcs11_req_parse(&r, p, uri);
 	if (rc < 0)
 		return rc;
-	rc = pick_token(&s, p, &r, true);
+	rc = pkcs11_pick_token(&s, p, &r, true);
 	if (rc < 0)
 		goto out;
-	rc = login(p, s, &r);
+	rc = pkcs11_login(p, s, &r);
 	if (rc < 0)
 		goto out;
 	attrs = p11_kit_uri_get_attributes(r.uri, &nattrs);
-	rc = find_objects(&objs, &nobjs, s, attrs, nattrs);
+	rc = pkcs11_find_objects(&objs, &nobjs, s, attrs, nattrs);
 	if (rc < 0)
 		goto out;
 	for (i = 0; i < nobjs; i++) {
-		if (get_ulong(&cls, s, objs[i], CKA_CLASS) != CKR_OK)
+		if (pkcs11_get_ulong(&cls, s, objs[i], CKA_CLASS) != CKR_OK)
 			continue;
 		if (cls != CKO_PRIVATE_KEY) {
 			if (other == CK_INVALID_HANDLE ||
@@ -1597,8 +1608,8 @@ int ota_pkcs11_find_key(struct ota_pkcs11_key **out, struct ota_pkcs11 *p,
 		priv = objs[i];
 		nprivs++;
 		u = handle_uri(s, objs[i], cls);
-		append_text(list, sizeof(list), ", ",
-			    u != NULL ? u : "(object)");
+		pkcs11_append_text(list, sizeof(list), ", ",
+				   u != NULL ? u : "(object)");
 		free(u);
 	}
 	if (nprivs > 1) {
@@ -1615,7 +1626,7 @@ int ota_pkcs11_find_key(struct ota_pkcs11_key **out, struct ota_pkcs11 *p,
 			       other_class == CKO_PUBLIC_KEY ? "public key"
 			       : other_class == CKO_CERTIFICATE
 				   ? "certificate"
-				   : class_name(other_class));
+				   : pkcs11_class_name(other_class));
 		free(u);
 		goto out;
 	}
@@ -1653,7 +1664,7 @@ out:
 		free(k);
 	}
 	free(objs);
-	req_free(&r);
+	pkcs11_req_free(&r);
 	return rc;
 }
 
@@ -1962,7 +1973,7 @@ static int refuse_existing(struct session *s, CK_ATTRIBUTE_TYPE type,
 	size_t n;
 	int rc;
 
-	rc = find_objects(&objs, &n, s, &a, 1);
+	rc = pkcs11_find_objects(&objs, &n, s, &a, 1);
 	free(objs);
 	if (rc < 0 || n == 0)
 		return rc;
@@ -1972,7 +1983,7 @@ static int refuse_existing(struct session *s, CK_ATTRIBUTE_TYPE type,
 				 "labelled '%.*s'; not overwriting",
 				 uri, s->label, n, n > 1 ? "s" : "", (int)len,
 				 (const char *)v);
-	hex(idhex, v, len > 64 ? 64 : len);
+	pkcs11_hex(idhex, v, len > 64 ? 64 : len);
 	return ota_error(OTA_EKEY,
 			 "%s: token '%s' already has %zu object%s with id "
 			 "%s; not overwriting",
@@ -2006,7 +2017,7 @@ int ota_pkcs11_generate(struct ota_pkcs11 *p, const char *uri, const char *type,
 				 "ecdsa-p384, rsa-2048, rsa-3072, rsa-4096, "
 				 "ed25519)",
 				 type != NULL ? type : "(null)");
-	rc = req_parse(&r, p, uri);
+	rc = pkcs11_req_parse(&r, p, uri);
 	if (rc < 0)
 		return rc;
 	label = p11_kit_uri_get_attribute(r.uri, CKA_LABEL);
@@ -2030,10 +2041,10 @@ int ota_pkcs11_generate(struct ota_pkcs11 *p, const char *uri, const char *type,
 		id = idbuf;
 		id_len = sizeof(idbuf);
 	}
-	rc = pick_token(&s, p, &r, false);
+	rc = pkcs11_pick_token(&s, p, &r, false);
 	if (rc < 0)
 		goto out;
-	rc = login(p, s, &r);
+	rc = pkcs11_login(p, s, &r);
 	if (rc < 0)
 		goto out;
 	rc = refuse_existing(s, CKA_LABEL, label->pValue, label->ulValueLen,
@@ -2098,12 +2109,12 @@ int ota_pkcs11_generate(struct ota_pkcs11 *p, const char *uri, const char *type,
 		goto out;
 	}
 	/* Module named in the request: the new URI must reach it too. */
-	*key_uri = object_uri(&s->info, label->pValue, label->ulValueLen, id,
-			      id_len, CKO_PRIVATE_KEY, true, r.uri);
+	*key_uri = pkcs11_object_uri(&s->info, label->pValue, label->ulValueLen,
+				     id, id_len, CKO_PRIVATE_KEY, true, r.uri);
 	if (*key_uri == NULL)
 		rc = ota_error(OTA_EINTERNAL, "out of memory");
 out:
-	req_free(&r);
+	pkcs11_req_free(&r);
 	return rc;
 }
 
@@ -2173,25 +2184,27 @@ static json_t *object_json(struct session *s, CK_OBJECT_HANDLE o,
 	enum curve c;
 	bool ok = j != NULL;
 
-	get_attr(&label, &label_len, s, o, CKA_LABEL);
-	get_attr(&id, &id_len, s, o, CKA_ID);
-	ok = ok &&
-	     set_str(j, "class", class_name(cls), strlen(class_name(cls))) == 0;
+	pkcs11_get_attr(&label, &label_len, s, o, CKA_LABEL);
+	pkcs11_get_attr(&id, &id_len, s, o, CKA_ID);
+	ok = ok && set_str(j, "class", pkcs11_class_name(cls),
+			   strlen(pkcs11_class_name(cls))) == 0;
 	if (ok && label != NULL)
 		ok = set_str(j, "label", (char *)label, label_len) == 0;
 	idhex = malloc(2 * id_len + 1);
 	ok = ok && idhex != NULL;
 	if (ok) {
-		hex(idhex, id != NULL ? id : (unsigned char *)"", id_len);
+		pkcs11_hex(idhex, id != NULL ? id : (unsigned char *)"",
+			   id_len);
 		ok = set_str(j, "id", idhex, strlen(idhex)) == 0;
 	}
 	if (ok && cls != CKO_CERTIFICATE &&
-	    get_ulong(&kt, s, o, CKA_KEY_TYPE) == CKR_OK) {
+	    pkcs11_get_ulong(&kt, s, o, CKA_KEY_TYPE) == CKR_OK) {
 		if (kt == CKK_RSA) {
 			ok = set_str(j, "key_type", "rsa", 3) == 0;
-			if (get_ulong(&bits, s, o, CKA_MODULUS_BITS) != CKR_OK)
-				bits = get_attr(&n, &nlen, s, o, CKA_MODULUS) ==
-					       CKR_OK
+			if (pkcs11_get_ulong(&bits, s, o, CKA_MODULUS_BITS) !=
+			    CKR_OK)
+				bits = pkcs11_get_attr(&n, &nlen, s, o,
+						       CKA_MODULUS) == CKR_OK
 					   ? 8 * nlen
 					   : 0;
 			if (ok && bits > 0)
@@ -2202,10 +2215,10 @@ static json_t *object_json(struct session *s, CK_OBJECT_HANDLE o,
 			ok = set_str(j, "key_type",
 				     kt == CKK_EC ? "ec" : "ec-edwards",
 				     kt == CKK_EC ? 2 : 10) == 0;
-			if (ok && get_attr(&params, &params_len, s, o,
-					   CKA_EC_PARAMS) == CKR_OK) {
-				curve_of(&c, curve, sizeof(curve), params,
-					 params_len);
+			if (ok && pkcs11_get_attr(&params, &params_len, s, o,
+						  CKA_EC_PARAMS) == CKR_OK) {
+				pkcs11_curve_of(&c, curve, sizeof(curve),
+						params, params_len);
 				ok = set_str(j, "curve", curve,
 					     strlen(curve)) == 0;
 			}
@@ -2219,7 +2232,8 @@ static json_t *object_json(struct session *s, CK_OBJECT_HANDLE o,
 			ok = set_str(j, "key_type", other, strlen(other)) == 0;
 		}
 	}
-	u = object_uri(&s->info, label, label_len, id, id_len, cls, true, NULL);
+	u = pkcs11_object_uri(&s->info, label, label_len, id, id_len, cls, true,
+			      NULL);
 	ok = ok && u != NULL && set_str(j, "uri", u, strlen(u)) == 0;
 	free(u);
 	free(idhex);
@@ -2259,30 +2273,31 @@ static int list_token(json_t *tokens, struct ota_pkcs11 *p, struct req *r,
 	j = json_object();
 	if (j == NULL || json_array_append_new(tokens, j) < 0)
 		return ota_error(OTA_EINTERNAL, "out of memory");
-	rc = open_session(&s, p, t);
+	rc = pkcs11_open_session(&s, p, t);
 	if (rc < 0)
 		goto out;
 	if (may_login && (t->info.flags & CKF_LOGIN_REQUIRED) &&
 	    pin_available(p, r)) {
-		rc = login(p, s, r);
+		rc = pkcs11_login(p, s, r);
 		if (rc < 0)
 			goto out;
 	}
 	logged_in = s->logged_in || !(t->info.flags & CKF_LOGIN_REQUIRED);
-	u = object_uri(&t->info, NULL, 0, NULL, 0, 0, false, NULL);
+	u = pkcs11_object_uri(&t->info, NULL, 0, NULL, 0, 0, false, NULL);
 	if (u == NULL) {
 		rc = ota_error(OTA_EINTERNAL, "out of memory");
 		goto out;
 	}
 	bad |= json_object_set_new(j, "slot",
 				   json_integer((json_int_t)t->slot)) < 0;
-	padded(buf, t->info.label, sizeof(t->info.label));
+	pkcs11_padded(buf, t->info.label, sizeof(t->info.label));
 	bad |= set_str(j, "label", buf, strlen(buf)) < 0;
-	padded(buf, t->info.manufacturerID, sizeof(t->info.manufacturerID));
+	pkcs11_padded(buf, t->info.manufacturerID,
+		      sizeof(t->info.manufacturerID));
 	bad |= set_str(j, "manufacturer", buf, strlen(buf)) < 0;
-	padded(buf, t->info.model, sizeof(t->info.model));
+	pkcs11_padded(buf, t->info.model, sizeof(t->info.model));
 	bad |= set_str(j, "model", buf, strlen(buf)) < 0;
-	padded(buf, t->info.serialNumber, sizeof(t->info.serialNumber));
+	pkcs11_padded(buf, t->info.serialNumber, sizeof(t->info.serialNumber));
 	bad |= set_str(j, "serial", buf, strlen(buf)) < 0;
 	bad |= json_object_set_new(j, "flags", token_flags(t->info.flags)) < 0;
 	bad |= set_str(j, "module", t->mod->name, strlen(t->mod->name)) < 0;
@@ -2296,11 +2311,11 @@ static int list_token(json_t *tokens, struct ota_pkcs11 *p, struct req *r,
 	}
 
 	attrs = p11_kit_uri_get_attributes(r->uri, &nattrs);
-	rc = find_objects(&objs, &nobjs, s, attrs, nattrs);
+	rc = pkcs11_find_objects(&objs, &nobjs, s, attrs, nattrs);
 	if (rc < 0)
 		goto out;
 	for (i = 0; i < nobjs; i++) {
-		if (get_ulong(&cls, s, objs[i], CKA_CLASS) != CKR_OK)
+		if (pkcs11_get_ulong(&cls, s, objs[i], CKA_CLASS) != CKR_OK)
 			continue;
 		if (cls != CKO_PRIVATE_KEY && cls != CKO_PUBLIC_KEY &&
 		    cls != CKO_SECRET_KEY && cls != CKO_CERTIFICATE)
@@ -2327,12 +2342,13 @@ int ota_pkcs11_list(json_t **out, struct ota_pkcs11 *p, const char *uri)
 	int rc;
 
 	*out = NULL;
-	rc = req_parse(&r, p, uri != NULL ? uri : "pkcs11:");
+	rc = pkcs11_req_parse(&r, p, uri != NULL ? uri : "pkcs11:");
 	if (rc < 0)
 		return rc;
-	rc = uri_modules(&mods, &nmods, p, r.uri);
+	rc = pkcs11_uri_modules(&mods, &nmods, p, r.uri);
 	if (rc == 0)
-		rc = find_tokens(&toks, &ntoks, mods, nmods, r.uri, NULL, 0);
+		rc = pkcs11_find_tokens(&toks, &ntoks, mods, nmods, r.uri, NULL,
+					0);
 	if (rc < 0)
 		goto out;
 	root = json_object();
@@ -2359,6 +2375,6 @@ out:
 	json_decref(root);
 	free(toks);
 	free(mods);
-	req_free(&r);
+	pkcs11_req_free(&r);
 	return rc;
 }
