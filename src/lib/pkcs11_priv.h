@@ -74,6 +74,39 @@ struct token {
 
 enum curve { CURVE_NONE, CURVE_P256, CURVE_P384, CURVE_ED25519 };
 
+/* ---- Tokens, sessions, login (pkcs11.c) -------------------------------- */
+
+/*
+ * Appends sep and text to the string in buf; when they do not fit, ends buf
+ * with "..." and returns -1.
+ */
+int pkcs11_append_text(char *buf, size_t size, const char *sep,
+		       const char *text);
+/* The objects on s matching tmpl; *out is malloc'ed. */
+int pkcs11_find_objects(CK_OBJECT_HANDLE **out, size_t *n, struct session *s,
+			CK_ATTRIBUTE *tmpl, CK_ULONG ntmpl);
+/*
+ * Reads one attribute into a malloc'ed buffer (NUL-terminated for labels).
+ * Returns the PKCS#11 value; absent or unavailable attributes are
+ * CKR_ATTRIBUTE_TYPE_INVALID.
+ */
+CK_RV pkcs11_get_attr(unsigned char **val, size_t *len, struct session *s,
+		      CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type);
+CK_RV pkcs11_get_ulong(CK_ULONG *v, struct session *s, CK_OBJECT_HANDLE o,
+		       CK_ATTRIBUTE_TYPE type);
+CK_RV pkcs11_get_bool(CK_BBOOL *v, struct session *s, CK_OBJECT_HANDLE o,
+		      CK_ATTRIBUTE_TYPE type);
+/* "private-key", "public-key", "certificate", ... */
+const char *pkcs11_class_name(CK_OBJECT_CLASS cls);
+/*
+ * The session on the one token a request is about; narrow drops tokens
+ * that hold no object the URI names when several match.
+ */
+int pkcs11_pick_token(struct session **out, struct ota_pkcs11 *p, struct req *r,
+		      bool narrow);
+/* Logs s's token in once, with the PIN from r, the environment or a prompt. */
+int pkcs11_login(struct ota_pkcs11 *p, struct session *s, struct req *r);
+
 /* ---- URIs (pkcs11_uri.c) ----------------------------------------------- */
 
 /* r without its pin-value, which goes into r->pin; freed by req_free. */
@@ -83,5 +116,14 @@ void pkcs11_req_free(struct req *r);
 char *pkcs11_object_uri(const CK_TOKEN_INFO *info, const void *label,
 			size_t label_len, const void *id, size_t id_len,
 			CK_OBJECT_CLASS cls, bool with_class, P11KitUri *from);
+
+/* ---- Keys and signing (pkcs11_key.c) ----------------------------------- */
+
+/*
+ * Names the curve of a CKA_EC_PARAMS value in name; *c is CURVE_NONE when
+ * otatool does not support it.
+ */
+void pkcs11_curve_of(enum curve *c, char *name, size_t size,
+		     const unsigned char *der, size_t len);
 
 #endif
