@@ -1,7 +1,9 @@
 /*
- * Keys in PKCS#11 tokens, reached through Cryptoki directly: p11-kit loads
- * the modules and parses RFC 7512 URIs, everything else is plain C_* calls.
- * One context keeps one session and one login per token.
+ * The PKCS#11 context: modules loaded through p11-kit (by path, by name or
+ * every configured one), the token a URI names, one session and one login
+ * per token with the PIN from its source, and the object and attribute
+ * reads the other pkcs11_*.c files share. Everything past p11-kit's
+ * loading and URI parsing is plain Cryptoki C_* calls.
  */
 #include "pkcs11_priv.h"
 
@@ -13,17 +15,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/rand.h>
-
 #include <p11-kit/p11-kit.h>
 #include <p11-kit/pkcs11.h>
 #include <p11-kit/uri.h>
-
-/* Bytes of a generated CKA_ID when the URI gives none. */
-#define GEN_ID_LEN 16
-
-static const CK_BBOOL ck_true = CK_TRUE;
-static const CK_BBOOL ck_false = CK_FALSE;
 
 const char *ota_pkcs11_rv_name(unsigned long rv)
 {
@@ -133,7 +127,7 @@ const char *ota_pkcs11_rv_name(unsigned long rv)
 }
 
 /* Copies a blank-padded CK_UTF8CHAR field, trailing blanks dropped. */
-static void pkcs11_padded(char *dst, const unsigned char *src, size_t n)
+void pkcs11_padded(char *dst, const unsigned char *src, size_t n)
 {
 	size_t len = 0;
 
@@ -145,7 +139,7 @@ static void pkcs11_padded(char *dst, const unsigned char *src, size_t n)
 	dst[len] = '\0';
 }
 
-static void pkcs11_hex(char *dst, const unsigned char *src, size_t n)
+void pkcs11_hex(char *dst, const unsigned char *src, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";
 	size_t i;
@@ -295,8 +289,8 @@ static int config_modules(struct ota_pkcs11 *p)
  * context's module, or every configured one (those that fail to initialize
  * are skipped). *out is malloc'ed; the modules belong to the context.
  */
-static int pkcs11_uri_modules(struct module ***out, size_t *n,
-			      struct ota_pkcs11 *p, P11KitUri *uri)
+int pkcs11_uri_modules(struct module ***out, size_t *n, struct ota_pkcs11 *p,
+		       P11KitUri *uri)
 {
 	const char *path = p11_kit_uri_get_module_path(uri);
 	const char *name = p11_kit_uri_get_module_name(uri);
@@ -390,9 +384,9 @@ int pkcs11_append_text(char *buf, size_t size, const char *sep,
  * Every initialized token in mods whose module, slot and token match uri.
  * seen collects the labels of all tokens looked at, for "no token" errors.
  */
-static int pkcs11_find_tokens(struct token **out, size_t *n,
-			      struct module **mods, size_t nmods,
-			      P11KitUri *uri, char *seen, size_t seen_size)
+int pkcs11_find_tokens(struct token **out, size_t *n, struct module **mods,
+		       size_t nmods, P11KitUri *uri, char *seen,
+		       size_t seen_size)
 {
 	struct token *list = NULL, *grown;
 	CK_SLOT_ID *slots = NULL, want = p11_kit_uri_get_slot_id(uri);
@@ -471,8 +465,8 @@ out:
 	return 0;
 }
 
-static int pkcs11_open_session(struct session **out, struct ota_pkcs11 *p,
-			       const struct token *t)
+int pkcs11_open_session(struct session **out, struct ota_pkcs11 *p,
+			const struct token *t)
 {
 	CK_FUNCTION_LIST *fl = t->mod->fl;
 	struct session *s;
@@ -884,447 +878,4 @@ void ota_pkcs11_free(struct ota_pkcs11 *p)
 	free(p->mods);
 	free(p->module);
 	free(p);
-}
-
-/* ---- Generating -------------------------------------------------------- */
-
-/* DER OIDs and the PKCS#11 3.0 name for Ed25519's CKA_EC_PARAMS. */
-static const unsigned char oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48,
-					  0xce, 0x3d, 0x03, 0x01, 0x07 };
-static const unsigned char oid_p384[] = { 0x06, 0x05, 0x2b, 0x81,
-					  0x04, 0x00, 0x22 };
-static const unsigned char oid_ed25519[] = { 0x06, 0x03, 0x2b, 0x65, 0x70 };
-static const unsigned char str_ed25519[] = { 0x13, 0x0c, 'e', 'd', 'w',
-					     'a',  'r',  'd', 's', '2',
-					     '5',  '5',  '1', '9' };
-
-static const struct gen_type {
-	const char *name;
-	CK_MECHANISM_TYPE mech;
-	CK_ULONG bits;
-	const unsigned char *params;
-	size_t params_len;
-} gen_types[] = {
-	{ "ecdsa-p256", CKM_EC_KEY_PAIR_GEN, 0, oid_p256, sizeof(oid_p256) },
-	{ "ecdsa-p384", CKM_EC_KEY_PAIR_GEN, 0, oid_p384, sizeof(oid_p384) },
-	{ "rsa-2048", CKM_RSA_PKCS_KEY_PAIR_GEN, 2048, NULL, 0 },
-	{ "rsa-3072", CKM_RSA_PKCS_KEY_PAIR_GEN, 3072, NULL, 0 },
-	{ "rsa-4096", CKM_RSA_PKCS_KEY_PAIR_GEN, 4096, NULL, 0 },
-	{ "ed25519", CKM_EC_EDWARDS_KEY_PAIR_GEN, 0, oid_ed25519,
-	  sizeof(oid_ed25519) },
-};
-
-static int refuse_existing(struct session *s, CK_ATTRIBUTE_TYPE type,
-			   const void *v, size_t len, const char *uri)
-{
-	CK_ATTRIBUTE a = { type, (void *)v, len };
-	CK_OBJECT_HANDLE *objs;
-	char idhex[2 * 64 + 4];
-	size_t n;
-	int rc;
-
-	rc = pkcs11_find_objects(&objs, &n, s, &a, 1);
-	free(objs);
-	if (rc < 0 || n == 0)
-		return rc;
-	if (type == CKA_LABEL)
-		return ota_error(OTA_EKEY,
-				 "%s: token '%s' already has %zu object%s "
-				 "labelled '%.*s'; not overwriting",
-				 uri, s->label, n, n > 1 ? "s" : "", (int)len,
-				 (const char *)v);
-	pkcs11_hex(idhex, v, len > 64 ? 64 : len);
-	return ota_error(OTA_EKEY,
-			 "%s: token '%s' already has %zu object%s with id "
-			 "%s; not overwriting",
-			 uri, s->label, n, n > 1 ? "s" : "", idhex);
-}
-
-int ota_pkcs11_generate(struct ota_pkcs11 *p, const char *uri, const char *type,
-			char **key_uri)
-{
-	static const CK_BYTE exponent[] = { 0x01, 0x00, 0x01 };
-	const struct gen_type *g = NULL;
-	struct req r;
-	struct session *s = NULL;
-	CK_ATTRIBUTE *label, *ida, pub[10], priv[12];
-	CK_ULONG npub = 0, npriv = 0, bits;
-	CK_MECHANISM m = { 0, NULL, 0 };
-	CK_OBJECT_HANDLE hpub, hpriv;
-	unsigned char idbuf[GEN_ID_LEN];
-	const void *id;
-	size_t id_len, i;
-	CK_RV rv;
-	int rc;
-
-	*key_uri = NULL;
-	for (i = 0; type != NULL && i < sizeof(gen_types) / sizeof(*g); i++)
-		if (strcmp(type, gen_types[i].name) == 0)
-			g = &gen_types[i];
-	if (g == NULL)
-		return ota_error(OTA_EUSAGE,
-				 "unknown key type '%s' (ecdsa-p256, "
-				 "ecdsa-p384, rsa-2048, rsa-3072, rsa-4096, "
-				 "ed25519)",
-				 type != NULL ? type : "(null)");
-	rc = pkcs11_req_parse(&r, p, uri);
-	if (rc < 0)
-		return rc;
-	label = p11_kit_uri_get_attribute(r.uri, CKA_LABEL);
-	if (label == NULL || label->ulValueLen == 0) {
-		rc = ota_error(OTA_EUSAGE,
-			       "%s: the URI needs object=LABEL to name the "
-			       "new key",
-			       r.shown);
-		goto out;
-	}
-	ida = p11_kit_uri_get_attribute(r.uri, CKA_ID);
-	if (ida != NULL && ida->ulValueLen > 0) {
-		id = ida->pValue;
-		id_len = ida->ulValueLen;
-	} else {
-		if (RAND_bytes(idbuf, sizeof(idbuf)) != 1) {
-			rc = ota_error(OTA_EINTERNAL,
-				       "no random bytes for a CKA_ID");
-			goto out;
-		}
-		id = idbuf;
-		id_len = sizeof(idbuf);
-	}
-	rc = pkcs11_pick_token(&s, p, &r, false);
-	if (rc < 0)
-		goto out;
-	rc = pkcs11_login(p, s, &r);
-	if (rc < 0)
-		goto out;
-	rc = refuse_existing(s, CKA_LABEL, label->pValue, label->ulValueLen,
-			     r.shown);
-	if (rc == 0)
-		rc = refuse_existing(s, CKA_ID, id, id_len, r.shown);
-	if (rc < 0)
-		goto out;
-
-#define ATTR(arr, n, t, v, l)                                                  \
-	do {                                                                   \
-		(arr)[(n)].type = (t);                                         \
-		(arr)[(n)].pValue = (void *)(v);                               \
-		(arr)[(n)].ulValueLen = (l);                                   \
-		(n)++;                                                         \
-	} while (0)
-	ATTR(pub, npub, CKA_TOKEN, &ck_true, sizeof(CK_BBOOL));
-	ATTR(pub, npub, CKA_PRIVATE, &ck_false, sizeof(CK_BBOOL));
-	ATTR(pub, npub, CKA_VERIFY, &ck_true, sizeof(CK_BBOOL));
-	/* A firmware signing key signs and does nothing else. */
-	ATTR(pub, npub, CKA_ENCRYPT, &ck_false, sizeof(CK_BBOOL));
-	ATTR(pub, npub, CKA_WRAP, &ck_false, sizeof(CK_BBOOL));
-	ATTR(pub, npub, CKA_LABEL, label->pValue, label->ulValueLen);
-	ATTR(pub, npub, CKA_ID, id, id_len);
-	if (g->bits > 0) {
-		bits = g->bits;
-		ATTR(pub, npub, CKA_MODULUS_BITS, &bits, sizeof(bits));
-		ATTR(pub, npub, CKA_PUBLIC_EXPONENT, exponent,
-		     sizeof(exponent));
-	} else {
-		ATTR(pub, npub, CKA_EC_PARAMS, g->params, g->params_len);
-	}
-	ATTR(priv, npriv, CKA_TOKEN, &ck_true, sizeof(CK_BBOOL));
-	ATTR(priv, npriv, CKA_PRIVATE, &ck_true, sizeof(CK_BBOOL));
-	ATTR(priv, npriv, CKA_SENSITIVE, &ck_true, sizeof(CK_BBOOL));
-	ATTR(priv, npriv, CKA_EXTRACTABLE, &ck_false, sizeof(CK_BBOOL));
-	ATTR(priv, npriv, CKA_SIGN, &ck_true, sizeof(CK_BBOOL));
-	ATTR(priv, npriv, CKA_DECRYPT, &ck_false, sizeof(CK_BBOOL));
-	ATTR(priv, npriv, CKA_UNWRAP, &ck_false, sizeof(CK_BBOOL));
-	ATTR(priv, npriv, CKA_DERIVE, &ck_false, sizeof(CK_BBOOL));
-	ATTR(priv, npriv, CKA_LABEL, label->pValue, label->ulValueLen);
-	ATTR(priv, npriv, CKA_ID, id, id_len);
-#undef ATTR
-
-	m.mechanism = g->mech;
-	rv = s->mod->fl->C_GenerateKeyPair(s->h, &m, pub, npub, priv, npriv,
-					   &hpub, &hpriv);
-	if (g->mech == CKM_EC_EDWARDS_KEY_PAIR_GEN &&
-	    (rv == CKR_ATTRIBUTE_VALUE_INVALID ||
-	     rv == CKR_DOMAIN_PARAMS_INVALID || rv == CKR_CURVE_NOT_SUPPORTED ||
-	     rv == CKR_TEMPLATE_INCONSISTENT)) {
-		/* Some tokens know Ed25519 only by its PKCS#11 3.0 name. */
-		pub[npub - 1].pValue = (void *)str_ed25519;
-		pub[npub - 1].ulValueLen = sizeof(str_ed25519);
-		rv = s->mod->fl->C_GenerateKeyPair(s->h, &m, pub, npub, priv,
-						   npriv, &hpub, &hpriv);
-	}
-	if (rv != CKR_OK) {
-		rc = ota_error(
-		    OTA_EKEY, "%s: token '%s': C_GenerateKeyPair (%s): %s",
-		    r.shown, s->label, g->name, ota_pkcs11_rv_name(rv));
-		goto out;
-	}
-	/* Module named in the request: the new URI must reach it too. */
-	*key_uri = pkcs11_object_uri(&s->info, label->pValue, label->ulValueLen,
-				     id, id_len, CKO_PRIVATE_KEY, true, r.uri);
-	if (*key_uri == NULL)
-		rc = ota_error(OTA_EINTERNAL, "out of memory");
-out:
-	pkcs11_req_free(&r);
-	return rc;
-}
-
-/* ---- Listing ----------------------------------------------------------- */
-
-static json_t *token_flags(CK_FLAGS f)
-{
-	static const struct {
-		CK_FLAGS flag;
-		const char *name;
-	} names[] = {
-		{ CKF_TOKEN_INITIALIZED, "token-initialized" },
-		{ CKF_LOGIN_REQUIRED, "login-required" },
-		{ CKF_USER_PIN_INITIALIZED, "user-pin-initialized" },
-		{ CKF_PROTECTED_AUTHENTICATION_PATH, "protected-auth-path" },
-		{ CKF_WRITE_PROTECTED, "write-protected" },
-		{ CKF_RNG, "rng" },
-		{ CKF_USER_PIN_COUNT_LOW, "user-pin-count-low" },
-		{ CKF_USER_PIN_FINAL_TRY, "user-pin-final-try" },
-		{ CKF_USER_PIN_LOCKED, "user-pin-locked" },
-		{ CKF_USER_PIN_TO_BE_CHANGED, "user-pin-to-be-changed" },
-		{ CKF_SO_PIN_LOCKED, "so-pin-locked" },
-	};
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; a != NULL && i < sizeof(names) / sizeof(names[0]); i++)
-		if ((f & names[i].flag) &&
-		    json_array_append_new(a, json_string(names[i].name)) < 0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
-}
-
-/* Adds a string member, turning bytes that are not UTF-8 into '?'. */
-static int set_str(json_t *o, const char *key, const char *val, size_t len)
-{
-	json_t *v = json_stringn(val, len);
-	char *copy;
-	size_t i;
-
-	if (v == NULL) {
-		copy = malloc(len + 1);
-		if (copy == NULL)
-			return -1;
-		for (i = 0; i < len; i++)
-			copy[i] = (unsigned char)val[i] < 0x80 && val[i] != 0
-				      ? val[i]
-				      : '?';
-		v = json_stringn(copy, len);
-		free(copy);
-	}
-	return json_object_set_new(o, key, v);
-}
-
-static json_t *object_json(struct session *s, CK_OBJECT_HANDLE o,
-			   CK_OBJECT_CLASS cls)
-{
-	json_t *j = json_object();
-	unsigned char *label = NULL, *id = NULL, *params = NULL;
-	size_t label_len = 0, id_len = 0, params_len = 0, nlen;
-	char *idhex = NULL, *u = NULL, curve[96];
-	unsigned char *n = NULL;
-	CK_KEY_TYPE kt;
-	CK_ULONG bits;
-	enum curve c;
-	bool ok = j != NULL;
-
-	pkcs11_get_attr(&label, &label_len, s, o, CKA_LABEL);
-	pkcs11_get_attr(&id, &id_len, s, o, CKA_ID);
-	ok = ok && set_str(j, "class", pkcs11_class_name(cls),
-			   strlen(pkcs11_class_name(cls))) == 0;
-	if (ok && label != NULL)
-		ok = set_str(j, "label", (char *)label, label_len) == 0;
-	idhex = malloc(2 * id_len + 1);
-	ok = ok && idhex != NULL;
-	if (ok) {
-		pkcs11_hex(idhex, id != NULL ? id : (unsigned char *)"",
-			   id_len);
-		ok = set_str(j, "id", idhex, strlen(idhex)) == 0;
-	}
-	if (ok && cls != CKO_CERTIFICATE &&
-	    pkcs11_get_ulong(&kt, s, o, CKA_KEY_TYPE) == CKR_OK) {
-		if (kt == CKK_RSA) {
-			ok = set_str(j, "key_type", "rsa", 3) == 0;
-			if (pkcs11_get_ulong(&bits, s, o, CKA_MODULUS_BITS) !=
-			    CKR_OK)
-				bits = pkcs11_get_attr(&n, &nlen, s, o,
-						       CKA_MODULUS) == CKR_OK
-					   ? 8 * nlen
-					   : 0;
-			if (ok && bits > 0)
-				ok = json_object_set_new(
-					 j, "bits",
-					 json_integer((json_int_t)bits)) == 0;
-		} else if (kt == CKK_EC || kt == CKK_EC_EDWARDS) {
-			ok = set_str(j, "key_type",
-				     kt == CKK_EC ? "ec" : "ec-edwards",
-				     kt == CKK_EC ? 2 : 10) == 0;
-			if (ok && pkcs11_get_attr(&params, &params_len, s, o,
-						  CKA_EC_PARAMS) == CKR_OK) {
-				pkcs11_curve_of(&c, curve, sizeof(curve),
-						params, params_len);
-				ok = set_str(j, "curve", curve,
-					     strlen(curve)) == 0;
-			}
-		} else if (kt == CKK_AES) {
-			ok = set_str(j, "key_type", "aes", 3) == 0;
-		} else {
-			char other[32];
-
-			snprintf(other, sizeof(other), "0x%lx",
-				 (unsigned long)kt);
-			ok = set_str(j, "key_type", other, strlen(other)) == 0;
-		}
-	}
-	u = pkcs11_object_uri(&s->info, label, label_len, id, id_len, cls, true,
-			      NULL);
-	ok = ok && u != NULL && set_str(j, "uri", u, strlen(u)) == 0;
-	free(u);
-	free(idhex);
-	free(label);
-	free(id);
-	free(params);
-	free(n);
-	if (!ok) {
-		json_decref(j);
-		return NULL;
-	}
-	return j;
-}
-
-static bool pin_available(const struct ota_pkcs11 *p, const struct req *r)
-{
-	const char *env = getenv(PIN_ENV);
-
-	return r->has_pin || p11_kit_uri_get_pin_source(r->uri) != NULL ||
-	       (env != NULL && env[0] != '\0') || p->allow_prompt;
-}
-
-static int list_token(json_t *tokens, struct ota_pkcs11 *p, struct req *r,
-		      const struct token *t, bool may_login)
-{
-	char buf[sizeof(t->info.manufacturerID) + 1], *u = NULL;
-	CK_OBJECT_HANDLE *objs = NULL;
-	CK_OBJECT_CLASS cls;
-	CK_ATTRIBUTE *attrs;
-	CK_ULONG nattrs;
-	struct session *s;
-	json_t *j, *objects = NULL, *oj;
-	size_t nobjs, i;
-	bool logged_in, bad = false;
-	int rc;
-
-	j = json_object();
-	if (j == NULL || json_array_append_new(tokens, j) < 0)
-		return ota_error(OTA_EINTERNAL, "out of memory");
-	rc = pkcs11_open_session(&s, p, t);
-	if (rc < 0)
-		goto out;
-	if (may_login && (t->info.flags & CKF_LOGIN_REQUIRED) &&
-	    pin_available(p, r)) {
-		rc = pkcs11_login(p, s, r);
-		if (rc < 0)
-			goto out;
-	}
-	logged_in = s->logged_in || !(t->info.flags & CKF_LOGIN_REQUIRED);
-	u = pkcs11_object_uri(&t->info, NULL, 0, NULL, 0, 0, false, NULL);
-	if (u == NULL) {
-		rc = ota_error(OTA_EINTERNAL, "out of memory");
-		goto out;
-	}
-	bad |= json_object_set_new(j, "slot",
-				   json_integer((json_int_t)t->slot)) < 0;
-	pkcs11_padded(buf, t->info.label, sizeof(t->info.label));
-	bad |= set_str(j, "label", buf, strlen(buf)) < 0;
-	pkcs11_padded(buf, t->info.manufacturerID,
-		      sizeof(t->info.manufacturerID));
-	bad |= set_str(j, "manufacturer", buf, strlen(buf)) < 0;
-	pkcs11_padded(buf, t->info.model, sizeof(t->info.model));
-	bad |= set_str(j, "model", buf, strlen(buf)) < 0;
-	pkcs11_padded(buf, t->info.serialNumber, sizeof(t->info.serialNumber));
-	bad |= set_str(j, "serial", buf, strlen(buf)) < 0;
-	bad |= json_object_set_new(j, "flags", token_flags(t->info.flags)) < 0;
-	bad |= set_str(j, "module", t->mod->name, strlen(t->mod->name)) < 0;
-	bad |= set_str(j, "uri", u, strlen(u)) < 0;
-	bad |= json_object_set_new(j, "login", json_boolean(logged_in)) < 0;
-	objects = json_array();
-	bad |= json_object_set_new(j, "objects", objects) < 0;
-	if (bad) {
-		rc = ota_error(OTA_EINTERNAL, "out of memory");
-		goto out;
-	}
-
-	attrs = p11_kit_uri_get_attributes(r->uri, &nattrs);
-	rc = pkcs11_find_objects(&objs, &nobjs, s, attrs, nattrs);
-	if (rc < 0)
-		goto out;
-	for (i = 0; i < nobjs; i++) {
-		if (pkcs11_get_ulong(&cls, s, objs[i], CKA_CLASS) != CKR_OK)
-			continue;
-		if (cls != CKO_PRIVATE_KEY && cls != CKO_PUBLIC_KEY &&
-		    cls != CKO_SECRET_KEY && cls != CKO_CERTIFICATE)
-			continue;
-		oj = object_json(s, objs[i], cls);
-		if (oj == NULL || json_array_append_new(objects, oj) < 0) {
-			rc = ota_error(OTA_EINTERNAL, "out of memory");
-			goto out;
-		}
-	}
-out:
-	free(objs);
-	free(u);
-	return rc;
-}
-
-int ota_pkcs11_list(json_t **out, struct ota_pkcs11 *p, const char *uri)
-{
-	struct module **mods = NULL;
-	struct token *toks = NULL;
-	json_t *root = NULL, *tokens;
-	size_t nmods, ntoks = 0, i;
-	struct req r;
-	int rc;
-
-	*out = NULL;
-	rc = pkcs11_req_parse(&r, p, uri != NULL ? uri : "pkcs11:");
-	if (rc < 0)
-		return rc;
-	rc = pkcs11_uri_modules(&mods, &nmods, p, r.uri);
-	if (rc == 0)
-		rc = pkcs11_find_tokens(&toks, &ntoks, mods, nmods, r.uri, NULL,
-					0);
-	if (rc < 0)
-		goto out;
-	root = json_object();
-	tokens = json_array();
-	if (root == NULL || tokens == NULL ||
-	    json_object_set_new(root, "tokens", tokens) < 0) {
-		if (root == NULL)
-			json_decref(tokens);
-		rc = ota_error(OTA_EINTERNAL, "out of memory");
-		goto out;
-	}
-	/*
-	 * A PIN is tried on one token only: trying it on every token a loose
-	 * URI matches would spend other tokens' retry counters.
-	 */
-	for (i = 0; i < ntoks; i++) {
-		rc = list_token(tokens, p, &r, &toks[i], ntoks == 1);
-		if (rc < 0)
-			goto out;
-	}
-	*out = root;
-	root = NULL;
-out:
-	json_decref(root);
-	free(toks);
-	free(mods);
-	pkcs11_req_free(&r);
-	return rc;
 }

@@ -76,6 +76,26 @@ enum curve { CURVE_NONE, CURVE_P256, CURVE_P384, CURVE_ED25519 };
 
 /* ---- Tokens, sessions, login (pkcs11.c) -------------------------------- */
 
+/* A blank-padded CK_UTF8CHAR field as a string, trailing blanks dropped. */
+void pkcs11_padded(char *dst, const unsigned char *src, size_t n);
+/* n bytes as 2n lower-case hex digits and a NUL. */
+void pkcs11_hex(char *dst, const unsigned char *src, size_t n);
+/*
+ * The modules a URI asks to search (its module-path or module-name, the
+ * context's module, or every configured one); *out is malloc'ed.
+ */
+int pkcs11_uri_modules(struct module ***out, size_t *n, struct ota_pkcs11 *p,
+		       P11KitUri *uri);
+/*
+ * The initialized tokens in mods matching uri; seen (may be NULL) collects
+ * the labels of every token looked at. *out is malloc'ed.
+ */
+int pkcs11_find_tokens(struct token **out, size_t *n, struct module **mods,
+		       size_t nmods, P11KitUri *uri, char *seen,
+		       size_t seen_size);
+/* The context's one session on t's token, opened on first use. */
+int pkcs11_open_session(struct session **out, struct ota_pkcs11 *p,
+			const struct token *t);
 /*
  * Appends sep and text to the string in buf; when they do not fit, ends buf
  * with "..." and returns -1.
