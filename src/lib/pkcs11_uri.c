@@ -62,24 +62,23 @@ static bool query_attr_in_path(const char *s)
 int pkcs11_req_parse(struct req *r, struct ota_pkcs11 *p, const char *s)
 {
 	const char *pin;
-	const bool pin_in_text = has_pin_value(s);
+	/* s as messages show it: never with a PIN in it. */
+	const char *given = has_pin_value(s) ? "(URI with pin-value not shown)"
+			    : s != NULL      ? s
+					     : "(null)";
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	if (!ota_pkcs11_is_uri(s))
 		return ota_error(OTA_EUSAGE,
 				 "%s: not a PKCS#11 URI (\"pkcs11:...\")",
-				 pin_in_text ? "(URI with pin-value not shown)"
-				 : s != NULL ? s
-					     : "(null)");
+				 given);
 	r->uri = p11_kit_uri_new();
 	if (r->uri == NULL)
 		return ota_error(OTA_EINTERNAL, "out of memory");
 	rc = p11_kit_uri_parse(s, P11_KIT_URI_FOR_ANY, r->uri);
 	if (rc != P11_KIT_URI_OK) {
-		rc = ota_error(OTA_EUSAGE, "%s: invalid PKCS#11 URI: %s",
-			       pin_in_text ? "(URI with pin-value not shown)"
-					   : s,
+		rc = ota_error(OTA_EUSAGE, "%s: invalid PKCS#11 URI: %s", given,
 			       p11_kit_uri_message(rc));
 		goto out;
 	}
@@ -112,16 +111,16 @@ int pkcs11_req_parse(struct req *r, struct ota_pkcs11 *p, const char *s)
 			goto out;
 	}
 	if (p11_kit_uri_any_unrecognized(r->uri)) {
-		rc = ota_error(
-		    OTA_EUSAGE,
-		    "%s: unknown attribute in PKCS#11 URI (RFC "
-		    "7512 knows token, manufacturer, model, "
-		    "serial, object, id, type, ...%s)",
-		    pin_in_text ? "(URI with pin-value not shown)" : s,
-		    query_attr_in_path(s) ? "; module-path, module-name and "
-					    "pin-source are query attributes: "
-					    "put them after '?'"
-					  : "");
+		rc = ota_error(OTA_EUSAGE,
+			       "%s: unknown attribute in PKCS#11 URI (RFC "
+			       "7512 knows token, manufacturer, model, "
+			       "serial, object, id, type, ...%s)",
+			       given,
+			       query_attr_in_path(s)
+				   ? "; module-path, module-name and "
+				     "pin-source are query attributes: "
+				     "put them after '?'"
+				   : "");
 		goto out;
 	}
 	if (p11_kit_uri_format(r->uri, P11_KIT_URI_FOR_ANY, &r->shown) !=
