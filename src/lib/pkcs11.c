@@ -736,6 +736,18 @@ static int login_error(struct session *s, CK_RV rv)
 }
 
 /*
+ * Whether r gives a PIN without asking anyone: the URI's pin-value or
+ * pin-source, or OTATOOL_PKCS11_PIN set and not empty.
+ */
+bool pkcs11_pin_given(const struct req *r)
+{
+	const char *env = getenv(PIN_ENV);
+
+	return r->has_pin || p11_kit_uri_get_pin_source(r->uri) != NULL ||
+	       (env != NULL && env[0] != '\0');
+}
+
+/*
  * Logs the session's token in once. The PIN comes from the URI (pin-value
  * when allowed, pin-source), OTATOOL_PKCS11_PIN or a prompt, and is wiped
  * as soon as C_Login returns.
@@ -744,7 +756,6 @@ int pkcs11_login(struct ota_pkcs11 *p, struct session *s, struct req *r)
 {
 	CK_FUNCTION_LIST *fl = s->mod->fl;
 	const char *source = p11_kit_uri_get_pin_source(r->uri);
-	const char *env = getenv(PIN_ENV);
 	struct ota_secret pin;
 	char what[96], prompt[96];
 	CK_TOKEN_INFO ti;
@@ -782,8 +793,8 @@ int pkcs11_login(struct ota_pkcs11 *p, struct session *s, struct req *r)
 				 "initialize it with the SO PIN",
 				 s->label);
 
-	if ((ti.flags & CKF_PROTECTED_AUTHENTICATION_PATH) && !r->has_pin &&
-	    source == NULL && (env == NULL || env[0] == '\0')) {
+	if ((ti.flags & CKF_PROTECTED_AUTHENTICATION_PATH) &&
+	    !pkcs11_pin_given(r)) {
 		/* PIN pad or biometrics: the token asks for itself. */
 		rv = fl->C_Login(s->h, CKU_USER, NULL, 0);
 	} else {

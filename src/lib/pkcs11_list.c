@@ -140,14 +140,6 @@ static json_t *object_json(struct session *s, CK_OBJECT_HANDLE o,
 	return j;
 }
 
-static bool pin_available(const struct ota_pkcs11 *p, const struct req *r)
-{
-	const char *env = getenv(PIN_ENV);
-
-	return r->has_pin || p11_kit_uri_get_pin_source(r->uri) != NULL ||
-	       (env != NULL && env[0] != '\0') || p->allow_prompt;
-}
-
 static int list_token(json_t *tokens, struct ota_pkcs11 *p, struct req *r,
 		      const struct token *t, bool may_login)
 {
@@ -169,7 +161,7 @@ static int list_token(json_t *tokens, struct ota_pkcs11 *p, struct req *r,
 	if (rc < 0)
 		goto out;
 	if (may_login && (t->info.flags & CKF_LOGIN_REQUIRED) &&
-	    pin_available(p, r)) {
+	    (pkcs11_pin_given(r) || p->allow_prompt)) {
 		rc = pkcs11_login(p, s, r);
 		if (rc < 0)
 			goto out;

@@ -124,6 +124,8 @@ const char *pkcs11_class_name(CK_OBJECT_CLASS cls);
  */
 int pkcs11_pick_token(struct session **out, struct ota_pkcs11 *p, struct req *r,
 		      bool narrow);
+/* A PIN in r, its pin-source or the environment: no prompt needed. */
+bool pkcs11_pin_given(const struct req *r);
 /* Logs s's token in once, with the PIN from r, the environment or a prompt. */
 int pkcs11_login(struct ota_pkcs11 *p, struct session *s, struct req *r);
 
