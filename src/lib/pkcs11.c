@@ -407,19 +407,17 @@ int pkcs11_find_tokens(struct token **out, size_t *n, struct module **mods,
 		if (fl->C_GetInfo(&mi) != CKR_OK ||
 		    !p11_kit_uri_match_module_info(uri, &mi))
 			continue;
+		/* Asked twice: how many slots, then which. */
 		rv = fl->C_GetSlotList(CK_TRUE, NULL, &nslots);
-		if (rv != CKR_OK) {
-			rc = ota_error(OTA_EKEY, "%s: C_GetSlotList: %s",
-				       mods[i]->name, ota_pkcs11_rv_name(rv));
-			goto out;
+		if (rv == CKR_OK) {
+			free(slots);
+			slots = calloc(nslots + 1, sizeof(*slots));
+			if (slots == NULL) {
+				rc = ota_error(OTA_EINTERNAL, "out of memory");
+				goto out;
+			}
+			rv = fl->C_GetSlotList(CK_TRUE, slots, &nslots);
 		}
-		free(slots);
-		slots = calloc(nslots + 1, sizeof(*slots));
-		if (slots == NULL) {
-			rc = ota_error(OTA_EINTERNAL, "out of memory");
-			goto out;
-		}
-		rv = fl->C_GetSlotList(CK_TRUE, slots, &nslots);
 		if (rv != CKR_OK) {
 			rc = ota_error(OTA_EKEY, "%s: C_GetSlotList: %s",
 				       mods[i]->name, ota_pkcs11_rv_name(rv));
