@@ -863,9 +863,7 @@ void ota_pkcs11_free(struct ota_pkcs11 *p)
 		return;
 	for (k = p->keys; k != NULL; k = kn) {
 		kn = k->next;
-		EVP_PKEY_free(k->pub);
-		free(k->uri);
-		free(k);
+		pkcs11_key_free(k);
 	}
 	for (s = p->sessions; s != NULL; s = sn) {
 		sn = s->next;

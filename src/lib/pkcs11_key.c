@@ -379,6 +379,15 @@ static int check_public(EVP_PKEY *pk, enum ota_pkcs11_key_type type,
 
 /* ---- Finding keys ------------------------------------------------------ */
 
+void pkcs11_key_free(struct ota_pkcs11_key *k)
+{
+	if (k == NULL)
+		return;
+	EVP_PKEY_free(k->pub);
+	free(k->uri);
+	free(k);
+}
+
 /* The URI of an object found on s, for messages and results. */
 static char *handle_uri(struct session *s, CK_OBJECT_HANDLE o,
 			CK_OBJECT_CLASS cls)
@@ -551,11 +560,7 @@ int ota_pkcs11_find_key(struct ota_pkcs11_key **out, struct ota_pkcs11 *p,
 	*out = k;
 	k = NULL;
 out:
-	if (k != NULL) {
-		EVP_PKEY_free(k->pub);
-		free(k->uri);
-		free(k);
-	}
+	pkcs11_key_free(k);
 	free(objs);
 	pkcs11_req_free(&r);
 	return rc;

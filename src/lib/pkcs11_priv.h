@@ -147,5 +147,7 @@ char *pkcs11_object_uri(const CK_TOKEN_INFO *info, const void *label,
  */
 void pkcs11_curve_of(enum curve *c, char *name, size_t size,
 		     const unsigned char *der, size_t len);
+/* Frees a key and its public half, not its session. Accepts NULL. */
+void pkcs11_key_free(struct ota_pkcs11_key *k);
 
 #endif
