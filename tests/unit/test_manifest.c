@@ -17,6 +17,8 @@
 #include "otatool/manifest.h"
 #include "otatool/version.h"
 
+#include "tmpdir.h"
+
 #define COMMIT "0123456789abcdef0123456789abcdef01234567"
 #define HELLO_SHA256                                                           \
 	"5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
@@ -33,38 +35,12 @@ static const char *const ci_vars[] = {
 
 static void setup(void)
 {
-	strcpy(tmpdir, "/tmp/otatool-manifest-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+	tmpdir_make(tmpdir, sizeof(tmpdir), "manifest");
 	cr_assert_not_null(getcwd(saved_cwd, sizeof(saved_cwd)));
 	/* The tests decide the build time and machine themselves. */
 	unsetenv("SOURCE_DATE_EPOCH");
 	for (size_t i = 0; i < sizeof(ci_vars) / sizeof(ci_vars[0]); i++)
 		unsetenv(ci_vars[i]);
-}
-
-/* Removes dir and everything under it (the tests' directories are shallow). */
-static void remove_tree(const char *dir)
-{
-	struct dirent *e;
-	DIR *d = opendir(dir);
-
-	if (d) {
-		while ((e = readdir(d))) {
-			char path[512];
-			struct stat st;
-
-			if (strcmp(e->d_name, ".") == 0 ||
-			    strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-				remove_tree(path);
-			else
-				unlink(path);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
 }
 
 /*
@@ -124,7 +100,7 @@ static void teardown(void)
 	if (saved_cwd[0] && chdir(saved_cwd) != 0)
 		cr_log_warn("cannot return to %s", saved_cwd);
 	if (tmpdir[0])
-		remove_tree(tmpdir);
+		tmpdir_remove(tmpdir);
 }
 
 TestSuite(manifest, .init = setup, .fini = teardown);

@@ -13,44 +13,20 @@
 #include "otatool/error.h"
 #include "otatool/output.h"
 
+#include "tmpdir.h"
+
 static char tmpdir[64];
 
 static void setup(void)
 {
-	strcpy(tmpdir, "/tmp/otatool-output-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
-}
-
-/* Removes dir and everything under it (the tests' directories are shallow). */
-static void remove_tree(const char *dir)
-{
-	struct dirent *e;
-	DIR *d = opendir(dir);
-
-	if (d) {
-		while ((e = readdir(d))) {
-			char path[512];
-			struct stat st;
-
-			if (strcmp(e->d_name, ".") == 0 ||
-			    strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-				remove_tree(path);
-			else
-				unlink(path);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
+	tmpdir_make(tmpdir, sizeof(tmpdir), "output");
 }
 
 static void teardown(void)
 {
 	ota_output_unlink_pending();
 	if (tmpdir[0])
-		remove_tree(tmpdir);
+		tmpdir_remove(tmpdir);
 }
 
 TestSuite(output, .init = setup, .fini = teardown);
