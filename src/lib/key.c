@@ -184,6 +184,8 @@ static int pass_cb(char *pass, size_t pass_size, size_t *pass_len,
 		return 0;
 	if (s.len > pass_size) {
 		ota_secret_wipe(&s);
+		pc->err = ota_error(OTA_EINPUT, "%s is longer than %zu bytes",
+				    what, pass_size);
 		return 0;
 	}
 	memcpy(pass, s.value, s.len);
@@ -264,9 +266,12 @@ static int open_file_key(struct ota_key *k, const char *path,
 	}
 	if (OSSL_DECODER_from_bio(d, bio) != 1 || !k->pkey) {
 		if (pc.asked && !pc.got && pc.err != OTA_EKEY)
-			/* The passphrase file could not be read: say why. */
-			rc =
-			    ota_error_wrap(OTA_EKEY, "%s: encrypted key", path);
+			/*
+			 * The passphrase could not be read (a missing, empty
+			 * or too long file): say why, as the input error it
+			 * is.
+			 */
+			rc = ota_error_wrap(pc.err, "%s: encrypted key", path);
 		else if (pc.asked && !pc.got)
 			rc = ota_error(OTA_EKEY,
 				       "%s: key is encrypted and no passphrase "

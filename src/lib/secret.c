@@ -122,6 +122,15 @@ static int take_line(struct ota_secret *s, const char *what, const char *name,
 	return 0;
 }
 
+/* The limit users know is the secret's, not the line ending's two more. */
+static int too_large(const char *path, const char *what)
+{
+	return ota_error(OTA_EINPUT,
+			 "%s: %s file is too large: it must hold one line of "
+			 "at most %d bytes",
+			 path, what, OTA_SECRET_MAX);
+}
+
 static int from_file(struct ota_secret *s, const char *what, const char *file)
 {
 	char buf[SECRET_FILE_MAX + 1];
@@ -149,9 +158,7 @@ static int from_file(struct ota_secret *s, const char *what, const char *file)
 		goto out;
 	}
 	if (S_ISREG(st.st_mode) && st.st_size > SECRET_FILE_MAX) {
-		rc =
-		    ota_error(OTA_EINPUT, "%s: %s file is larger than %d bytes",
-			      path, what, SECRET_FILE_MAX);
+		rc = too_large(path, what);
 		goto out;
 	}
 	/* Pipes and devices have no size: read one byte past the bound. */
@@ -170,9 +177,7 @@ static int from_file(struct ota_secret *s, const char *what, const char *file)
 		n += (size_t)r;
 	}
 	if (n > SECRET_FILE_MAX) {
-		rc =
-		    ota_error(OTA_EINPUT, "%s: %s file is larger than %d bytes",
-			      path, what, SECRET_FILE_MAX);
+		rc = too_large(path, what);
 		goto out;
 	}
 	rc = take_line(s, what, path, buf, n);
