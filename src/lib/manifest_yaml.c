@@ -1,6 +1,7 @@
 /* Loads a release description (YAML) into a manifest, validating as it goes. */
 #include "manifest_priv.h"
 #include "otatool/error.h"
+#include "otatool/fileio.h"
 #include "otatool/suggest.h"
 
 #include <errno.h>
@@ -363,32 +364,19 @@ int ota_manifest_load_yaml(struct ota_manifest *m, const char *path)
 	struct loader l = { .file = path, .m = m };
 	yaml_parser_t parser;
 	yaml_node_t *root;
-	char *dircopy = NULL;
-	struct stat st;
-	FILE *f;
+	char *dircopy = NULL, *text = NULL;
+	size_t len = 0;
 	int rc, have_doc = 0;
 
-	f = fopen(path, "rb");
-	if (!f)
-		return ota_error(OTA_EINPUT, "%s: cannot open: %s", path,
-				 strerror(errno));
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-		fclose(f);
-		return ota_error(OTA_EINPUT, "%s: not a regular file", path);
-	}
-	if (st.st_size > OTA_MANIFEST_MAX_FILE) {
-		fclose(f);
-		return ota_error(OTA_EINPUT,
-				 "%s: %lld bytes is larger than the %u-byte "
-				 "limit for a release description",
-				 path, (long long)st.st_size,
-				 OTA_MANIFEST_MAX_FILE);
-	}
+	/* Through fileio: a FIFO or a directory is refused before any read. */
+	if ((rc =
+		 ota_file_read_small(&text, &len, path, OTA_MANIFEST_MAX_FILE)))
+		return rc;
 	if (!yaml_parser_initialize(&parser)) {
-		fclose(f);
+		free(text);
 		return ota_error(OTA_EINTERNAL, "out of memory");
 	}
-	yaml_parser_set_input_file(&parser, f);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &l.doc)) {
 		rc = ota_error(OTA_EINPUT, "%s:%zu:%zu: invalid YAML: %s%s%s",
 			       path, parser.problem_mark.line + 1,
@@ -441,7 +429,7 @@ out:
 	if (have_doc)
 		yaml_document_delete(&l.doc);
 	yaml_parser_delete(&parser);
-	fclose(f);
+	free(text);
 	free(dircopy);
 	return rc;
 }

@@ -897,7 +897,8 @@ Test(key, open_refuses_truncated_garbage_empty_missing)
 		   "not a valid private key");
 	open_fails(write_bytes("empty", "", 0), &opts, OTA_EKEY, NULL);
 	open_fails(tpath("does-not-exist.pem"), &opts, OTA_EKEY, NULL);
-	open_fails(dir, &opts, OTA_EKEY, "not a regular file");
+	/* Not a file at all: an input error, as for every other input. */
+	open_fails(dir, &opts, OTA_EINPUT, "not a regular file");
 }
 
 Test(key, open_refuses_oversized_files)
