@@ -5,7 +5,7 @@
 # wait and still work as process substitution and /dev/stdin.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-require openssl softhsm2-util timeout mkfifo date
+require openssl softhsm2-util timeout mkfifo date python3
 if [ ! -f "$SOFTHSM_MODULE" ]; then
 	echo "SoftHSM module $SOFTHSM_MODULE is missing (scripts/deps)" >&2
 	exit 2
@@ -311,6 +311,71 @@ expect_exit 3 "extract --trust FIFO" timeout 20 otatool extract \
 refused_at_once "extract --crl" otatool extract --trust "$CA" --crl @IN@ \
 	-o "$W/x" "$W/p.otapkg"
 assert_not_exists "$W/x"
+
+# ---------------------------------------------------------------- bounded time
+
+# hostile_file FILE PREFIX UNIT: FILE of exactly 1 MiB, the documented
+# largest release file: PREFIX, then UNIT repeated, then newlines.
+hostile_file() {
+	python3 - "$@" <<'PY' || die "hostile_file $1"
+import sys
+path, prefix, unit = sys.argv[1:]
+size = 1 << 20
+n = (size - len(prefix)) // len(unit)
+text = prefix + unit * n
+open(path, "w").write(text + "\n" * (size - len(text)))
+PY
+}
+
+# refused_in_cpu NAME WHERE WHY CMD...: CMD exits 3 naming WHERE and WHY,
+# having used under one second of CPU (user + system, children included,
+# as bash's time reports them); timeout(1) turns the 20-minute runs this
+# once took into a failure.
+refused_in_cpu() {
+	local name=$1 where=$2 why=$3 cpu
+
+	shift 3
+	LAST_NAME=$name
+	LAST_CMD=$(_quote "$@")
+	TIMEFORMAT='%U %S'
+	{
+		time timeout 60 "$@" >"$OUT" 2>"$ERR" </dev/null
+		RC=$?
+	} 2>"$T/.time"
+	unset TIMEFORMAT
+	cpu=$(awk '{ printf "%.3f", $1 + $2 }' "$T/.time")
+	[ "$RC" = 3 ]
+	_assert $? "expected exit status 3, got $RC"
+	assert_contains "$ERR" "$where"
+	assert_contains "$ERR" "$why"
+	awk -v t="$cpu" 'BEGIN { exit !(t < 1) }'
+	_assert $? "took ${cpu}s of CPU"
+}
+
+H=$W/hostile
+mkdir -p "$H"
+hostile_file "$H/lists.yaml" "name: " "["
+hostile_file "$H/maps.yaml" "name: " "{a: "
+hostile_file "$H/lines.yaml" "name: [
+" " [
+"
+hostile_file "$H/wide.yaml" "hardware: [" "a, "
+refused_in_cpu "1 MiB of [ (manifest)" "lists.yaml:1:70:" \
+	"nested deeper than 64 levels" otatool manifest -o "$W/out.json" \
+	"$H/lists.yaml"
+refused_in_cpu "1 MiB of [ (package)" "lists.yaml:1:70:" \
+	"nested deeper than 64 levels" otatool package --key "$K/signer.pem" \
+	-o "$W/out.pkg" "$H/lists.yaml"
+refused_in_cpu "1 MiB of {a: " "maps.yaml:1:259:" "nested deeper than 64" \
+	otatool manifest -o "$W/out.json" "$H/maps.yaml"
+refused_in_cpu "1 MiB of [ on lines" "lines.yaml:64:2:" \
+	"nested deeper than 64" otatool manifest -o "$W/out.json" \
+	"$H/lines.yaml"
+refused_in_cpu "1 MiB wide list" "wide.yaml:1:12291:" \
+	"more than 4096 YAML nodes" otatool manifest -o "$W/out.json" \
+	"$H/wide.yaml"
+assert_not_exists "$W/out.json"
+assert_not_exists "$W/out.pkg"
 
 # ------------------------------------------------- secrets that still work
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "otatool/error.h"
@@ -104,6 +105,7 @@ static void teardown(void)
 }
 
 TestSuite(manifest, .init = setup, .fini = teardown);
+TestSuite(manifest_hostile, .init = setup, .fini = teardown, .timeout = 60);
 
 /* Helpers ---------------------------------------------------------------- */
 
@@ -433,6 +435,141 @@ Test(manifest, yaml_other_value_errors)
 	yaml_bad("git:\n  commit: abc\n", "2:11", "git.commit", "hex");
 	yaml_bad("build:\n  time: tomorrow\n", "2:9", "build.time",
 		 "invalid timestamp");
+}
+
+/*
+ * YAML features that change what a value means, or let one value stand
+ * in several places, are refused where they appear, naming the field.
+ */
+Test(manifest, yaml_tags_anchors_aliases)
+{
+	yaml_bad("name: fw\nsecurity_counter: !!str 7\n", "2:19",
+		 "security_counter", "YAML tags (!!str)");
+	yaml_bad("name: !!binary YWJj\n", "1:7", "name",
+		 "YAML tags (!!binary)");
+	yaml_bad("name: !custom fw\n", "1:7", "name", "YAML tags (!custom)");
+	yaml_bad("name: ! fw\n", "1:7", "name", "YAML tags (!)");
+	yaml_bad("!!str name: fw\n", "1:1", "", "YAML tags (!!str)");
+	yaml_bad("hardware: !!seq [a]\n", "1:11", "hardware", "YAML tags");
+	yaml_bad("images:\n  - !!map {name: a, file: x}\n", "2:5", "images[0]",
+		 "YAML tags (!!map)");
+	yaml_bad("name: &n fw\n", "1:7", "name", "anchors");
+	yaml_bad("hardware: [a, *h]\n", "1:15", "hardware[1]", "aliases (*h)");
+	yaml_bad("!!map\nname: fw\n", "1:1", "(top level)", "YAML tags");
+}
+
+/* path holding text of n bytes: c repeated after prefix. */
+static void write_repeated(const char *path, const char *prefix,
+			   const char *unit, size_t size)
+{
+	size_t plen = strlen(prefix), ulen = strlen(unit), n = plen;
+	char *text = malloc(size + 1);
+
+	cr_assert_not_null(text);
+	memcpy(text, prefix, plen);
+	while (n + ulen <= size) {
+		memcpy(text + n, unit, ulen);
+		n += ulen;
+	}
+	memset(text + n, '\n', size - n);
+	text[size] = '\0';
+	write_file(path, text);
+	free(text);
+}
+
+static double cpu_seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/*
+ * A release file of the largest size allowed, nested or wide as only a
+ * hostile one is: refused quickly (libyaml alone takes quadratic time on
+ * flow nesting), naming the position. The suite's timeout catches the
+ * 20-minute runs this used to take.
+ */
+Test(manifest_hostile, huge_nesting_refused_quickly)
+{
+	static const struct {
+		const char *prefix, *unit, *line_col, *why;
+	} cases[] = {
+		{ "name: ", "[", "1:70", "nested deeper than 64 levels" },
+		{ "name: ", "{a: ", "1:259", "nested deeper than 64 levels" },
+		{ "hardware: [", "[a, ", "1:260", "nested deeper than 64" },
+		{ "name: [\n", " [\n", "64:2", "nested deeper than 64" },
+		{ "hardware: [", "a, ", "1:12291",
+		  "more than 4096 YAML nodes" },
+		{ "dependencies:\n", "- {name: a, range: '*'}\n", "820:13",
+		  "more than 4096 YAML nodes" },
+	};
+	char path[128], prefix[192];
+
+	tmp_path(path, sizeof(path), "hostile.yaml");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ota_manifest *m = new_manifest();
+		double t0, cpu;
+		int rc;
+
+		write_repeated(path, cases[i].prefix, cases[i].unit,
+			       OTA_MANIFEST_MAX_FILE);
+		t0 = cpu_seconds();
+		rc = ota_manifest_load_yaml(m, path);
+		cpu = cpu_seconds() - t0;
+		cr_assert_eq(rc, OTA_EINPUT, "case %zu: rc %d", i, rc);
+		snprintf(prefix, sizeof(prefix), "%s:%s: ", path,
+			 cases[i].line_col);
+		cr_assert_eq(
+		    strncmp(ota_error_message(), prefix, strlen(prefix)), 0,
+		    "case %zu: not \"%s\": %s", i, prefix, ota_error_message());
+		must_contain(ota_error_message(), cases[i].why);
+		cr_assert_lt(cpu, 0.5, "case %zu: %.2f s of CPU", i, cpu);
+		drop_manifest(m);
+	}
+}
+
+/* The bounds themselves: 64 levels and 4096 nodes are still read. */
+Test(manifest_hostile, limits_are_exact)
+{
+	static char text[16384];
+	size_t n;
+
+	/* The top mapping and 63 lists: 64 levels, a schema error. */
+	n = (size_t)snprintf(text, sizeof(text), "name: ");
+	for (int i = 0; i < 63; i++)
+		text[n++] = '[';
+	for (int i = 0; i < 63; i++)
+		text[n++] = ']';
+	text[n++] = '\n';
+	text[n] = '\0';
+	yaml_bad(text, "1:7", "name", "expected a value, found a list");
+	/* One more list: over the limit, at its bracket. */
+	n = (size_t)snprintf(text, sizeof(text), "name: ");
+	for (int i = 0; i < 64; i++)
+		text[n++] = '[';
+	for (int i = 0; i < 64; i++)
+		text[n++] = ']';
+	text[n++] = '\n';
+	text[n] = '\0';
+	yaml_bad(text, "1:70", NULL, "nested deeper than 64 levels");
+
+	/* 1 mapping + key + list + 4093 items = 4096 nodes: read. */
+	n = (size_t)snprintf(text, sizeof(text), "hardware: [");
+	for (int i = 0; i < 4093; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s",
+				      i ? ",a" : "a");
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "]\n");
+	cr_assert_lt(n, sizeof(text));
+	yaml_bad(text, "1:14", "hardware[1]", "duplicate hardware id");
+	/* One item more: the 4097th node is refused where it starts. */
+	n = (size_t)snprintf(text, sizeof(text), "hardware: [");
+	for (int i = 0; i < 4094; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s",
+				      i ? ",a" : "a");
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "]\n");
+	yaml_bad(text, "1:8198", NULL, "more than 4096 YAML nodes");
 }
 
 /* A syntax error carries the parser's position. */
