@@ -61,8 +61,9 @@ struct ota_manifest {
 };
 
 /*
- * The integer syntax of release files and options: decimal or 0x hex,
- * '_' between digits allowed, at most max. OTA_EINPUT naming origin.
+ * The integer syntax of release files and options: decimal without
+ * leading zeros or 0x hex, a single '_' allowed between two digits, at
+ * most max. OTA_EINPUT naming origin.
  */
 int ota_parse_uint(uint64_t *out, const char *s, uint64_t max,
 		   const char *origin);

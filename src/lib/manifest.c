@@ -115,19 +115,33 @@ int ota_parse_uint(uint64_t *out, const char *s, uint64_t max,
 	return manifest_parse_u64(out, s, max, origin);
 }
 
+/*
+ * One integer syntax for release files, manifests and options, chosen so
+ * that a number means only one thing: decimal without leading zeros (YAML
+ * 1.1 reads 010 as octal 8), or 0x and hexadecimal digits, with single
+ * '_' between two digits (0x0802_0000).
+ */
 int manifest_parse_u64(uint64_t *out, const char *s, uint64_t max,
 		       const char *origin)
 {
 	uint64_t v = 0;
 	unsigned base = 10;
-	const char *p = s;
+	const char *p = s, *digits;
 
 	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
 		base = 16;
 		p += 2;
 	}
+	digits = p;
 	if (!*p)
 		goto bad;
+	if (base == 10 && p[0] == '0' && p[1])
+		return ota_error(
+		    OTA_EINPUT,
+		    "%s: \"%s\" has a leading zero (YAML 1.1 would "
+		    "read it as octal); write it without, or as "
+		    "0x hex",
+		    origin, s);
 	for (; *p; p++) {
 		unsigned d;
 
@@ -135,8 +149,15 @@ int manifest_parse_u64(uint64_t *out, const char *s, uint64_t max,
 			d = (unsigned)(*p - '0');
 		else if (base == 16 && isxdigit((unsigned char)*p))
 			d = (unsigned)(tolower((unsigned char)*p) - 'a' + 10);
-		else if (*p == '_' && p != s && p[1])
-			continue; /* YAML allows 0x0802_0000 */
+		else if (*p == '_' && p > digits && p[-1] != '_' && p[1] &&
+			 p[1] != '_')
+			continue;
+		else if (*p == '_')
+			return ota_error(OTA_EINPUT,
+					 "%s: \"%s\" is not a non-negative "
+					 "integer: '_' may only stand between "
+					 "two digits",
+					 origin, s);
 		else
 			goto bad;
 		if (v > (max - d) / base)
@@ -430,6 +451,17 @@ int ota_manifest_set(struct ota_manifest *m, const char *field,
 		if ((rc = ota_timestamp_parse(&t, value)) ||
 		    (rc = ota_timestamp_format(buf, t)))
 			return ota_error_wrap(rc, "%s", origin);
+		/*
+		 * Parsed, so the seconds are at offset 17. A leap second
+		 * has no time_t of its own: recorded, it would become the
+		 * second before it.
+		 */
+		if (value[17] == '6' && value[18] == '0')
+			return ota_error(OTA_EINPUT,
+					 "%s: \"%s\" is a leap second, which "
+					 "a manifest cannot record; give "
+					 "the second before or after it",
+					 origin, value);
 		return set_string(&m->build_time, buf);
 	}
 	if (strcmp(field, "build-id") == 0) {

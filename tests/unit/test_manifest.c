@@ -458,6 +458,36 @@ Test(manifest, yaml_tags_anchors_aliases)
 	yaml_bad("!!map\nname: fw\n", "1:1", "(top level)", "YAML tags");
 }
 
+/*
+ * Integers mean one thing: no YAML 1.1 octal (07 would be 7, but 010 is 8
+ * in YAML 1.1 and 10 here), '_' only between two digits (1__0 is not 10).
+ */
+Test(manifest, yaml_integer_syntax_strict)
+{
+	yaml_bad("security_counter: 07\n", "1:19", "security_counter",
+		 "leading zero");
+	yaml_bad("security_counter: 010\n", "1:19", "security_counter",
+		 "leading zero");
+	yaml_bad("security_counter: 00\n", "1:19", "security_counter",
+		 "leading zero");
+	yaml_bad("security_counter: 1__0\n", "1:19", "security_counter",
+		 "between two digits");
+	yaml_bad("security_counter: 1_\n", "1:19", "security_counter", NULL);
+	yaml_bad("images:\n  - name: app\n    file: a\n"
+		 "    load_address: 0x_0800\n",
+		 "4:19", "images[0].load_address", "between two digits");
+	yaml_bad("images:\n  - name: app\n    file: a\n"
+		 "    load_address: 0x0800__0000\n",
+		 "4:19", "images[0].load_address", "between two digits");
+}
+
+/* 23:59:60 cannot be recorded to the second: refused, not moved back. */
+Test(manifest, yaml_leap_second_refused)
+{
+	yaml_bad("build:\n  time: 2016-12-31T23:59:60Z\n", "2:9", "build.time",
+		 "leap second");
+}
+
 /* path holding text of n bytes: c repeated after prefix. */
 static void write_repeated(const char *path, const char *prefix,
 			   const char *unit, size_t size)
@@ -710,6 +740,14 @@ Test(manifest, set_security_counter)
 	set_bad(m, "security-counter", "7 ", "not a non-negative integer");
 	set_bad(m, "security-counter", "1_", "not a non-negative integer");
 	set_bad(m, "security-counter", "seven", "not a non-negative integer");
+	/* One syntax with the release file: no doubled or stray '_'. */
+	set_bad(m, "security-counter", "1__0", "between two digits");
+	set_bad(m, "security-counter", "_10", "not a non-negative integer");
+	set_bad(m, "security-counter", "0x_10", "between two digits");
+	set_bad(m, "security-counter", "07", "leading zero");
+	set_ok(m, "security-counter", "0x07");
+	cr_assert_eq(m->security_counter, 7);
+	set_ok(m, "security-counter", "1_000");
 	cr_assert_eq(m->security_counter, 1000);
 	drop_manifest(m);
 }
@@ -739,6 +777,9 @@ Test(manifest, set_build_time_normalises_to_utc)
 	set_bad(m, "build-time", "2026-13-01T00:00:00Z", "invalid timestamp");
 	set_bad(m, "build-time", "yesterday", "invalid timestamp");
 	set_bad(m, "build-time", "9999-12-31T23:59:59-01:00", NULL);
+	/* A leap second would be recorded as the second before it. */
+	set_bad(m, "build-time", "2016-12-31T23:59:60Z", "leap second");
+	set_bad(m, "build-time", "2017-01-01T00:59:60+01:00", "leap second");
 	cr_assert_str_eq(m->build_time, "2024-02-29T23:59:59Z");
 	drop_manifest(m);
 }
