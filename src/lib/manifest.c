@@ -32,6 +32,7 @@ static void free_images(struct ota_manifest *m)
 		free(m->images[i].kind);
 		free(m->images[i].file);
 		free(m->images[i].path);
+		free(m->images[i].root);
 	}
 	memset(m->images, 0, sizeof(m->images));
 	m->n_images = 0;
@@ -550,6 +551,39 @@ static int resolve_build(struct ota_manifest *m)
 	return set_string(&m->tool_version, OTATOOL_VERSION);
 }
 
+/*
+ * A release file may only name images inside its own directory tree:
+ * otherwise a hostile one has otatool hash, record and package any file
+ * the user can read (a symlink to /etc/shadow, or ../../). The check is on
+ * real paths, symbolic links followed; a file that does not exist is left
+ * to the read, which names it.
+ */
+static int check_inside_root(const struct ota_image *img, const char *src)
+{
+	char *root = NULL, *abs = NULL;
+	size_t n;
+	int rc = 0;
+
+	if (!img->root)
+		return 0;
+	if (!(root = realpath(img->root, NULL)))
+		return ota_error(OTA_EINPUT, "%s: %s", img->root,
+				 strerror(errno));
+	abs = realpath(img->path, NULL);
+	n = strlen(root);
+	/* "/" holds everything; else root must be followed by a '/'. */
+	if (abs && strcmp(root, "/") != 0 &&
+	    (strncmp(abs, root, n) != 0 || abs[n] != '/'))
+		rc = ota_error(OTA_EINPUT,
+			       "%s: image \"%s\" (%s) resolves to %s, outside "
+			       "the release file's directory %s; pass "
+			       "--allow-outside to read it anyway",
+			       src, img->name, img->file, abs, root);
+	free(abs);
+	free(root);
+	return rc;
+}
+
 int ota_manifest_resolve(struct ota_manifest *m,
 			 const struct ota_resolve_opts *opts)
 {
@@ -580,6 +614,10 @@ int ota_manifest_resolve(struct ota_manifest *m,
 				 "%s: field \"images\" must list at least one "
 				 "image (in the release file, or --image)",
 				 src);
+	for (size_t i = 0; i < m->n_images && !(opts && opts->allow_outside);
+	     i++)
+		if ((rc = check_inside_root(&m->images[i], src)))
+			return rc;
 	/* Half a git record would be silently replaced by the repository's. */
 	if (!m->has_git &&
 	    (g->branch[0] || g->tag[0] || g->describe[0] || g->dirty))

@@ -387,7 +387,13 @@ static int image_item(struct loader *l, yaml_node_t *item, const char *path,
 				e.file, resolved, e.has_load, e.load,
 				origin(l, item, path));
 	free(resolved);
-	return rc;
+	if (rc)
+		return rc;
+	/* Confined to the release file's tree (ota_manifest_resolve). */
+	l->m->images[l->m->n_images - 1].root = strdup(l->dir);
+	if (!l->m->images[l->m->n_images - 1].root)
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	return 0;
 }
 
 static const char *const top_keys[] = {

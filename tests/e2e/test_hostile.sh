@@ -377,6 +377,47 @@ refused_in_cpu "1 MiB wide list" "wide.yaml:1:12291:" \
 assert_not_exists "$W/out.json"
 assert_not_exists "$W/out.pkg"
 
+# --------------------------------------------- images outside the release
+
+# A release file from elsewhere names a file outside its tree, by ../, by
+# an absolute path or by a symbolic link: refused (3) before anything is
+# read or written, naming the image and where it resolves; read only with
+# --allow-outside, and then hashed as sha256sum(1) hashes it.
+O=$W/outside
+mkdir -p "$O/rel/images"
+head -c 1000 /dev/urandom >"$O/secret.bin"
+SECRET=$(realpath "$O/secret.bin")
+ln -s ../../secret.bin "$O/rel/images/app.bin"
+for file in ../secret.bin images/../../secret.bin "$O/secret.bin" \
+	images/app.bin; do
+	sed "s|file: images/app.bin|file: \"$file\"|" "$R/rel.yaml" \
+		>"$O/rel/rel.yaml"
+	rm -f "$O/m.json" "$O/p.otapkg"
+	expect_exit 3 "manifest: image $file outside the release" \
+		otatool manifest -q -o "$O/m.json" "$O/rel/rel.yaml" &&
+		assert_contains "$ERR" "image \"app\" ($file) resolves to $SECRET, outside the release file's directory $(realpath "$O/rel")"
+	expect_exit 3 "package: image $file outside the release" \
+		otatool package -q --key "$K/signer.pem" -o "$O/p.otapkg" \
+		"$O/rel/rel.yaml" && assert_contains "$ERR" "--allow-outside"
+	assert_not_exists "$O/m.json"
+	assert_not_exists "$O/p.otapkg"
+done
+check "manifest --allow-outside" otatool manifest -q --allow-outside \
+	-o "$O/m.json" "$O/rel/rel.yaml"
+assert_json "$O/m.json" '.images[0].file' '"secret.bin"'
+assert_json "$O/m.json" '.images[0].digest.value' \
+	"\"$(sha256sum "$O/secret.bin" | cut -d' ' -f1)\""
+check "package --allow-outside" otatool package -q --allow-outside \
+	--key "$K/signer.pem" -o "$O/p.otapkg" "$O/rel/rel.yaml"
+check "extract (outside image)" otatool extract -q \
+	--trust-key "$K/signer.pub.pem" -o "$O/x" "$O/p.otapkg"
+assert_same_file "$O/x/app.bin" "$O/secret.bin"
+# Inside the tree, a symbolic link is fine.
+mv "$O/secret.bin" "$O/rel/secret.bin"
+ln -sf ../secret.bin "$O/rel/images/app.bin"
+check "manifest: symbolic link inside the release" otatool manifest -q \
+	-o "$O/m.json" "$O/rel/rel.yaml"
+
 # ------------------------------------------------- secrets that still work
 
 # What CI jobs do: process substitution, /dev/stdin from a pipe or a

@@ -1131,6 +1131,120 @@ Test(manifest, resolve_missing_image_names_it)
 	drop_manifest(m);
 }
 
+/*
+ * A release in tmpdir/rel whose only image is file; outside.bin lies in
+ * tmpdir, beside rel, and rel/in/app.bin inside. Returns the loaded manifest.
+ */
+static struct ota_manifest *release_naming(const char *file)
+{
+	struct ota_manifest *m = new_manifest();
+	char path[256], text[512];
+
+	tmp_path(path, sizeof(path), "rel");
+	mkdir(path, 0755);
+	tmp_path(path, sizeof(path), "rel/in");
+	mkdir(path, 0755);
+	tmp_path(path, sizeof(path), "rel/in/app.bin");
+	write_file(path, "hello\n");
+	tmp_path(path, sizeof(path), "outside.bin");
+	write_file(path, "secret\n");
+	snprintf(text, sizeof(text),
+		 "name: fw\nversion: 1.0.0\nhardware: [b]\n"
+		 "git: {commit: \"%s\"}\n"
+		 "build: {time: 2026-11-24T09:00:00Z, id: b}\n"
+		 "images:\n  - {name: app, file: \"%s\"}\n",
+		 COMMIT, file);
+	tmp_path(path, sizeof(path), "rel/r.yaml");
+	write_file(path, text);
+	cr_assert_eq(ota_manifest_load_yaml(m, path), 0, "%s",
+		     ota_error_message());
+	return m;
+}
+
+/* Refused naming the image and where it resolves; read with allow_outside. */
+static void outside_refused(const char *file)
+{
+	struct ota_manifest *m = release_naming(file);
+	struct ota_resolve_opts opts = no_repo;
+	char *real, want[512];
+
+	tmp_path(want, sizeof(want), "outside.bin");
+	real = realpath(want, NULL);
+	cr_assert_not_null(real);
+	opts.source = "r.yaml";
+	cr_assert_eq(ota_manifest_resolve(m, &opts), OTA_EINPUT, "%s", file);
+	snprintf(want, sizeof(want),
+		 "r.yaml: image \"app\" (%s) resolves to %s, outside", file,
+		 real);
+	must_contain(ota_error_message(), want);
+	must_contain(ota_error_message(), "--allow-outside");
+	cr_assert_eq(m->images[0].size, 0, "refused before it was read");
+	free(real);
+	opts.allow_outside = true;
+	cr_assert_eq(ota_manifest_resolve(m, &opts), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(m->images[0].size, 7);
+	drop_manifest(m);
+}
+
+Test(manifest, resolve_refuses_images_outside_the_release)
+{
+	char target[256], link[256];
+
+	outside_refused("../outside.bin");
+	outside_refused("in/../../outside.bin");
+	/* A symbolic link inside the tree, pointing out of it. */
+	tmp_path(target, sizeof(target), "outside.bin");
+	tmp_path(link, sizeof(link), "rel/link.bin");
+	cr_assert_eq(symlink(target, link), 0, "%s", strerror(errno));
+	outside_refused("link.bin");
+	/* An absolute path is held to the same tree. */
+	outside_refused(target);
+}
+
+Test(manifest, resolve_accepts_images_inside_the_release)
+{
+	static const char *const inside[] = { "in/app.bin", "in/../in/app.bin",
+					      "inlink.bin" };
+	char target[256], link[256];
+
+	tmp_path(target, sizeof(target), "rel/in/app.bin");
+	tmp_path(link, sizeof(link), "rel/inlink.bin");
+	release_naming("in/app.bin");
+	cr_assert_eq(symlink("in/app.bin", link), 0, "%s", strerror(errno));
+	for (size_t i = 0; i < sizeof(inside) / sizeof(inside[0]); i++) {
+		struct ota_manifest *m = release_naming(inside[i]);
+
+		cr_assert_eq(ota_manifest_resolve(m, &no_repo), 0, "%s: %s",
+			     inside[i], ota_error_message());
+		cr_assert_eq(m->images[0].size, 6);
+		drop_manifest(m);
+	}
+	{
+		struct ota_manifest *m = release_naming(target);
+
+		cr_assert_eq(ota_manifest_resolve(m, &no_repo), 0, "%s",
+			     ota_error_message());
+		drop_manifest(m);
+	}
+}
+
+/* An image given on the command line is the caller's choice: not confined. */
+Test(manifest, resolve_command_line_image_may_lie_anywhere)
+{
+	struct ota_manifest *m = release_naming("in/app.bin");
+	char path[256], spec[320];
+
+	tmp_path(path, sizeof(path), "outside.bin");
+	snprintf(spec, sizeof(spec), "app:application:%s", path);
+	cr_assert_eq(ota_manifest_clear_list(m, "image"), 0);
+	set_ok(m, "image", spec);
+	cr_assert_eq(ota_manifest_resolve(m, &no_repo), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(m->images[0].size, 7);
+	drop_manifest(m);
+}
+
 struct progress {
 	int calls;
 	uint64_t done, total;
