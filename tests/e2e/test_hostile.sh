@@ -418,6 +418,36 @@ ln -sf ../secret.bin "$O/rel/images/app.bin"
 check "manifest: symbolic link inside the release" otatool manifest -q \
 	-o "$O/m.json" "$O/rel/rel.yaml"
 
+# ------------------------------------------------ modes of replaced outputs
+
+# An output written over a 0600 file stays 0600 (it once became 0644), a
+# 0755 one becomes 0644, and a new file gets 0644 less the umask, as
+# stat(1) reports them.
+mode_kept() {
+	local name=$1 path=$2 old=$3 want=$4
+
+	shift 4
+	: >"$path"
+	chmod "$old" "$path"
+	check "$name over $old" "$@" && assert_eq "$(stat -c %a "$path")" \
+		"$want" "$name: mode of $(basename "$path")"
+}
+mode_kept "manifest -o" "$W/m600.json" 600 600 \
+	otatool manifest -q -o "$W/m600.json" "$R/rel.yaml"
+mode_kept "manifest -o" "$W/m755.json" 755 644 \
+	otatool manifest -q -o "$W/m755.json" "$R/rel.yaml"
+mode_kept "sign -o" "$R/s600.json" 600 600 \
+	otatool sign -q --key "$K/signer.pem" -o "$R/s600.json" "$M"
+mode_kept "package -o" "$W/p640.otapkg" 640 640 \
+	otatool package -q --key "$K/signer.pem" -o "$W/p640.otapkg" "$S"
+mode_kept "keys export-public -o" "$W/pub600.pem" 600 600 \
+	otatool keys export-public -o "$W/pub600.pem" "$K/signer.pem"
+rm -f "$W/new.json"
+check "manifest -o (a new file)" bash -c \
+	'umask 027 && otatool manifest -q -o "$1" "$2"' _ "$W/new.json" \
+	"$R/rel.yaml" && assert_eq "$(stat -c %a "$W/new.json")" 640 \
+	"mode of a new file under umask 027"
+
 # ------------------------------------------------- secrets that still work
 
 # What CI jobs do: process substitution, /dev/stdin from a pipe or a
