@@ -1,5 +1,5 @@
 /*
- * MCUboot signed images (../shared/formats/mcuboot-image.md): a writer that
+ * MCUboot signed images (the layout: man/otatool-mcuboot.5): a writer that
  * streams the payload once through a fixed buffer into the hash and the
  * output, and a verifier that reads an image once with bounded memory and
  * checks everything the bootloader does, plus what imgtool forgets.

@@ -1,6 +1,6 @@
 /*
  * Unit tests for src/lib/mcuboot.c: images checked byte by byte against the
- * layout in shared/formats/mcuboot-image.md, hashes, key hashes and
+ * layout in otatool-mcuboot(5) (man/otatool-mcuboot.5), hashes, key hashes and
  * signatures recomputed with OpenSSL (and once with the openssl CLI), and
  * the verifier fed tampered, truncated and bit-flipped images.
  */
