@@ -1,8 +1,8 @@
 /*
  * libFuzzer target for the release-file reader (src/lib/manifest_yaml.c,
  * with libyaml underneath): every input is a release file, written to an
- * anonymous memory file and loaded with ota_manifest_load_yaml() through
- * the same bounded file reading as a real one.
+ * anonymous memory file (memfile.h) and loaded with ota_manifest_load_yaml()
+ * through the same bounded file reading as a real one.
  *
  * Invariants, beyond no crash, leak, hang or sanitizer report:
  * - the only failure is OTA_EINPUT, with a message that starts with the
@@ -20,12 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "otatool/digest.h"
 #include "otatool/error.h"
 #include "otatool/manifest.h"
+
+#include "memfile.h"
 
 static void fail(const char *what)
 {
@@ -101,27 +101,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int fd = -1;
+	const char *path = memfile_path(data, size);
 	struct ota_manifest *m = NULL;
-	char path[64];
-	size_t done = 0;
 	int rc;
 
-	if (fd < 0) {
-		fd = memfd_create("fuzz-release", MFD_CLOEXEC);
-		if (fd < 0)
-			abort();
-	}
-	if (ftruncate(fd, 0) != 0)
-		abort();
-	while (done < size) {
-		ssize_t n = pwrite(fd, data + done, size - done, (off_t)done);
-
-		if (n <= 0)
-			abort();
-		done += (size_t)n;
-	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	if (ota_manifest_new(&m))
 		abort();
 	rc = ota_manifest_load_yaml(m, path);
