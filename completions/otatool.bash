@@ -12,11 +12,11 @@
 # (any file), action (an action of the command, from _otatool_actions,
 # then what that action takes), command (a command name), or none.
 _otatool_commands=(
-	'manifest release -o --output -q --quiet -h --help --name --release-version --hardware --bootloader-min --security-counter --dependency --image --digest --build-id --build-time --git-dir --git-commit --git-branch --git-tag --allow-dirty --previous'
+	'manifest release -o --output -q --quiet -h --help --name --release-version --hardware --bootloader-min --security-counter --dependency --image --digest --build-id --build-time --git-dir --git-commit --git-branch --git-tag --allow-dirty --allow-outside --previous'
 	'sign manifest -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file --trust-key --trust --crl --crl-required --at --allow-weak-crypto -o --output --no-image-check --json -q --quiet --export-digest --export-payload --import-signature --algorithm -h --help'
 	'keys action -t --type -k --key --public -o --output --format --pkcs11-module --json -q --quiet -h --help'
 	'chain action --cert --chain --trust-key --trust --crl --crl-required --at --allow-weak-crypto --key --pkcs11-module --json -q --quiet -h --help'
-	'package input -o --output --format -q --quiet -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file --alignment --compress --compress-image --image --header-size --slot-size --write-align --erased-value --rom-fixed --public-key-tlv --mcuboot-dependency --build-number --git-dir --allow-dirty --trust-key --trust --crl --crl-required --at --allow-weak-crypto -h --help'
+	'package input -o --output --format -q --quiet -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file --alignment --compress --compress-image --image --header-size --slot-size --write-align --erased-value --rom-fixed --public-key-tlv --mcuboot-dependency --build-number --git-dir --allow-dirty --allow-outside --trust-key --trust --crl --crl-required --at --allow-weak-crypto -h --help'
 	'verify file --trust-key --trust --crl --crl-required --at --allow-weak-crypto --hardware --counter --bootloader-version --images --json -q --quiet -h --help'
 	'inspect file --json -h --help'
 	'extract file -o --output --trust-key --trust --crl --crl-required --at --allow-weak-crypto -q --quiet -h --help'

@@ -13,11 +13,11 @@
 # takes), chainaction (the action of otatool chain), command (a command
 # name), or none. OPTIONS are long option names.
 set -g __otatool_commands \
-    'manifest|describe a release as a canonical JSON manifest|release|output quiet help name release-version hardware bootloader-min security-counter dependency image digest build-id build-time git-dir git-commit git-branch git-tag allow-dirty previous' \
+    'manifest|describe a release as a canonical JSON manifest|release|output quiet help name release-version hardware bootloader-min security-counter dependency image digest build-id build-time git-dir git-commit git-branch git-tag allow-dirty allow-outside previous' \
     'sign|sign manifests with key files or PKCS#11 tokens|manifest|key cert chain rsa-padding pkcs11-module passphrase-file trust-key trust crl crl-required at allow-weak-crypto output no-image-check json quiet export-digest export-payload import-signature algorithm help' \
     'keys|generate, list and export signing keys|keyaction|type key public output format pkcs11-module json quiet help' \
     "chain|check a signer certificate's chain to a root|chainaction|cert chain trust-key trust crl crl-required at allow-weak-crypto key pkcs11-module json quiet help" \
-    'package|build an otatool package or an MCUboot image|input|output format quiet key cert chain rsa-padding pkcs11-module passphrase-file alignment compress compress-image image header-size slot-size write-align erased-value rom-fixed public-key-tlv mcuboot-dependency build-number git-dir allow-dirty trust-key trust crl crl-required at allow-weak-crypto help' \
+    'package|build an otatool package or an MCUboot image|input|output format quiet key cert chain rsa-padding pkcs11-module passphrase-file alignment compress compress-image image header-size slot-size write-align erased-value rom-fixed public-key-tlv mcuboot-dependency build-number git-dir allow-dirty allow-outside trust-key trust crl crl-required at allow-weak-crypto help' \
     'verify|verify a package, MCUboot image or signed manifest|file|trust-key trust crl crl-required at allow-weak-crypto hardware counter bootloader-version images json quiet help' \
     'inspect|show every field of a package, MCUboot image or manifest|file|json help' \
     "extract|write a verified package's images out|file|output trust-key trust crl crl-required at allow-weak-crypto quiet help" \
@@ -177,6 +177,7 @@ complete -c otatool -n '__otatool_takes git-commit' -l git-commit -x -d 'record 
 complete -c otatool -n '__otatool_takes git-branch' -l git-branch -x -d 'with --git-commit, the branch'
 complete -c otatool -n '__otatool_takes git-tag' -l git-tag -x -d 'with --git-commit, the nearest tag'
 complete -c otatool -n '__otatool_takes allow-dirty' -l allow-dirty -d 'record a dirty tree instead of refusing'
+complete -c otatool -n '__otatool_takes allow-outside' -l allow-outside -d "read release-file images outside its directory"
 complete -c otatool -n '__otatool_takes previous' -l previous -r -F -d "previous release's manifest"
 complete -c otatool -n '__otatool_takes key; and not __otatool_is chain' -s k -l key -r -F -d 'key file or pkcs11: URI'
 complete -c otatool -n '__otatool_takes key; and __otatool_is chain' -l key -r -F -d "the signing key: must be the signer's"

@@ -23,40 +23,22 @@
 #define _GNU_SOURCE
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "otatool/error.h"
 #include "otatool/mcuboot.h"
+
+#include "memfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int fd = -1;
+	const char *path = memfile_path(data, size);
 	struct ota_mcuboot_info info;
-	char path[64];
-	size_t done = 0;
 	json_t *j;
 	int rc;
 
-	if (fd < 0) {
-		fd = memfd_create("fuzz-mcuboot", MFD_CLOEXEC);
-		if (fd < 0)
-			abort();
-	}
-	if (ftruncate(fd, 0) != 0)
-		abort();
-	while (done < size) {
-		ssize_t n = pwrite(fd, data + done, size - done, (off_t)done);
-
-		if (n <= 0)
-			abort();
-		done += (size_t)n;
-	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	rc = ota_mcuboot_verify(&info, path, NULL, NULL, NULL);
 	/* Whatever was filled in must be reportable. */
 	j = ota_mcuboot_info_json(&info);

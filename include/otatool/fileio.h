@@ -24,6 +24,28 @@ int ota_file_read_small(char **out, size_t *len, const char *path, size_t max);
  */
 int ota_file_open_regular(int *fd, uint64_t *size, const char *path);
 
+/*
+ * How long ota_file_read_stream() waits on a pipe or FIFO: for a process
+ * to open it for writing when none has, and for the end of the data once
+ * one has (otatool-sign(1), Secret files).
+ */
+#define OTA_FILE_WRITER_WAIT_MS 5000
+#define OTA_FILE_PIPE_WAIT_MS   30000
+
+/*
+ * Reads up to cap bytes of a small input that may also be a pipe or FIFO
+ * (a secret given as <(...) or /dev/stdin) into buf, adding no NUL; *n is
+ * how many. A regular file is read from its start; a pipe or FIFO to its
+ * end, opened without waiting: if no process has it open for writing,
+ * OTA_FILE_WRITER_WAIT_MS are allowed for one to come, and the end of
+ * the data must come within OTA_FILE_PIPE_WAIT_MS of the open; past either,
+ * OTA_EINPUT. Directories, devices and sockets are refused at once
+ * (OTA_EINPUT naming path). *n == cap means there may be more: the caller
+ * reads one byte past its own limit to tell. Nothing is copied anywhere
+ * but buf, so a caller can wipe a secret completely.
+ */
+int ota_file_read_stream(void *buf, size_t cap, size_t *n, const char *path);
+
 /* Size of a regular file; OTA_EINPUT naming path for anything else. */
 int ota_file_size(uint64_t *size, const char *path);
 

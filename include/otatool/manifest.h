@@ -28,6 +28,8 @@ struct ota_image {
 	char *kind;
 	char *file; /* as written in the description, recorded as is */
 	char *path; /* where to read it: file resolved against the base dir */
+	char *root; /* a release file's directory, which path must resolve
+		       inside (see ota_manifest_resolve); NULL: anywhere */
 	bool has_load_address;
 	uint64_t load_address;
 	uint64_t size;            /* set by ota_manifest_resolve() */
@@ -61,8 +63,9 @@ struct ota_manifest {
 };
 
 /*
- * The integer syntax of release files and options: decimal or 0x hex,
- * '_' between digits allowed, at most max. OTA_EINPUT naming origin.
+ * The integer syntax of release files and options: decimal without
+ * leading zeros or 0x hex, a single '_' allowed between two digits, at
+ * most max. OTA_EINPUT naming origin.
  */
 int ota_parse_uint(uint64_t *out, const char *s, uint64_t max,
 		   const char *origin);
@@ -96,6 +99,8 @@ struct ota_resolve_opts {
 	const char *source;       /* release file, for messages; NULL: none */
 	const char *git_dir;      /* where to look for the repository; "." */
 	bool allow_dirty;         /* record a dirty tree instead of refusing */
+	bool allow_outside;       /* release-file images may resolve outside
+				     the release file's directory */
 	bool skip_digests;        /* sizes only: a package writer hashes */
 	ota_progress_fn progress; /* per image chunk; NULL for none */
 	void *progress_ctx;
@@ -105,7 +110,9 @@ struct ota_resolve_opts {
  * Completes a loaded description: checks required fields, reads git unless
  * a commit was given, fixes the build time (SOURCE_DATE_EPOCH, else now) and
  * machine (CI job id from the environment, else host name), and hashes every
- * image. A dirty tree without allow_dirty is OTA_EPOLICY.
+ * image. A dirty tree without allow_dirty is OTA_EPOLICY. Without
+ * allow_outside, an image with a root that resolves (symbolic links
+ * followed) outside that directory is OTA_EINPUT, before anything is read.
  */
 int ota_manifest_resolve(struct ota_manifest *m,
 			 const struct ota_resolve_opts *opts);

@@ -1,7 +1,7 @@
 /*
- * MCUboot signed images (layout: ../shared/formats/mcuboot-image.md, as of
- * imgtool 2.4.0): written in one streaming pass, signed with any otatool
- * key (files or PKCS#11), and read back with the checks imgtool forgets.
+ * MCUboot signed images (layout: otatool-mcuboot(5), as of imgtool 2.4.0):
+ * written in one streaming pass, signed with any otatool key (files or
+ * PKCS#11), and read back with the checks imgtool forgets.
  */
 #ifndef OTATOOL_MCUBOOT_H
 #define OTATOOL_MCUBOOT_H

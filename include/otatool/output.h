@@ -17,6 +17,8 @@ struct ota_output;
  * nothing to rename). Otherwise a temporary file ".NAME.XXXXXX" is created
  * next to path, so that the final rename stays on one file system; mode is
  * the final file's permission bits before the umask (0644 or 0600 for keys).
+ * A file replaced keeps its permission bits, but never wider than mode,
+ * and its group where the caller may set it (else without group bits).
  * With exclusive set, an existing path is refused instead of replaced.
  */
 int ota_output_open(struct ota_output **out, const char *path, mode_t mode,

@@ -43,6 +43,8 @@ static const char usage_text[] =
     "      --git-branch NAME      with --git-commit: the branch\n"
     "      --git-tag NAME         with --git-commit: the nearest tag\n"
     "      --allow-dirty          record a dirty tree instead of refusing\n"
+    "      --allow-outside        read release-file images outside its "
+    "directory\n"
     "\n"
     "Policy:\n"
     "      --previous FILE        previous release's manifest: refuse a "
@@ -69,6 +71,7 @@ enum {
 	OPT_GIT_BRANCH,
 	OPT_GIT_TAG,
 	OPT_ALLOW_DIRTY,
+	OPT_ALLOW_OUTSIDE,
 	OPT_PREVIOUS,
 };
 
@@ -91,6 +94,7 @@ static const struct option longopts[] = {
 	{ "git-branch", required_argument, NULL, OPT_GIT_BRANCH },
 	{ "git-tag", required_argument, NULL, OPT_GIT_TAG },
 	{ "allow-dirty", no_argument, NULL, OPT_ALLOW_DIRTY },
+	{ "allow-outside", no_argument, NULL, OPT_ALLOW_OUTSIDE },
 	{ "previous", required_argument, NULL, OPT_PREVIOUS },
 	{ NULL, 0, NULL, 0 },
 };
@@ -207,6 +211,9 @@ int cmd_manifest(int argc, char **argv)
 			break;
 		case OPT_ALLOW_DIRTY:
 			ropts.allow_dirty = true;
+			break;
+		case OPT_ALLOW_OUTSIDE:
+			ropts.allow_outside = true;
 			break;
 		case OPT_PREVIOUS:
 			previous = optarg;

@@ -61,6 +61,8 @@ static const char usage_text[] =
     "      --git-dir DIR          repository to read (default: current "
     "directory)\n"
     "      --allow-dirty          record a dirty tree instead of refusing\n"
+    "      --allow-outside        read release-file images outside its "
+    "directory\n"
     "\n"
     "Trust: a signed manifest input must verify against it (default: the\n"
     "--key keys themselves); with --trust, every --key's chain (--cert,\n"
@@ -85,6 +87,7 @@ enum {
 	OPT_BUILD_NUMBER,
 	OPT_GIT_DIR,
 	OPT_ALLOW_DIRTY,
+	OPT_ALLOW_OUTSIDE,
 };
 
 static const struct option longopts[] = {
@@ -107,6 +110,7 @@ static const struct option longopts[] = {
 	{ "build-number", required_argument, NULL, OPT_BUILD_NUMBER },
 	{ "git-dir", required_argument, NULL, OPT_GIT_DIR },
 	{ "allow-dirty", no_argument, NULL, OPT_ALLOW_DIRTY },
+	{ "allow-outside", no_argument, NULL, OPT_ALLOW_OUTSIDE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -118,7 +122,7 @@ struct package_args {
 	struct cli_keys keys;
 	struct ota_trust trust;
 	const char *output, *input, *image, *git_dir;
-	bool mcuboot, quiet, allow_dirty;
+	bool mcuboot, quiet, allow_dirty, allow_outside;
 	struct ota_package_opts popts;
 	const char *compress[MAX_COMPRESS];
 	struct ota_mcuboot_opts mopts;
@@ -148,6 +152,7 @@ static int load_manifest(struct ota_manifest **m, struct package_args *a)
 			.source = a->input,
 			.git_dir = a->git_dir,
 			.allow_dirty = a->allow_dirty,
+			.allow_outside = a->allow_outside,
 			/* Hashed once, while they are copied in. */
 			.skip_digests = true,
 		};
@@ -431,6 +436,9 @@ static int parse_args(struct package_args *a, int argc, char **argv)
 			break;
 		case OPT_ALLOW_DIRTY:
 			a->allow_dirty = true;
+			break;
+		case OPT_ALLOW_OUTSIDE:
+			a->allow_outside = true;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

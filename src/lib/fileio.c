@@ -4,9 +4,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int ota_file_open_regular(int *fd, uint64_t *size, const char *path)
@@ -76,6 +79,114 @@ int ota_file_read_small(char **out, size_t *len, const char *path, size_t max)
 	rc = 0;
 out:
 	free(buf);
+	close(fd);
+	return rc;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/*
+ * A pipe opened non-blocking tells its state on every read(): data, 0 when
+ * no process has it open for writing (the end, once a writer was there or
+ * data was read), EAGAIN while a writer is there with nothing to say yet.
+ * poll() waits for a change in between, never past the deadline that state
+ * allows.
+ */
+static int read_pipe(unsigned char *buf, size_t cap, size_t *n, int fd,
+		     const char *path)
+{
+	int64_t start = now_ms(), left;
+	bool hangup = false;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	*n = 0;
+	while (*n < cap) {
+		ssize_t r = read(fd, buf + *n, cap - *n);
+
+		if (r > 0) {
+			*n += (size_t)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno != EAGAIN)
+			return ota_error(OTA_EINPUT, "%s: read error: %s", path,
+					 strerror(errno));
+		if (r == 0 && (*n > 0 || hangup))
+			break;
+		if (r == 0) {
+			left = start + OTA_FILE_WRITER_WAIT_MS - now_ms();
+			if (left <= 0)
+				return ota_error(
+				    OTA_EINPUT,
+				    "%s: no process writes to this FIFO or "
+				    "pipe (waited %d seconds for one)",
+				    path, OTA_FILE_WRITER_WAIT_MS / 1000);
+		} else {
+			left = start + OTA_FILE_PIPE_WAIT_MS - now_ms();
+			if (left <= 0)
+				return ota_error(
+				    OTA_EINPUT,
+				    "%s: the process writing to it did not "
+				    "finish within %d seconds",
+				    path, OTA_FILE_PIPE_WAIT_MS / 1000);
+		}
+		if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
+			return ota_error(OTA_EINPUT, "%s: %s", path,
+					 strerror(errno));
+		/* A writer came and went: what is left is all there is. */
+		if (p.revents & POLLHUP)
+			hangup = true;
+	}
+	return 0;
+}
+
+int ota_file_read_stream(void *buf, size_t cap, size_t *n, const char *path)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	*n = 0;
+	/* Non-blocking: opening a FIFO must not wait for its writer. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return ota_error(OTA_EINPUT, "%s: cannot open: %s", path,
+				 strerror(errno));
+	if (fstat(fd, &st) != 0) {
+		rc = ota_error(OTA_EINPUT, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (S_ISFIFO(st.st_mode)) {
+		rc = read_pipe(buf, cap, n, fd, path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = ota_error(
+		    OTA_EINPUT, "%s: not a regular file or a pipe%s", path,
+		    S_ISDIR(st.st_mode) ? " (it is a directory)" : "");
+		goto out;
+	}
+	while (*n < cap) {
+		ssize_t r = read(fd, (unsigned char *)buf + *n, cap - *n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = ota_error(OTA_EINPUT, "%s: read error: %s", path,
+				       strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		*n += (size_t)r;
+	}
+out:
 	close(fd);
 	return rc;
 }

@@ -184,6 +184,8 @@ static int pass_cb(char *pass, size_t pass_size, size_t *pass_len,
 		return 0;
 	if (s.len > pass_size) {
 		ota_secret_wipe(&s);
+		pc->err = ota_error(OTA_EINPUT, "%s is longer than %zu bytes",
+				    what, pass_size);
 		return 0;
 	}
 	memcpy(pass, s.value, s.len);
@@ -193,12 +195,22 @@ static int pass_cb(char *pass, size_t pass_size, size_t *pass_len,
 	return 1;
 }
 
+/*
+ * A fresh read-only BIO over the file's bytes for the next decoder to try
+ * (BIO_reset() does not rewind a read-only memory BIO); frees the old one.
+ */
+static BIO *bio_again(BIO *old, const char *data, size_t len)
+{
+	BIO_free(old);
+	return BIO_new_mem_buf(data, (int)len);
+}
+
 /* Why a file that is not a private key was given: say what it is. */
-static int explain_not_private(const char *path)
+static int explain_not_private(const char *path, const char *data, size_t len)
 {
 	EVP_PKEY *pub = NULL;
 	X509 *cert = NULL;
-	BIO *bio = BIO_new_file(path, "rb");
+	BIO *bio = BIO_new_mem_buf(data, (int)len);
 	OSSL_DECODER_CTX *d;
 	int is_pub = 0;
 
@@ -208,9 +220,9 @@ static int explain_not_private(const char *path)
 		is_pub = d && OSSL_DECODER_from_bio(d, bio) == 1;
 		OSSL_DECODER_CTX_free(d);
 		EVP_PKEY_free(pub);
-		if (!is_pub && BIO_reset(bio) == 0) {
+		if (!is_pub && (bio = bio_again(bio, data, len))) {
 			cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-			if (!cert && BIO_reset(bio) == 0)
+			if (!cert && (bio = bio_again(bio, data, len)))
 				cert = d2i_X509_bio(bio, NULL);
 		}
 		BIO_free(bio);
@@ -241,20 +253,30 @@ static int open_file_key(struct ota_key *k, const char *path,
 	struct pass_ctx pc = { .opts = opts, .path = path };
 	OSSL_DECODER_CTX *d = NULL;
 	BIO *bio = NULL;
+	char *data = NULL;
+	size_t len = 0;
 	struct stat st;
 	int rc;
 
+	/*
+	 * otatool-sign(1): a key file that cannot be opened or is too large
+	 * is a key error (7); a path that is not a regular file at all (a
+	 * FIFO, a directory) an input error (3), refused by fileio before
+	 * anything waits on it.
+	 */
 	if (stat(path, &st) != 0)
 		return ota_error(OTA_EKEY, "%s: cannot open key: %s", path,
 				 strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return ota_error(OTA_EKEY, "%s: not a regular file", path);
-	if (st.st_size > KEY_FILE_MAX)
+	if (S_ISREG(st.st_mode) && st.st_size > KEY_FILE_MAX)
 		return ota_error(OTA_EKEY, "%s: too large for a key file",
 				 path);
-	bio = BIO_new_file(path, "rb");
-	if (!bio)
-		return ota_error(OTA_EKEY, "%s: cannot open key", path);
+	if ((rc = ota_file_read_small(&data, &len, path, KEY_FILE_MAX)))
+		return rc;
+	bio = BIO_new_mem_buf(data, (int)len);
+	if (!bio) {
+		rc = ota_error(OTA_EINTERNAL, "out of memory");
+		goto out;
+	}
 	d = OSSL_DECODER_CTX_new_for_pkey(&k->pkey, NULL, NULL, NULL,
 					  OSSL_KEYMGMT_SELECT_PRIVATE_KEY, NULL,
 					  NULL);
@@ -264,9 +286,12 @@ static int open_file_key(struct ota_key *k, const char *path,
 	}
 	if (OSSL_DECODER_from_bio(d, bio) != 1 || !k->pkey) {
 		if (pc.asked && !pc.got && pc.err != OTA_EKEY)
-			/* The passphrase file could not be read: say why. */
-			rc =
-			    ota_error_wrap(OTA_EKEY, "%s: encrypted key", path);
+			/*
+			 * The passphrase could not be read (a missing, empty
+			 * or too long file): say why, as the input error it
+			 * is.
+			 */
+			rc = ota_error_wrap(pc.err, "%s: encrypted key", path);
 		else if (pc.asked && !pc.got)
 			rc = ota_error(OTA_EKEY,
 				       "%s: key is encrypted and no passphrase "
@@ -280,7 +305,7 @@ static int open_file_key(struct ota_key *k, const char *path,
 				       "corrupt",
 				       path);
 		else
-			rc = explain_not_private(path);
+			rc = explain_not_private(path, data, len);
 		goto out;
 	}
 	rc = 0;
@@ -288,6 +313,10 @@ out:
 	ERR_clear_error();
 	OSSL_DECODER_CTX_free(d);
 	BIO_free(bio);
+	/* The file holds a private key: no copy outlives its use. */
+	if (data)
+		OPENSSL_cleanse(data, len);
+	free(data);
 	return rc;
 }
 
@@ -556,43 +585,42 @@ int ota_public_key_load(EVP_PKEY **out, const char *path)
 	OSSL_DECODER_CTX *d = NULL;
 	X509 *cert = NULL;
 	BIO *bio = NULL;
-	struct stat st;
+	char *data = NULL;
+	size_t len = 0;
 	int rc = 0;
 
 	*out = NULL;
-	if (stat(path, &st) != 0)
-		return ota_error(OTA_EINPUT, "%s: cannot open: %s", path,
-				 strerror(errno));
-	if (!S_ISREG(st.st_mode) || st.st_size > KEY_FILE_MAX)
-		return ota_error(OTA_EINPUT,
-				 "%s: not a key or certificate file", path);
-	bio = BIO_new_file(path, "rb");
-	if (!bio)
-		return ota_error(OTA_EINPUT, "%s: cannot open", path);
+	if ((rc = ota_file_read_small(&data, &len, path, KEY_FILE_MAX)))
+		return rc;
+	bio = BIO_new_mem_buf(data, (int)len);
+	if (!bio) {
+		rc = ota_error(OTA_EINTERNAL, "out of memory");
+		goto out;
+	}
 	d = OSSL_DECODER_CTX_new_for_pkey(out, NULL, NULL, NULL,
 					  EVP_PKEY_PUBLIC_KEY, NULL, NULL);
 	if (d && OSSL_DECODER_from_bio(d, bio) == 1 && *out)
 		goto out;
-	if (BIO_reset(bio) == 0)
+	if ((bio = bio_again(bio, data, len)))
 		cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-	if (!cert && BIO_reset(bio) == 0)
+	if (!cert && (bio = bio_again(bio, data, len)))
 		cert = d2i_X509_bio(bio, NULL);
 	if (cert && (*out = X509_get_pubkey(cert)))
 		goto out;
 	/* A private key file: keep only its public half. */
-	if (BIO_reset(bio) == 0) {
+	if ((bio = bio_again(bio, data, len))) {
 		EVP_PKEY *priv = NULL;
 		OSSL_DECODER_CTX *pd = OSSL_DECODER_CTX_new_for_pkey(
 		    &priv, NULL, NULL, NULL, OSSL_KEYMGMT_SELECT_PRIVATE_KEY,
 		    NULL, NULL);
 		unsigned char *der = NULL;
 		const unsigned char *p;
-		int len;
+		int der_len;
 
 		if (pd && OSSL_DECODER_from_bio(pd, bio) == 1 && priv &&
-		    (len = i2d_PUBKEY(priv, &der)) > 0) {
+		    (der_len = i2d_PUBKEY(priv, &der)) > 0) {
 			p = der;
-			*out = d2i_PUBKEY(NULL, &p, len);
+			*out = d2i_PUBKEY(NULL, &p, der_len);
 		}
 		OPENSSL_free(der);
 		EVP_PKEY_free(priv);
@@ -609,6 +637,10 @@ out:
 	X509_free(cert);
 	OSSL_DECODER_CTX_free(d);
 	BIO_free(bio);
+	/* It may have been a private key file. */
+	if (data)
+		OPENSSL_cleanse(data, len);
+	free(data);
 	return rc;
 }
 

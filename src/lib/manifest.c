@@ -32,6 +32,7 @@ static void free_images(struct ota_manifest *m)
 		free(m->images[i].kind);
 		free(m->images[i].file);
 		free(m->images[i].path);
+		free(m->images[i].root);
 	}
 	memset(m->images, 0, sizeof(m->images));
 	m->n_images = 0;
@@ -115,19 +116,33 @@ int ota_parse_uint(uint64_t *out, const char *s, uint64_t max,
 	return manifest_parse_u64(out, s, max, origin);
 }
 
+/*
+ * One integer syntax for release files, manifests and options, chosen so
+ * that a number means only one thing: decimal without leading zeros (YAML
+ * 1.1 reads 010 as octal 8), or 0x and hexadecimal digits, with single
+ * '_' between two digits (0x0802_0000).
+ */
 int manifest_parse_u64(uint64_t *out, const char *s, uint64_t max,
 		       const char *origin)
 {
 	uint64_t v = 0;
 	unsigned base = 10;
-	const char *p = s;
+	const char *p = s, *digits;
 
 	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
 		base = 16;
 		p += 2;
 	}
+	digits = p;
 	if (!*p)
 		goto bad;
+	if (base == 10 && p[0] == '0' && p[1])
+		return ota_error(
+		    OTA_EINPUT,
+		    "%s: \"%s\" has a leading zero (YAML 1.1 would "
+		    "read it as octal); write it without, or as "
+		    "0x hex",
+		    origin, s);
 	for (; *p; p++) {
 		unsigned d;
 
@@ -135,8 +150,15 @@ int manifest_parse_u64(uint64_t *out, const char *s, uint64_t max,
 			d = (unsigned)(*p - '0');
 		else if (base == 16 && isxdigit((unsigned char)*p))
 			d = (unsigned)(tolower((unsigned char)*p) - 'a' + 10);
-		else if (*p == '_' && p != s && p[1])
-			continue; /* YAML allows 0x0802_0000 */
+		else if (*p == '_' && p > digits && p[-1] != '_' && p[1] &&
+			 p[1] != '_')
+			continue;
+		else if (*p == '_')
+			return ota_error(OTA_EINPUT,
+					 "%s: \"%s\" is not a non-negative "
+					 "integer: '_' may only stand between "
+					 "two digits",
+					 origin, s);
 		else
 			goto bad;
 		if (v > (max - d) / base)
@@ -430,6 +452,17 @@ int ota_manifest_set(struct ota_manifest *m, const char *field,
 		if ((rc = ota_timestamp_parse(&t, value)) ||
 		    (rc = ota_timestamp_format(buf, t)))
 			return ota_error_wrap(rc, "%s", origin);
+		/*
+		 * Parsed, so the seconds are at offset 17. A leap second
+		 * has no time_t of its own: recorded, it would become the
+		 * second before it.
+		 */
+		if (value[17] == '6' && value[18] == '0')
+			return ota_error(OTA_EINPUT,
+					 "%s: \"%s\" is a leap second, which "
+					 "a manifest cannot record; give "
+					 "the second before or after it",
+					 origin, value);
 		return set_string(&m->build_time, buf);
 	}
 	if (strcmp(field, "build-id") == 0) {
@@ -518,6 +551,39 @@ static int resolve_build(struct ota_manifest *m)
 	return set_string(&m->tool_version, OTATOOL_VERSION);
 }
 
+/*
+ * A release file may only name images inside its own directory tree:
+ * otherwise a hostile one has otatool hash, record and package any file
+ * the user can read (a symlink to /etc/shadow, or ../../). The check is on
+ * real paths, symbolic links followed; a file that does not exist is left
+ * to the read, which names it.
+ */
+static int check_inside_root(const struct ota_image *img, const char *src)
+{
+	char *root = NULL, *abs = NULL;
+	size_t n;
+	int rc = 0;
+
+	if (!img->root)
+		return 0;
+	if (!(root = realpath(img->root, NULL)))
+		return ota_error(OTA_EINPUT, "%s: %s", img->root,
+				 strerror(errno));
+	abs = realpath(img->path, NULL);
+	n = strlen(root);
+	/* "/" holds everything; else root must be followed by a '/'. */
+	if (abs && strcmp(root, "/") != 0 &&
+	    (strncmp(abs, root, n) != 0 || abs[n] != '/'))
+		rc = ota_error(OTA_EINPUT,
+			       "%s: image \"%s\" (%s) resolves to %s, outside "
+			       "the release file's directory %s; pass "
+			       "--allow-outside to read it anyway",
+			       src, img->name, img->file, abs, root);
+	free(abs);
+	free(root);
+	return rc;
+}
+
 int ota_manifest_resolve(struct ota_manifest *m,
 			 const struct ota_resolve_opts *opts)
 {
@@ -548,6 +614,10 @@ int ota_manifest_resolve(struct ota_manifest *m,
 				 "%s: field \"images\" must list at least one "
 				 "image (in the release file, or --image)",
 				 src);
+	for (size_t i = 0; i < m->n_images && !(opts && opts->allow_outside);
+	     i++)
+		if ((rc = check_inside_root(&m->images[i], src)))
+			return rc;
 	/* Half a git record would be silently replaced by the repository's. */
 	if (!m->has_git &&
 	    (g->branch[0] || g->tag[0] || g->describe[0] || g->dirty))

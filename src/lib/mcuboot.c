@@ -1,11 +1,12 @@
 /*
- * MCUboot signed images (../shared/formats/mcuboot-image.md): a writer that
+ * MCUboot signed images (the layout: man/otatool-mcuboot.5): a writer that
  * streams the payload once through a fixed buffer into the hash and the
  * output, and a verifier that reads an image once with bounded memory and
  * checks everything the bootloader does, plus what imgtool forgets.
  */
 #include "otatool/mcuboot.h"
 #include "otatool/error.h"
+#include "otatool/fileio.h"
 #include "otatool/output.h"
 
 #include <errno.h>
@@ -320,28 +321,19 @@ static ssize_t read_full(int fd, uint8_t *buf, size_t len)
 	return (ssize_t)got;
 }
 
-/* Opens a regular file for one front-to-back read. */
+/*
+ * Opens a regular file for one front-to-back read, through fileio: a FIFO
+ * or device is refused at once, never waited on. Only st_size is filled.
+ */
 static int open_regular(int *fd, struct stat *st, const char *path)
 {
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (*fd < 0)
-		return ota_error(OTA_EINPUT, "%s: cannot open: %s", path,
-				 strerror(errno));
-	if (fstat(*fd, st) != 0) {
-		int rc = ota_error(OTA_EINPUT, "%s: cannot stat: %s", path,
-				   strerror(errno));
+	uint64_t size;
+	int rc;
 
-		close(*fd);
-		*fd = -1;
+	if ((rc = ota_file_open_regular(fd, &size, path)))
 		return rc;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		close(*fd);
-		*fd = -1;
-		return ota_error(OTA_EINPUT, "%s: not a regular file%s", path,
-				 S_ISDIR(st->st_mode) ? " (it is a directory)"
-						      : "");
-	}
+	memset(st, 0, sizeof(*st));
+	st->st_size = (off_t)size;
 	(void)posix_fadvise(*fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	return 0;
 }

@@ -74,14 +74,44 @@ static void output_free(struct ota_output *o)
 	free(o);
 }
 
+/*
+ * The final file's permissions. A new file gets mode less the umask. A
+ * replaced file keeps its own, but never wider than mode: a 0600 manifest
+ * stays 0600, and a key written over a 0644 file is still 0600. Its group
+ * is kept too where we may set it; else its group bits are dropped, so
+ * that they do not pass to the group the new file happens to get.
+ */
+static int set_mode(struct ota_output *o, mode_t mode, const struct stat *old)
+{
+	struct stat now;
+	mode_t mask;
+
+	if (old) {
+		mode &= old->st_mode & 0777;
+		if (fstat(o->fd, &now) != 0)
+			return ota_error(OTA_EOUTPUT, "%s: %s", o->tmp,
+					 strerror(errno));
+		if (now.st_gid != old->st_gid &&
+		    fchown(o->fd, (uid_t)-1, old->st_gid) != 0)
+			mode &= ~(mode_t)070;
+	} else {
+		mask = umask(0);
+		umask(mask);
+		mode &= ~mask;
+	}
+	if (fchmod(o->fd, mode) != 0)
+		return ota_error(OTA_EOUTPUT, "%s: chmod: %s", o->tmp,
+				 strerror(errno));
+	return 0;
+}
+
 int ota_output_open(struct ota_output **out, const char *path, mode_t mode,
 		    int exclusive)
 {
 	struct ota_output *o;
 	char *dircopy = NULL, *basecopy = NULL;
 	struct stat st;
-	mode_t mask;
-	int rc;
+	int have = 0, rc;
 
 	*out = NULL;
 	o = calloc(1, sizeof(*o));
@@ -117,6 +147,7 @@ int ota_output_open(struct ota_output **out, const char *path, mode_t mode,
 				       path);
 			goto fail;
 		}
+		have = 1;
 	}
 	o->path = strdup(path);
 	dircopy = strdup(path);
@@ -148,13 +179,8 @@ int ota_output_open(struct ota_output **out, const char *path, mode_t mode,
 			       PENDING_MAX);
 		goto fail;
 	}
-	mask = umask(0);
-	umask(mask);
-	if (fchmod(o->fd, mode & ~mask) != 0) {
-		rc = ota_error(OTA_EOUTPUT, "%s: chmod: %s", o->tmp,
-			       strerror(errno));
+	if ((rc = set_mode(o, mode, have ? &st : NULL)))
 		goto fail;
-	}
 	free(dircopy);
 	free(basecopy);
 	*out = o;

@@ -5,6 +5,7 @@
 #include "otatool/secret.h"
 
 #include "otatool/error.h"
+#include "otatool/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -122,64 +123,36 @@ static int take_line(struct ota_secret *s, const char *what, const char *name,
 	return 0;
 }
 
+/* The limit users know is the secret's, not the line ending's two more. */
+static int too_large(const char *path, const char *what)
+{
+	return ota_error(OTA_EINPUT,
+			 "%s: %s file is too large: it must hold one line of "
+			 "at most %d bytes",
+			 path, what, OTA_SECRET_MAX);
+}
+
 static int from_file(struct ota_secret *s, const char *what, const char *file)
 {
 	char buf[SECRET_FILE_MAX + 1];
 	char *path = NULL;
 	size_t n = 0;
-	struct stat st;
-	int fd = -1, rc;
+	int rc;
 
 	rc = file_uri_path(&path, what, file);
 	if (rc < 0)
 		return rc;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		rc = ota_error(OTA_EINPUT, "%s: cannot read %s: %s", path, what,
-			       strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) < 0) {
-		rc = ota_error(OTA_EINPUT, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		rc = ota_error(OTA_EINPUT, "%s: is a directory, not a %s file",
-			       path, what);
-		goto out;
-	}
-	if (S_ISREG(st.st_mode) && st.st_size > SECRET_FILE_MAX) {
-		rc =
-		    ota_error(OTA_EINPUT, "%s: %s file is larger than %d bytes",
-			      path, what, SECRET_FILE_MAX);
-		goto out;
-	}
-	/* Pipes and devices have no size: read one byte past the bound. */
-	while (n < sizeof(buf)) {
-		ssize_t r = read(fd, buf + n, sizeof(buf) - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = ota_error(OTA_EINPUT, "%s: cannot read %s: %s",
-				       path, what, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	if (n > SECRET_FILE_MAX) {
-		rc =
-		    ota_error(OTA_EINPUT, "%s: %s file is larger than %d bytes",
-			      path, what, SECRET_FILE_MAX);
-		goto out;
-	}
-	rc = take_line(s, what, path, buf, n);
-out:
+	/*
+	 * A regular file, or a pipe (process substitution, /dev/stdin) read
+	 * with a bounded wait; one byte past the bound tells a file too
+	 * large.
+	 */
+	rc = ota_file_read_stream(buf, sizeof(buf), &n, path);
+	if (rc == 0 && n > SECRET_FILE_MAX)
+		rc = too_large(path, what);
+	if (rc == 0)
+		rc = take_line(s, what, path, buf, n);
 	OPENSSL_cleanse(buf, sizeof(buf));
-	if (fd >= 0)
-		close(fd);
 	free(path);
 	return rc;
 }

@@ -1,6 +1,6 @@
 # End-to-end tests of `otatool package --format mcuboot`, and of verify and
 # inspect on MCUboot images: every image is read back byte by byte as
-# /work/shared/formats/mcuboot-image.md (imgtool 2.4.0's layout) describes
+# otatool-mcuboot(5) (man/otatool-mcuboot.5, imgtool 2.4.0's layout) describes
 # it, with python3, dd and cmp; its hash, KEYHASH and signature are checked
 # with openssl, for P-256, P-384, RSA-2048, RSA-3072, Ed25519 key files and
 # a SoftHSM P-256 key; then refusals, tampering, and every truncation and

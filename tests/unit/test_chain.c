@@ -22,39 +22,13 @@
 #include "otatool/error.h"
 
 #include "chain_fixtures.h"
+#include "tmpdir.h"
 
 static char tmpdir[64];
 
-static void rm_tree(const char *path)
-{
-	struct stat st;
-	struct dirent *e;
-	char sub[512];
-	DIR *d;
-
-	if (lstat(path, &st) != 0)
-		return;
-	if (!S_ISDIR(st.st_mode)) {
-		unlink(path);
-		return;
-	}
-	d = opendir(path);
-	if (d) {
-		while ((e = readdir(d))) {
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-			rm_tree(sub);
-		}
-		closedir(d);
-	}
-	rmdir(path);
-}
-
 static void setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/otatool-chain-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+	tmpdir_make(tmpdir, sizeof(tmpdir), "chain");
 	ota_error_clear();
 }
 
@@ -62,7 +36,7 @@ static void teardown(void)
 {
 	fx_release();
 	if (tmpdir[0])
-		rm_tree(tmpdir);
+		tmpdir_remove(tmpdir);
 }
 
 TestSuite(chain, .init = setup, .fini = teardown);

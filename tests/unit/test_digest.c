@@ -17,6 +17,8 @@
 #include "otatool/digest.h"
 #include "otatool/error.h"
 
+#include "tmpdir.h"
+
 /* Known answers: FIPS 180-4's examples (NIST CSRC), checked with openssl. */
 #define MSG_448 "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
 
@@ -62,39 +64,13 @@ static char tmpdir[64];
 
 static void setup(void)
 {
-	strcpy(tmpdir, "/tmp/otatool-digest-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
-}
-
-/* Removes dir and everything under it (the tests' directories are shallow). */
-static void remove_tree(const char *dir)
-{
-	struct dirent *e;
-	DIR *d = opendir(dir);
-
-	if (d) {
-		while ((e = readdir(d))) {
-			char path[512];
-			struct stat st;
-
-			if (strcmp(e->d_name, ".") == 0 ||
-			    strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-				remove_tree(path);
-			else
-				unlink(path);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
+	tmpdir_make(tmpdir, sizeof(tmpdir), "digest");
 }
 
 static void teardown(void)
 {
 	if (tmpdir[0])
-		remove_tree(tmpdir);
+		tmpdir_remove(tmpdir);
 	tmpdir[0] = '\0';
 }
 

@@ -28,6 +28,7 @@
 #include "otatool/digest.h"
 #include "otatool/error.h"
 #include "otatool/key.h"
+#include "otatool/secret.h"
 #include "owned.h"
 
 #define PASS_ENV "OTATOOL_KEY_PASSPHRASE"
@@ -795,18 +796,46 @@ Test(key, open_encrypted_without_passphrase)
 }
 
 /*
- * A --passphrase-file that cannot be read: the message names the key and
- * says what went wrong with the passphrase file, not merely that none was
- * given.
+ * A --passphrase-file that cannot be read, is empty or too long: an input
+ * error (exit status 3, as otatool-sign(1) documents), not a key error; the
+ * message names the key and says what went wrong with the passphrase file,
+ * not merely that none was given.
  */
 Test(key, open_encrypted_unreadable_passphrase_file)
 {
-	const char *pass = tpath("no-such-passphrase-file");
-	const struct ota_key_opts opts = { .passphrase_file = pass };
+	char big[OTA_SECRET_MAX + 8];
+	const char *missing = tpath("no-such-passphrase-file");
+	const char *empty = write_bytes("empty-pass", "", 0);
+	const char *newline = write_bytes("newline-pass", "\n", 1);
 	const char *key = write_encrypted(gen("P-256"), false, "pw", "e.pem");
+	const char *files[3];
+	const char *huge;
 
-	open_fails(key, &opts, OTA_EKEY, "encrypted");
-	must_contain(ota_error_message(), pass);
+	memset(big, 'p', sizeof(big));
+	huge = write_bytes("huge-pass", big, sizeof(big));
+	files[0] = missing;
+	files[1] = empty;
+	files[2] = huge;
+	for (size_t i = 0; i < 3; i++) {
+		const struct ota_key_opts opts = { .passphrase_file =
+						       files[i] };
+
+		open_fails(key, &opts, OTA_EINPUT, "encrypted");
+		must_contain(ota_error_message(), files[i]);
+	}
+	{
+		const struct ota_key_opts opts = { .passphrase_file = newline };
+
+		open_fails(key, &opts, OTA_EINPUT, "empty");
+	}
+	/* The limit is the passphrase's 256 bytes, not the file's 258. */
+	{
+		const struct ota_key_opts opts = { .passphrase_file = huge };
+
+		open_fails(key, &opts, OTA_EINPUT, "256 bytes");
+		cr_assert_null(strstr(ota_error_message(), "258"), "%s",
+			       ota_error_message());
+	}
 }
 
 Test(key, open_encrypted_wrong_passphrase)
@@ -868,7 +897,8 @@ Test(key, open_refuses_truncated_garbage_empty_missing)
 		   "not a valid private key");
 	open_fails(write_bytes("empty", "", 0), &opts, OTA_EKEY, NULL);
 	open_fails(tpath("does-not-exist.pem"), &opts, OTA_EKEY, NULL);
-	open_fails(dir, &opts, OTA_EKEY, "not a regular file");
+	/* Not a file at all: an input error, as for every other input. */
+	open_fails(dir, &opts, OTA_EINPUT, "not a regular file");
 }
 
 Test(key, open_refuses_oversized_files)

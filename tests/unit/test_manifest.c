@@ -11,11 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "otatool/error.h"
 #include "otatool/manifest.h"
 #include "otatool/version.h"
+
+#include "tmpdir.h"
 
 #define COMMIT "0123456789abcdef0123456789abcdef01234567"
 #define HELLO_SHA256                                                           \
@@ -33,38 +36,12 @@ static const char *const ci_vars[] = {
 
 static void setup(void)
 {
-	strcpy(tmpdir, "/tmp/otatool-manifest-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+	tmpdir_make(tmpdir, sizeof(tmpdir), "manifest");
 	cr_assert_not_null(getcwd(saved_cwd, sizeof(saved_cwd)));
 	/* The tests decide the build time and machine themselves. */
 	unsetenv("SOURCE_DATE_EPOCH");
 	for (size_t i = 0; i < sizeof(ci_vars) / sizeof(ci_vars[0]); i++)
 		unsetenv(ci_vars[i]);
-}
-
-/* Removes dir and everything under it (the tests' directories are shallow). */
-static void remove_tree(const char *dir)
-{
-	struct dirent *e;
-	DIR *d = opendir(dir);
-
-	if (d) {
-		while ((e = readdir(d))) {
-			char path[512];
-			struct stat st;
-
-			if (strcmp(e->d_name, ".") == 0 ||
-			    strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-				remove_tree(path);
-			else
-				unlink(path);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
 }
 
 /*
@@ -124,10 +101,11 @@ static void teardown(void)
 	if (saved_cwd[0] && chdir(saved_cwd) != 0)
 		cr_log_warn("cannot return to %s", saved_cwd);
 	if (tmpdir[0])
-		remove_tree(tmpdir);
+		tmpdir_remove(tmpdir);
 }
 
 TestSuite(manifest, .init = setup, .fini = teardown);
+TestSuite(manifest_hostile, .init = setup, .fini = teardown, .timeout = 60);
 
 /* Helpers ---------------------------------------------------------------- */
 
@@ -459,6 +437,171 @@ Test(manifest, yaml_other_value_errors)
 		 "invalid timestamp");
 }
 
+/*
+ * YAML features that change what a value means, or let one value stand
+ * in several places, are refused where they appear, naming the field.
+ */
+Test(manifest, yaml_tags_anchors_aliases)
+{
+	yaml_bad("name: fw\nsecurity_counter: !!str 7\n", "2:19",
+		 "security_counter", "YAML tags (!!str)");
+	yaml_bad("name: !!binary YWJj\n", "1:7", "name",
+		 "YAML tags (!!binary)");
+	yaml_bad("name: !custom fw\n", "1:7", "name", "YAML tags (!custom)");
+	yaml_bad("name: ! fw\n", "1:7", "name", "YAML tags (!)");
+	yaml_bad("!!str name: fw\n", "1:1", "", "YAML tags (!!str)");
+	yaml_bad("hardware: !!seq [a]\n", "1:11", "hardware", "YAML tags");
+	yaml_bad("images:\n  - !!map {name: a, file: x}\n", "2:5", "images[0]",
+		 "YAML tags (!!map)");
+	yaml_bad("name: &n fw\n", "1:7", "name", "anchors");
+	yaml_bad("hardware: [a, *h]\n", "1:15", "hardware[1]", "aliases (*h)");
+	yaml_bad("!!map\nname: fw\n", "1:1", "(top level)", "YAML tags");
+}
+
+/*
+ * Integers mean one thing: no YAML 1.1 octal (07 would be 7, but 010 is 8
+ * in YAML 1.1 and 10 here), '_' only between two digits (1__0 is not 10).
+ */
+Test(manifest, yaml_integer_syntax_strict)
+{
+	yaml_bad("security_counter: 07\n", "1:19", "security_counter",
+		 "leading zero");
+	yaml_bad("security_counter: 010\n", "1:19", "security_counter",
+		 "leading zero");
+	yaml_bad("security_counter: 00\n", "1:19", "security_counter",
+		 "leading zero");
+	yaml_bad("security_counter: 1__0\n", "1:19", "security_counter",
+		 "between two digits");
+	yaml_bad("security_counter: 1_\n", "1:19", "security_counter", NULL);
+	yaml_bad("images:\n  - name: app\n    file: a\n"
+		 "    load_address: 0x_0800\n",
+		 "4:19", "images[0].load_address", "between two digits");
+	yaml_bad("images:\n  - name: app\n    file: a\n"
+		 "    load_address: 0x0800__0000\n",
+		 "4:19", "images[0].load_address", "between two digits");
+}
+
+/* 23:59:60 cannot be recorded to the second: refused, not moved back. */
+Test(manifest, yaml_leap_second_refused)
+{
+	yaml_bad("build:\n  time: 2016-12-31T23:59:60Z\n", "2:9", "build.time",
+		 "leap second");
+}
+
+/* path holding text of n bytes: c repeated after prefix. */
+static void write_repeated(const char *path, const char *prefix,
+			   const char *unit, size_t size)
+{
+	size_t plen = strlen(prefix), ulen = strlen(unit), n = plen;
+	char *text = malloc(size + 1);
+
+	cr_assert_not_null(text);
+	memcpy(text, prefix, plen);
+	while (n + ulen <= size) {
+		memcpy(text + n, unit, ulen);
+		n += ulen;
+	}
+	memset(text + n, '\n', size - n);
+	text[size] = '\0';
+	write_file(path, text);
+	free(text);
+}
+
+static double cpu_seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/*
+ * A release file of the largest size allowed, nested or wide as only a
+ * hostile one is: refused quickly (libyaml alone takes quadratic time on
+ * flow nesting), naming the position. The suite's timeout catches the
+ * 20-minute runs this used to take.
+ */
+Test(manifest_hostile, huge_nesting_refused_quickly)
+{
+	static const struct {
+		const char *prefix, *unit, *line_col, *why;
+	} cases[] = {
+		{ "name: ", "[", "1:70", "nested deeper than 64 levels" },
+		{ "name: ", "{a: ", "1:259", "nested deeper than 64 levels" },
+		{ "hardware: [", "[a, ", "1:260", "nested deeper than 64" },
+		{ "name: [\n", " [\n", "64:2", "nested deeper than 64" },
+		{ "hardware: [", "a, ", "1:12291",
+		  "more than 4096 YAML nodes" },
+		{ "dependencies:\n", "- {name: a, range: '*'}\n", "820:13",
+		  "more than 4096 YAML nodes" },
+	};
+	char path[128], prefix[192];
+
+	tmp_path(path, sizeof(path), "hostile.yaml");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ota_manifest *m = new_manifest();
+		double t0, cpu;
+		int rc;
+
+		write_repeated(path, cases[i].prefix, cases[i].unit,
+			       OTA_MANIFEST_MAX_FILE);
+		t0 = cpu_seconds();
+		rc = ota_manifest_load_yaml(m, path);
+		cpu = cpu_seconds() - t0;
+		cr_assert_eq(rc, OTA_EINPUT, "case %zu: rc %d", i, rc);
+		snprintf(prefix, sizeof(prefix), "%s:%s: ", path,
+			 cases[i].line_col);
+		cr_assert_eq(
+		    strncmp(ota_error_message(), prefix, strlen(prefix)), 0,
+		    "case %zu: not \"%s\": %s", i, prefix, ota_error_message());
+		must_contain(ota_error_message(), cases[i].why);
+		cr_assert_lt(cpu, 0.5, "case %zu: %.2f s of CPU", i, cpu);
+		drop_manifest(m);
+	}
+}
+
+/* The bounds themselves: 64 levels and 4096 nodes are still read. */
+Test(manifest_hostile, limits_are_exact)
+{
+	static char text[16384];
+	size_t n;
+
+	/* The top mapping and 63 lists: 64 levels, a schema error. */
+	n = (size_t)snprintf(text, sizeof(text), "name: ");
+	for (int i = 0; i < 63; i++)
+		text[n++] = '[';
+	for (int i = 0; i < 63; i++)
+		text[n++] = ']';
+	text[n++] = '\n';
+	text[n] = '\0';
+	yaml_bad(text, "1:7", "name", "expected a value, found a list");
+	/* One more list: over the limit, at its bracket. */
+	n = (size_t)snprintf(text, sizeof(text), "name: ");
+	for (int i = 0; i < 64; i++)
+		text[n++] = '[';
+	for (int i = 0; i < 64; i++)
+		text[n++] = ']';
+	text[n++] = '\n';
+	text[n] = '\0';
+	yaml_bad(text, "1:70", NULL, "nested deeper than 64 levels");
+
+	/* 1 mapping + key + list + 4093 items = 4096 nodes: read. */
+	n = (size_t)snprintf(text, sizeof(text), "hardware: [");
+	for (int i = 0; i < 4093; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s",
+				      i ? ",a" : "a");
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "]\n");
+	cr_assert_lt(n, sizeof(text));
+	yaml_bad(text, "1:14", "hardware[1]", "duplicate hardware id");
+	/* One item more: the 4097th node is refused where it starts. */
+	n = (size_t)snprintf(text, sizeof(text), "hardware: [");
+	for (int i = 0; i < 4094; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s",
+				      i ? ",a" : "a");
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "]\n");
+	yaml_bad(text, "1:8198", NULL, "more than 4096 YAML nodes");
+}
+
 /* A syntax error carries the parser's position. */
 Test(manifest, yaml_syntax_error_has_position)
 {
@@ -597,6 +740,14 @@ Test(manifest, set_security_counter)
 	set_bad(m, "security-counter", "7 ", "not a non-negative integer");
 	set_bad(m, "security-counter", "1_", "not a non-negative integer");
 	set_bad(m, "security-counter", "seven", "not a non-negative integer");
+	/* One syntax with the release file: no doubled or stray '_'. */
+	set_bad(m, "security-counter", "1__0", "between two digits");
+	set_bad(m, "security-counter", "_10", "not a non-negative integer");
+	set_bad(m, "security-counter", "0x_10", "between two digits");
+	set_bad(m, "security-counter", "07", "leading zero");
+	set_ok(m, "security-counter", "0x07");
+	cr_assert_eq(m->security_counter, 7);
+	set_ok(m, "security-counter", "1_000");
 	cr_assert_eq(m->security_counter, 1000);
 	drop_manifest(m);
 }
@@ -626,6 +777,9 @@ Test(manifest, set_build_time_normalises_to_utc)
 	set_bad(m, "build-time", "2026-13-01T00:00:00Z", "invalid timestamp");
 	set_bad(m, "build-time", "yesterday", "invalid timestamp");
 	set_bad(m, "build-time", "9999-12-31T23:59:59-01:00", NULL);
+	/* A leap second would be recorded as the second before it. */
+	set_bad(m, "build-time", "2016-12-31T23:59:60Z", "leap second");
+	set_bad(m, "build-time", "2017-01-01T00:59:60+01:00", "leap second");
 	cr_assert_str_eq(m->build_time, "2024-02-29T23:59:59Z");
 	drop_manifest(m);
 }
@@ -974,6 +1128,120 @@ Test(manifest, resolve_missing_image_names_it)
 	cr_assert_eq(ota_manifest_resolve(m, &no_repo), OTA_EINPUT);
 	must_contain(ota_error_message(), "image \"gone\"");
 	must_contain(ota_error_message(), path);
+	drop_manifest(m);
+}
+
+/*
+ * A release in tmpdir/rel whose only image is file; outside.bin lies in
+ * tmpdir, beside rel, and rel/in/app.bin inside. Returns the loaded manifest.
+ */
+static struct ota_manifest *release_naming(const char *file)
+{
+	struct ota_manifest *m = new_manifest();
+	char path[256], text[512];
+
+	tmp_path(path, sizeof(path), "rel");
+	mkdir(path, 0755);
+	tmp_path(path, sizeof(path), "rel/in");
+	mkdir(path, 0755);
+	tmp_path(path, sizeof(path), "rel/in/app.bin");
+	write_file(path, "hello\n");
+	tmp_path(path, sizeof(path), "outside.bin");
+	write_file(path, "secret\n");
+	snprintf(text, sizeof(text),
+		 "name: fw\nversion: 1.0.0\nhardware: [b]\n"
+		 "git: {commit: \"%s\"}\n"
+		 "build: {time: 2026-11-24T09:00:00Z, id: b}\n"
+		 "images:\n  - {name: app, file: \"%s\"}\n",
+		 COMMIT, file);
+	tmp_path(path, sizeof(path), "rel/r.yaml");
+	write_file(path, text);
+	cr_assert_eq(ota_manifest_load_yaml(m, path), 0, "%s",
+		     ota_error_message());
+	return m;
+}
+
+/* Refused naming the image and where it resolves; read with allow_outside. */
+static void outside_refused(const char *file)
+{
+	struct ota_manifest *m = release_naming(file);
+	struct ota_resolve_opts opts = no_repo;
+	char *real, want[512];
+
+	tmp_path(want, sizeof(want), "outside.bin");
+	real = realpath(want, NULL);
+	cr_assert_not_null(real);
+	opts.source = "r.yaml";
+	cr_assert_eq(ota_manifest_resolve(m, &opts), OTA_EINPUT, "%s", file);
+	snprintf(want, sizeof(want),
+		 "r.yaml: image \"app\" (%s) resolves to %s, outside", file,
+		 real);
+	must_contain(ota_error_message(), want);
+	must_contain(ota_error_message(), "--allow-outside");
+	cr_assert_eq(m->images[0].size, 0, "refused before it was read");
+	free(real);
+	opts.allow_outside = true;
+	cr_assert_eq(ota_manifest_resolve(m, &opts), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(m->images[0].size, 7);
+	drop_manifest(m);
+}
+
+Test(manifest, resolve_refuses_images_outside_the_release)
+{
+	char target[256], link[256];
+
+	outside_refused("../outside.bin");
+	outside_refused("in/../../outside.bin");
+	/* A symbolic link inside the tree, pointing out of it. */
+	tmp_path(target, sizeof(target), "outside.bin");
+	tmp_path(link, sizeof(link), "rel/link.bin");
+	cr_assert_eq(symlink(target, link), 0, "%s", strerror(errno));
+	outside_refused("link.bin");
+	/* An absolute path is held to the same tree. */
+	outside_refused(target);
+}
+
+Test(manifest, resolve_accepts_images_inside_the_release)
+{
+	static const char *const inside[] = { "in/app.bin", "in/../in/app.bin",
+					      "inlink.bin" };
+	char target[256], link[256];
+
+	tmp_path(target, sizeof(target), "rel/in/app.bin");
+	tmp_path(link, sizeof(link), "rel/inlink.bin");
+	release_naming("in/app.bin");
+	cr_assert_eq(symlink("in/app.bin", link), 0, "%s", strerror(errno));
+	for (size_t i = 0; i < sizeof(inside) / sizeof(inside[0]); i++) {
+		struct ota_manifest *m = release_naming(inside[i]);
+
+		cr_assert_eq(ota_manifest_resolve(m, &no_repo), 0, "%s: %s",
+			     inside[i], ota_error_message());
+		cr_assert_eq(m->images[0].size, 6);
+		drop_manifest(m);
+	}
+	{
+		struct ota_manifest *m = release_naming(target);
+
+		cr_assert_eq(ota_manifest_resolve(m, &no_repo), 0, "%s",
+			     ota_error_message());
+		drop_manifest(m);
+	}
+}
+
+/* An image given on the command line is the caller's choice: not confined. */
+Test(manifest, resolve_command_line_image_may_lie_anywhere)
+{
+	struct ota_manifest *m = release_naming("in/app.bin");
+	char path[256], spec[320];
+
+	tmp_path(path, sizeof(path), "outside.bin");
+	snprintf(spec, sizeof(spec), "app:application:%s", path);
+	cr_assert_eq(ota_manifest_clear_list(m, "image"), 0);
+	set_ok(m, "image", spec);
+	cr_assert_eq(ota_manifest_resolve(m, &no_repo), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(m->images[0].size, 7);
 	drop_manifest(m);
 }
 

@@ -1,6 +1,6 @@
 /*
  * Unit tests for src/lib/mcuboot.c: images checked byte by byte against the
- * layout in shared/formats/mcuboot-image.md, hashes, key hashes and
+ * layout in otatool-mcuboot(5) (man/otatool-mcuboot.5), hashes, key hashes and
  * signatures recomputed with OpenSSL (and once with the openssl CLI), and
  * the verifier fed tampered, truncated and bit-flipped images.
  */
@@ -27,36 +27,21 @@
 #include "otatool/mcuboot.h"
 #include "otatool/semver.h"
 
+#include "tmpdir.h"
+
 static char tmpdir[64];
 static char signed_path[128]; /* the image each test writes */
 
 static void setup(void)
 {
-	strcpy(tmpdir, "/tmp/otatool-mcuboot-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+	tmpdir_make(tmpdir, sizeof(tmpdir), "mcuboot");
 	snprintf(signed_path, sizeof(signed_path), "%s/signed.bin", tmpdir);
 }
 
-/* Removes dir and everything under it (the tests' directories are flat). */
 static void teardown(void)
 {
-	struct dirent *e;
-	DIR *d = opendir(tmpdir);
-
-	if (d) {
-		while ((e = readdir(d))) {
-			char path[512];
-
-			if (strcmp(e->d_name, ".") == 0 ||
-			    strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", tmpdir,
-				 e->d_name);
-			unlink(path);
-		}
-		closedir(d);
-	}
-	rmdir(tmpdir);
+	if (tmpdir[0])
+		tmpdir_remove(tmpdir);
 }
 
 TestSuite(mcuboot_version);

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,44 +14,20 @@
 #include "otatool/error.h"
 #include "otatool/output.h"
 
+#include "tmpdir.h"
+
 static char tmpdir[64];
 
 static void setup(void)
 {
-	strcpy(tmpdir, "/tmp/otatool-output-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
-}
-
-/* Removes dir and everything under it (the tests' directories are shallow). */
-static void remove_tree(const char *dir)
-{
-	struct dirent *e;
-	DIR *d = opendir(dir);
-
-	if (d) {
-		while ((e = readdir(d))) {
-			char path[512];
-			struct stat st;
-
-			if (strcmp(e->d_name, ".") == 0 ||
-			    strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-				remove_tree(path);
-			else
-				unlink(path);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
+	tmpdir_make(tmpdir, sizeof(tmpdir), "output");
 }
 
 static void teardown(void)
 {
 	ota_output_unlink_pending();
 	if (tmpdir[0])
-		remove_tree(tmpdir);
+		tmpdir_remove(tmpdir);
 }
 
 TestSuite(output, .init = setup, .fini = teardown);
@@ -209,6 +186,116 @@ Test(output, commit_replaces_existing_file)
 	expect_content(path, "new\n");
 	cr_assert_eq(count_entries(tmpdir, ".manifest.json.", &temps), 1);
 	cr_assert_eq(temps, 0);
+}
+
+/*
+ * A replaced file keeps its permission bits, never wider than the mode
+ * asked for, whatever the umask: overwriting a 0600 file once gave 0644.
+ */
+Test(output, replace_keeps_mode_never_wider)
+{
+	static const struct {
+		mode_t old, asked, want;
+	} cases[] = {
+		{ 0600, 0644, 0600 },  { 0640, 0644, 0640 },
+		{ 0400, 0644, 0400 },  { 0755, 0644, 0644 },
+		{ 0666, 0644, 0644 },  { 0644, 0600, 0600 },
+		{ 04755, 0644, 0644 },
+	};
+	char path[128];
+
+	umask(0);
+	in_tmp(path, sizeof(path), "out.json");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		write_file(path, "old\n");
+		cr_assert_eq(chmod(path, cases[i].old), 0);
+		write_and_commit(path, cases[i].asked, "new\n");
+		expect_content(path, "new\n");
+		cr_assert_eq(mode_of(path), cases[i].want,
+			     "%o over %o: mode %o, want %o", cases[i].asked,
+			     cases[i].old, mode_of(path), cases[i].want);
+	}
+	/* A new file still gets the mode less the umask. */
+	umask(022);
+	in_tmp(path, sizeof(path), "new.json");
+	write_and_commit(path, 0664, "n");
+	cr_assert_eq(mode_of(path), 0644, "mode %o", mode_of(path));
+}
+
+static gid_t group_of(const char *path)
+{
+	struct stat st;
+
+	cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
+	return st.st_gid;
+}
+
+/* A group-readable file keeps its group, where we may set it. */
+Test(output, replace_keeps_group)
+{
+	gid_t other = 4242, groups[64];
+	int n = getgroups(64, groups);
+	char path[128];
+
+	if (geteuid() != 0) {
+		other = getegid();
+		for (int i = 0; i < n; i++)
+			if (groups[i] != getegid())
+				other = groups[i];
+		if (other == getegid())
+			cr_skip_test("needs root or a second group");
+	}
+	in_tmp(path, sizeof(path), "shared.json");
+	write_file(path, "old\n");
+	cr_assert_eq(chown(path, (uid_t)-1, other), 0, "%s", strerror(errno));
+	cr_assert_eq(chmod(path, 0640), 0);
+	write_and_commit(path, 0644, "new\n");
+	cr_assert_eq(group_of(path), other, "group %u",
+		     (unsigned)group_of(path));
+	cr_assert_eq(mode_of(path), 0640, "mode %o", mode_of(path));
+}
+
+/*
+ * Where the group cannot be kept, its bits are dropped: they would
+ * otherwise pass to whatever group the new file gets. Run as root, the
+ * test takes the identity of nobody for the write.
+ */
+Test(output, replace_drops_group_bits_it_cannot_keep)
+{
+	const uid_t nobody = 65534;
+	char dir[128], path[160];
+	struct ota_output *o = NULL;
+	int rc_open, rc_commit = -1;
+	gid_t gid;
+	mode_t mode;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root, to write as another user");
+	in_tmp(dir, sizeof(dir), "open");
+	cr_assert_eq(mkdir(dir, 0777), 0);
+	cr_assert_eq(chmod(dir, 0777), 0);
+	cr_assert_eq(chmod(tmpdir, 0711), 0);
+	snprintf(path, sizeof(path), "%s/shared.json", dir);
+	write_file(path, "old\n");
+	cr_assert_eq(chown(path, nobody, 0), 0, "%s", strerror(errno));
+	cr_assert_eq(chmod(path, 0640), 0);
+	cr_assert_eq(setgroups(0, NULL), 0);
+	cr_assert_eq(setegid(nobody), 0);
+	cr_assert_eq(seteuid(nobody), 0);
+	rc_open = ota_output_open(&o, path, 0644, 0);
+	if (rc_open == 0 && ota_output_write(o, "new\n", 4) == 0)
+		rc_commit = ota_output_commit(o);
+	else
+		ota_output_abort(o);
+	cr_assert_eq(seteuid(0), 0);
+	cr_assert_eq(setegid(0), 0);
+	cr_assert_eq(rc_open, 0, "%s", ota_error_message());
+	cr_assert_eq(rc_commit, 0, "%s", ota_error_message());
+	gid = group_of(path);
+	mode = mode_of(path);
+	cr_assert_eq(gid, nobody, "group %u", (unsigned)gid);
+	cr_assert_eq(mode, 0600, "mode %o", mode);
+	expect_content(path, "new\n");
 }
 
 Test(output, abort_leaves_nothing)

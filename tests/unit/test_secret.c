@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ENV "OTATOOL_TEST_SECRET"
@@ -192,7 +193,10 @@ Test(secret, oversized_file_refused)
 		     OTA_EINPUT);
 	cr_assert(strstr(ota_error_message(), path) != NULL, "%s",
 		  ota_error_message());
-	cr_assert(strstr(ota_error_message(), "larger") != NULL, "%s",
+	/* The documented limit: the secret's bytes, not the file's. */
+	cr_assert(strstr(ota_error_message(), "256 bytes") != NULL, "%s",
+		  ota_error_message());
+	cr_assert(strstr(ota_error_message(), "258") == NULL, "%s",
 		  ota_error_message());
 	assert_wiped(&s);
 
@@ -272,6 +276,131 @@ Test(secret, wipe_zeroes_everything)
 	ota_secret_wipe(&s);
 	assert_wiped(&s);
 	ota_secret_wipe(NULL);
+}
+
+/* ---- Pipes and FIFOs ------------------------------------------------- */
+
+static double now_seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* A child that waits delay_ms, then writes data to path and exits. */
+static pid_t late_writer(const char *path, const char *data, int delay_ms)
+{
+	pid_t pid = fork();
+
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		int fd;
+
+		usleep((useconds_t)delay_ms * 1000);
+		fd = open(path, O_WRONLY);
+		if (fd < 0 || write(fd, data, strlen(data)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	return pid;
+}
+
+/*
+ * A FIFO that no process writes to: refused (an input error naming it)
+ * after the documented wait for a writer, never waited on for ever.
+ */
+Test(secret, fifo_without_writer_refused)
+{
+	char path[PATH_MAX];
+	struct ota_secret s;
+	double t0, waited;
+
+	snprintf(path, sizeof(path), "%s/pin.fifo", dir);
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	t0 = now_seconds();
+	cr_assert_eq(ota_secret_get(&s, "test PIN", path, ENV, NULL),
+		     OTA_EINPUT);
+	waited = now_seconds() - t0;
+	cr_assert(strstr(ota_error_message(), path) != NULL, "%s",
+		  ota_error_message());
+	cr_assert(strstr(ota_error_message(), "no process writes") != NULL, "%s",
+		  ota_error_message());
+	cr_assert(waited > 4.5 && waited < 10, "waited %.1f s", waited);
+	assert_wiped(&s);
+}
+
+/* A writer that comes a little after the open is waited for. */
+Test(secret, fifo_with_late_writer)
+{
+	char path[PATH_MAX];
+	struct ota_secret s;
+	int status;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/pin.fifo", dir);
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	pid = late_writer(path, "late-pin\n", 1000);
+	cr_assert_eq(ota_secret_get(&s, "test PIN", path, ENV, NULL), 0, "%s",
+		     ota_error_message());
+	assert_secret(&s, "late-pin");
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	ota_secret_wipe(&s);
+}
+
+/*
+ * A pipe as a shell's process substitution gives it (/dev/fd/N): read
+ * whether its writer is still busy or already gone.
+ */
+Test(secret, pipe_as_process_substitution)
+{
+	char path[64];
+	struct ota_secret s;
+	int fds[2], status;
+	pid_t pid;
+
+	cr_assert_eq(pipe(fds), 0);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		close(fds[0]);
+		usleep(300 * 1000);
+		_exit(write(fds[1], "busy-pin\n", 9) == 9 ? 0 : 1);
+	}
+	close(fds[1]);
+	snprintf(path, sizeof(path), "/dev/fd/%d", fds[0]);
+	cr_assert_eq(ota_secret_get(&s, "test PIN", path, ENV, NULL), 0, "%s",
+		     ota_error_message());
+	assert_secret(&s, "busy-pin");
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	close(fds[0]);
+
+	cr_assert_eq(pipe(fds), 0);
+	cr_assert_eq(write(fds[1], "done-pin\n", 9), 9);
+	close(fds[1]);
+	snprintf(path, sizeof(path), "/dev/fd/%d", fds[0]);
+	cr_assert_eq(ota_secret_get(&s, "test PIN", path, ENV, NULL), 0, "%s",
+		     ota_error_message());
+	assert_secret(&s, "done-pin");
+	close(fds[0]);
+	ota_secret_wipe(&s);
+}
+
+/* Devices are neither files nor pipes: refused at once, not read. */
+Test(secret, devices_refused)
+{
+	static const char *const devices[] = { "/dev/null", "/dev/zero" };
+	struct ota_secret s;
+
+	for (size_t i = 0; i < 2; i++) {
+		cr_assert_eq(
+		    ota_secret_get(&s, "test PIN", devices[i], ENV, NULL),
+		    OTA_EINPUT);
+		cr_assert(strstr(ota_error_message(), "not a regular file") !=
+			      NULL,
+			  "%s", ota_error_message());
+		assert_wiped(&s);
+	}
 }
 
 /* A prompt without a controlling terminal is "no source", not a hang. */
