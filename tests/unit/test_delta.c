@@ -6,7 +6,8 @@
  * arm-none-eabi-gcc), reproducible output, the wrong base refused before
  * any write, target digests, every truncation and bit flip of a small
  * patch through the host applier, and a power cut at every write of a real
- * application on a simulated flash.
+ * application on a simulated flash. Also writes (OTAP_WRITE_SEEDS=DIR) and
+ * checks the fuzz seeds in fuzz/corpus/patch.
  */
 #include <criterion/criterion.h>
 
@@ -22,6 +23,10 @@
 #include "otatool/delta.h"
 #include "otatool/digest.h"
 #include "otatool/error.h"
+
+/* The fuzz target's fixed base: the seeds are patches against it. */
+#define FUZZ_PATCH_NO_MAIN
+#include "../../fuzz/fuzz_patch.c"
 
 static char tmpdir[64];
 
@@ -695,4 +700,118 @@ Test(delta, power_cut_at_every_write_of_a_real_application)
 	free(patch.p);
 	free(old);
 	free(nw);
+}
+
+/* ---- the fuzz seeds: patches against fuzz_patch.c's base */
+
+static const struct {
+	const char *name;
+	uint8_t chunking; /* the fuzz target's first byte */
+	uint32_t block_size;
+} seeds[] = {
+	{ "small-edit", 0x00, 4096 },         { "grown-3-blocks", 0x05, 4096 },
+	{ "unrelated", 0x83, 4096 },          { "empty-target", 0x00, 4096 },
+	{ "shifted-64k-block", 0x21, 65536 },
+};
+
+/* Seed i's target, made from the base; its length. */
+static size_t seed_target(unsigned i, const uint8_t *base, uint8_t *t)
+{
+	switch (i) {
+	case 0:
+		memcpy(t, base, FUZZ_BASE_SIZE);
+		t[300] ^= 0x10;
+		t[5000] = 0x4f;
+		return FUZZ_BASE_SIZE;
+	case 1:
+		memcpy(t, base, 4000);
+		fill_code(t + 4000, 3000, 21);
+		memcpy(t + 7000, base + 4000, FUZZ_BASE_SIZE - 4000);
+		return FUZZ_BASE_SIZE + 3000;
+	case 2:
+		fill_code(t, 2500, 77);
+		return 2500;
+	case 3:
+		return 0;
+	default:
+		memcpy(t, base + 10, FUZZ_BASE_SIZE - 10);
+		return FUZZ_BASE_SIZE - 10;
+	}
+}
+
+/* Seed i as the fuzz target reads it: chunking byte, then the patch. */
+static void seed_bytes(unsigned i, struct mem *out)
+{
+	static uint8_t base[FUZZ_BASE_SIZE], t[2 * FUZZ_BASE_SIZE];
+	struct ota_delta_params prm;
+	struct mem patch;
+	size_t tn;
+
+	fuzz_patch_base(base);
+	tn = seed_target(i, base, t);
+	write_file(path("seed-base"), base, sizeof(base));
+	write_file(path("seed-target"), t, tn);
+	ota_delta_params_default(&prm);
+	prm.block_size = seeds[i].block_size;
+	encode(&patch, path("seed-base"), path("seed-target"), &prm, NULL);
+	memset(out, 0, sizeof(*out));
+	mem_write(out, &seeds[i].chunking, 1);
+	mem_write(out, patch.p, patch.len);
+	free(patch.p);
+}
+
+/* OTAP_WRITE_SEEDS=fuzz/corpus/patch regenerates the committed seeds. */
+Test(delta, write_seeds_when_asked)
+{
+	const char *dir = getenv("OTAP_WRITE_SEEDS");
+
+	if (dir == NULL)
+		cr_skip_test("set OTAP_WRITE_SEEDS=DIR to write the seeds");
+	for (unsigned i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		char p[4096];
+		struct mem m;
+		FILE *fp;
+
+		seed_bytes(i, &m);
+		snprintf(p, sizeof(p), "%s/%s", dir, seeds[i].name);
+		fp = fopen(p, "wb");
+		cr_assert_not_null(fp, "%s", p);
+		cr_assert_eq(fwrite(m.p, 1, m.len, fp), m.len);
+		cr_assert_eq(fclose(fp), 0);
+		free(m.p);
+	}
+}
+
+/* The committed seeds are what the encoder makes, and they apply. */
+Test(delta, committed_seeds)
+{
+	static uint8_t base[FUZZ_BASE_SIZE], t[2 * FUZZ_BASE_SIZE];
+
+	fuzz_patch_base(base);
+	for (unsigned i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		char p[4096];
+		struct mem m, patch, out;
+		uint8_t *got;
+		size_t n, tn = seed_target(i, base, t);
+
+		seed_bytes(i, &m);
+		snprintf(p, sizeof(p), "%s/fuzz/corpus/patch/%s",
+			 OTA_SOURCE_DIR, seeds[i].name);
+		got = read_file(p, &n);
+		cr_assert_eq(n, m.len, "%s: regenerate with OTAP_WRITE_SEEDS",
+			     p);
+		cr_assert_eq(memcmp(got, m.p, n), 0,
+			     "%s: regenerate with OTAP_WRITE_SEEDS", p);
+		patch.p = got + 1;
+		patch.len = n - 1;
+		write_file(path("seed-base"), base, sizeof(base));
+		cr_assert_eq(
+		    apply_mem(path("seed-base"), &patch, 0, NULL, &out, NULL),
+		    0, "%s: %s", p, ota_error_message());
+		cr_assert_eq(out.len, tn);
+		cr_assert(tn == 0 || memcmp(out.p, t, tn) == 0);
+		free(out.p);
+		free(got);
+		free(m.p);
+	}
 }
