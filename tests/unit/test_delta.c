@@ -91,7 +91,7 @@ static void write_file(const char *p, const uint8_t *data, size_t len)
 	FILE *f = fopen(p, "wb");
 
 	cr_assert_not_null(f, "%s", p);
-	cr_assert_eq(fwrite(data, 1, len, f), len);
+	cr_assert(len == 0 || fwrite(data, 1, len, f) == len);
 	cr_assert_eq(fclose(f), 0);
 }
 
