@@ -118,13 +118,57 @@ static void hex(char *out, const struct ota_digest *d)
 	ota_hex_encode(out, d->bytes, d->len);
 }
 
+/*
+ * The digest of the open base, read through the descriptor the applier
+ * then reads from: what was hashed is what the patch is applied to, even
+ * if the path is replaced meanwhile.
+ */
+static int hash_base(struct ota_delta_apply *a)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint8_t *buf = malloc(READ_CHUNK);
+	uint64_t off = 0;
+	unsigned int n = 0;
+	int rc = 0;
+
+	if (!md || !buf || EVP_DigestInit_ex(md, evp_md(a->alg), NULL) != 1) {
+		rc = ota_error(OTA_EINTERNAL, "out of memory");
+		goto out;
+	}
+	while (off < a->base_size) {
+		size_t want = a->base_size - off < READ_CHUNK
+				  ? (size_t)(a->base_size - off)
+				  : READ_CHUNK;
+
+		if (io_read(a, off, buf, want)) {
+			rc = a->err;
+			a->err = 0;
+			goto out;
+		}
+		if (EVP_DigestUpdate(md, buf, want) != 1) {
+			rc = ota_error(OTA_EINTERNAL, "digest update failed");
+			goto out;
+		}
+		off += want;
+	}
+	if (EVP_DigestFinal_ex(md, a->base_digest.bytes, &n) != 1) {
+		rc = ota_error(OTA_EINTERNAL, "digest final failed");
+		goto out;
+	}
+	a->base_digest.alg = a->alg;
+	a->base_digest.len = n;
+out:
+	EVP_MD_CTX_free(md);
+	free(buf);
+	return rc;
+}
+
 int ota_delta_apply_new(struct ota_delta_apply **out, const char *base_path,
 			const struct ota_delta_apply_opts *opts,
 			ota_delta_write_fn write, void *ctx)
 {
 	struct ota_delta_apply_opts none = { 0 };
 	struct ota_delta_apply *a;
-	uint64_t hashed = 0;
 	int rc;
 
 	*out = NULL;
@@ -144,9 +188,10 @@ int ota_delta_apply_new(struct ota_delta_apply **out, const char *base_path,
 		rc = ota_error(OTA_EINTERNAL, "out of memory");
 		goto fail;
 	}
+	if ((rc = ota_file_open_regular(&a->base_fd, &a->base_size, base_path)))
+		goto fail;
 	/* The whole base is checked before the patch can write anything. */
-	if ((rc = ota_digest_file(&a->base_digest, &hashed, a->alg, base_path,
-				  NULL, NULL)))
+	if ((rc = hash_base(a)))
 		goto fail;
 	if (opts->base_digest &&
 	    (opts->base_digest->len != a->base_digest.len ||
@@ -161,13 +206,6 @@ int ota_delta_apply_new(struct ota_delta_apply **out, const char *base_path,
 			       "expected, %s found",
 			       base_path, a->patch_name,
 			       ota_digest_alg_name(a->alg), want, got);
-		goto fail;
-	}
-	if ((rc = ota_file_open_regular(&a->base_fd, &a->base_size, base_path)))
-		goto fail;
-	if (a->base_size != hashed) {
-		rc = ota_error(OTA_EINPUT, "%s: changed while being read",
-			       base_path);
 		goto fail;
 	}
 	a->io.ctx = a;
