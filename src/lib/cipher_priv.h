@@ -1,0 +1,53 @@
+/*
+ * Internal to the cipher module: the primitives its files share (HKDF,
+ * HMAC, one-shot AES-CTR, AES-KW), kept
+ * out of the public header so that no OpenSSL type shows there. The unit
+ * tests reach them for their known-answer vectors.
+ */
+#ifndef OTATOOL_CIPHER_PRIV_H
+#define OTATOOL_CIPHER_PRIV_H
+
+#include "otatool/cipher.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+/* MCUboot's HKDF info string (no salt is used). */
+#define CIPHER_ECIES_INFO "MCUBoot_ECIES_v1"
+
+/* Largest HMAC tag and HKDF output the schemes use (SHA-512). */
+#define CIPHER_MAC_MAX 64
+
+/*
+ * HKDF (RFC 5869) with md "SHA256" or "SHA512"; salt NULL means none (the
+ * RFC's string of zeros). OTA_EINTERNAL when OpenSSL fails.
+ */
+int cipher_hkdf(uint8_t *out, size_t outlen, const char *md, const uint8_t *ikm,
+		size_t ikmlen, const uint8_t *salt, size_t saltlen,
+		const uint8_t *info, size_t infolen);
+
+/* HMAC with md over msg; *outlen is the digest size (<= CIPHER_MAC_MAX). */
+int cipher_hmac(uint8_t out[CIPHER_MAC_MAX], size_t *outlen, const char *md,
+		const uint8_t *key, size_t keylen, const uint8_t *msg,
+		size_t msglen);
+
+/*
+ * AES-CTR over len bytes, one shot, from counter block iv (16 bytes; NULL
+ * is MCUboot's zero block).
+ */
+int cipher_ctr_once(uint8_t *out, const uint8_t *key, size_t keylen,
+		    const uint8_t *iv, const uint8_t *in, size_t len);
+
+/*
+ * RFC 3394 key wrap with its default IV, kek of 16 or 32 bytes; in is a
+ * multiple of 8 bytes, at least 16. Wrap writes inlen + 8 bytes; unwrap
+ * writes inlen - 8 and is OTA_EVERIFY when the integrity check fails.
+ */
+int cipher_kw_wrap(uint8_t *out, const uint8_t *kek, size_t keklen,
+		   const uint8_t *in, size_t inlen);
+int cipher_kw_unwrap(uint8_t *out, const uint8_t *kek, size_t keklen,
+		     const uint8_t *in, size_t inlen);
+
+#endif
