@@ -12,13 +12,18 @@
 
 #include "otatool/cipher.h"
 #include "otatool/error.h"
+#include "otatool/key.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 /* Decodes hex (spaces allowed) into out; returns the byte count. */
 static size_t unhex(uint8_t *out, size_t size, const char *hex)
@@ -333,4 +338,515 @@ Test(cipher, hkdf_rfc5869_a3)
 	    "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b", "", "",
 	    "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
 	    "9d201395faa4b61a96c8");
+}
+
+/* ---- X25519 (RFC 7748, section 6.1) ------------------------------------ */
+
+Test(cipher, x25519_rfc7748_6_1)
+{
+	uint8_t a[32], b[32], apub[32], bpub[32], k[32], s1[32], s2[32];
+	uint8_t got[32];
+	size_t len = 32;
+	EVP_PKEY *ka, *kb, *pa, *pb;
+
+	unhex(
+	    a, 32,
+	    "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+	unhex(
+	    apub, 32,
+	    "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+	unhex(
+	    b, 32,
+	    "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
+	unhex(
+	    bpub, 32,
+	    "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+	unhex(
+	    k, 32,
+	    "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+	ka = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, a, 32);
+	kb = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, b, 32);
+	cr_assert(ka && kb);
+	cr_assert_eq(EVP_PKEY_get_raw_public_key(ka, got, &len), 1);
+	assert_bytes(got, apub, 32);
+	/* The peer keys as ECIES payloads carry them: 32 raw bytes. */
+	cr_assert_eq(cipher_ecies_peer(&pa, OTA_WRAP_ECIES_X25519, apub, 32),
+		     0);
+	cr_assert_eq(cipher_ecies_peer(&pb, OTA_WRAP_ECIES_X25519, bpub, 32),
+		     0);
+	cr_assert_eq(cipher_ecdh(s1, ka, pb), 0, "%s", ota_error_message());
+	cr_assert_eq(cipher_ecdh(s2, kb, pa), 0);
+	assert_bytes(s1, k, 32);
+	assert_bytes(s2, k, 32);
+	EVP_PKEY_free(ka);
+	EVP_PKEY_free(kb);
+	EVP_PKEY_free(pa);
+	EVP_PKEY_free(pb);
+}
+
+/* ---- Wrapping and unwrapping ------------------------------------------- */
+
+static char dir[256];
+
+static void tmp_setup(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dir, sizeof(dir), "%s/otatool-cipher-XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	cr_assert_not_null(mkdtemp(dir));
+	unsetenv("OTATOOL_KEY_PASSPHRASE");
+}
+
+static void tmp_teardown(void)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_expect_eq(system(cmd), 0);
+}
+
+TestSuite(wrap, .init = tmp_setup, .fini = tmp_teardown, .timeout = 120);
+
+static const char *path_of(const char *name)
+{
+	static char buf[8][400];
+	static int next;
+	char *p = buf[next++ % 8];
+
+	snprintf(p, 400, "%.256s/%.100s", dir, name);
+	return p;
+}
+
+static void write_text(const char *name, const char *text)
+{
+	FILE *f = fopen(path_of(name), "w");
+
+	cr_assert_not_null(f);
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0);
+}
+
+/* name.pem (private, PKCS#8) and name.pub.pem of a new key of type. */
+static void keypair(const char *type, const char *name)
+{
+	EVP_PKEY *pk;
+	char file[64];
+	FILE *f;
+
+	if (strcmp(type, "p256") == 0)
+		pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	else if (strcmp(type, "p384") == 0)
+		pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	else if (strcmp(type, "x25519") == 0)
+		pk = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+	else if (strcmp(type, "ed25519") == 0)
+		pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	else
+		pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA",
+				       (size_t)atoi(type + 3));
+	cr_assert_not_null(pk, "keygen %s", type);
+	snprintf(file, sizeof(file), "%s.pem", name);
+	f = fopen(path_of(file), "w");
+	cr_assert(f && PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL));
+	fclose(f);
+	snprintf(file, sizeof(file), "%s.pub.pem", name);
+	f = fopen(path_of(file), "w");
+	cr_assert(f && PEM_write_PUBKEY(f, pk));
+	fclose(f);
+	EVP_PKEY_free(pk);
+}
+
+static const struct ota_key_opts no_opts;
+
+static struct ota_recipient *recipient(const char *file, unsigned hmac)
+{
+	struct ota_recipient *r;
+
+	cr_assert_eq(ota_recipient_load(&r, path_of(file), hmac), 0, "%s: %s",
+		     file, ota_error_message());
+	return r;
+}
+
+static struct ota_decrypt_key *device(const char *file)
+{
+	struct ota_decrypt_key *k;
+
+	cr_assert_eq(ota_decrypt_key_open(&k, path_of(file), &no_opts), 0,
+		     "%s: %s", file, ota_error_message());
+	return k;
+}
+
+struct case_ {
+	const char *type; /* keypair() type, or "kek16"/"kek32" */
+	unsigned hmac;
+	enum ota_wrap_scheme scheme;
+	const char *kind;
+};
+
+static const struct case_ cases[] = {
+	{ "p256", 0, OTA_WRAP_ECIES_P256, "P-256" },
+	{ "x25519", 256, OTA_WRAP_ECIES_X25519, "X25519" },
+	{ "x25519", 512, OTA_WRAP_ECIES_X25519_SHA512, "X25519" },
+	{ "rsa2048", 0, OTA_WRAP_RSA_OAEP, "RSA-2048" },
+	{ "rsa3072", 0, OTA_WRAP_RSA_OAEP, "RSA-3072" },
+	{ "kek16", 0, OTA_WRAP_AES_KW, "AES-KW-128" },
+	{ "kek32", 0, OTA_WRAP_AES_KW, "AES-KW-256" },
+};
+
+/* Files "a" and "b", two keys of the case's type; a's file names out. */
+static void make_keys(const struct case_ *c, const char **pub,
+		      const char **priv)
+{
+	if (strncmp(c->type, "kek", 3) == 0) {
+		bool big = strcmp(c->type, "kek32") == 0;
+
+		write_text(
+		    "a.kek",
+		    big ? "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
+			: "AAECAwQFBgcICQoLDA0ODw==\n");
+		write_text(
+		    "b.kek",
+		    big ? "HwECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
+			: "DwECAwQFBgcICQoLDA0ODw==\n");
+		*pub = *priv = "a.kek";
+		return;
+	}
+	keypair(c->type, "a");
+	keypair(c->type, "b");
+	*pub = "a.pub.pem";
+	*priv = "a.pem";
+}
+
+static const char *other_of(const char *priv)
+{
+	return strcmp(priv, "a.kek") == 0 ? "b.kek" : "b.pem";
+}
+
+static void round_trip(const struct case_ *c, size_t keylen)
+{
+	struct ota_content_key k, got;
+	struct ota_recipient *r;
+	struct ota_decrypt_key *dk, *wrong;
+	uint8_t w[OTA_WRAP_MAX];
+	size_t wl = 0;
+	const char *pub, *priv;
+
+	make_keys(c, &pub, &priv);
+	r = recipient(pub, c->hmac);
+	dk = device(priv);
+	wrong = device(other_of(priv));
+	cr_assert_eq(ota_recipient_scheme(r), c->scheme);
+	cr_assert_str_eq(ota_decrypt_key_kind(dk), c->kind);
+	cr_assert(ota_decrypt_key_accepts(dk, c->scheme));
+	cr_assert_eq(ota_content_key_generate(&k, (unsigned)keylen * 8), 0);
+	cr_assert_eq(ota_recipient_wrap(w, &wl, r, &k), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(
+	    wl, ota_wrap_len(c->scheme, keylen, ota_recipient_rsa_bits(r)));
+	cr_assert_eq(ota_unwrap(&got, dk, c->scheme, w, wl, keylen), 0,
+		     "%s %zu: %s", c->type, keylen, ota_error_message());
+	cr_assert_eq(got.len, keylen);
+	assert_bytes(got.bytes, k.bytes, keylen);
+	/* Another key of the same type: refused, and nothing comes out. */
+	cr_assert_eq(ota_unwrap(&got, wrong, c->scheme, w, wl, keylen),
+		     OTA_EVERIFY, "%s: %s", c->type, ota_error_message());
+	cr_assert_eq(got.len, 0);
+	/* The other key length: the payload's length says no. */
+	cr_assert_eq(ota_unwrap(&got, dk, c->scheme, w, wl, 48 - keylen),
+		     c->scheme == OTA_WRAP_RSA_OAEP ? OTA_EVERIFY : OTA_EINPUT,
+		     "%s", ota_error_message());
+	/* Truncated and extended payloads. */
+	for (size_t n = 0; n < wl; n++)
+		cr_assert_eq(ota_unwrap(&got, dk, c->scheme, w, n, keylen),
+			     OTA_EINPUT, "%s: %zu of %zu bytes", c->type, n,
+			     wl);
+	cr_assert_eq(ota_unwrap(&got, dk, c->scheme, w, wl + 1, keylen),
+		     OTA_EINPUT);
+	/*
+	 * Every bit of the payload is protected, but for the top bit of an
+	 * X25519 key, which RFC 7748 (section 5) says to ignore: the device
+	 * computes the same secret with it flipped, and so do we.
+	 */
+	for (size_t bit = 0; bit < wl * 8; bit++) {
+		int rc;
+
+		if (cipher_ecies_pub_len(c->scheme) == 32 && bit == 255 &&
+		    c->scheme != OTA_WRAP_AES_KW &&
+		    c->scheme != OTA_WRAP_RSA_OAEP) {
+			w[31] ^= 0x80;
+			cr_assert_eq(
+			    ota_unwrap(&got, dk, c->scheme, w, wl, keylen), 0);
+			w[31] ^= 0x80;
+			continue;
+		}
+
+		w[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		rc = ota_unwrap(&got, dk, c->scheme, w, wl, keylen);
+		cr_assert_eq(rc, OTA_EVERIFY, "%s: bit %zu: %d %s", c->type,
+			     bit, rc, ota_error_message());
+		cr_assert_eq(got.len, 0);
+		w[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	cr_assert_eq(ota_unwrap(&got, dk, c->scheme, w, wl, keylen), 0);
+	/* Two wraps of one key differ (ephemeral keys, OAEP's seed). */
+	if (c->scheme != OTA_WRAP_AES_KW) {
+		uint8_t w2[OTA_WRAP_MAX];
+		size_t wl2;
+
+		cr_assert_eq(ota_recipient_wrap(w2, &wl2, r, &k), 0);
+		cr_assert(wl2 == wl && memcmp(w, w2, wl) != 0);
+	}
+	ota_content_key_wipe(&k);
+	ota_content_key_wipe(&got);
+	ota_recipient_free(r);
+	ota_decrypt_key_free(dk);
+	ota_decrypt_key_free(wrong);
+}
+
+Test(wrap, ecies_p256)
+{
+	round_trip(&cases[0], 16);
+	round_trip(&cases[0], 32);
+}
+
+Test(wrap, ecies_x25519_sha256)
+{
+	round_trip(&cases[1], 16);
+	round_trip(&cases[1], 32);
+}
+
+Test(wrap, ecies_x25519_sha512)
+{
+	round_trip(&cases[2], 16);
+	round_trip(&cases[2], 32);
+}
+
+Test(wrap, rsa_oaep_2048)
+{
+	round_trip(&cases[3], 16);
+	round_trip(&cases[3], 32);
+}
+
+Test(wrap, rsa_oaep_3072)
+{
+	round_trip(&cases[4], 16);
+}
+
+Test(wrap, aes_kw_128)
+{
+	round_trip(&cases[5], 16);
+	round_trip(&cases[5], 32);
+}
+
+Test(wrap, aes_kw_256)
+{
+	round_trip(&cases[6], 16);
+	round_trip(&cases[6], 32);
+}
+
+Test(wrap, payload_lengths_as_mcuboot_documents)
+{
+	/* docs: P-256 113/129, X25519 80/96, X25519-SHA-512 112/128. */
+	cr_assert_eq(ota_wrap_len(OTA_WRAP_ECIES_P256, 16, 0), 113);
+	cr_assert_eq(ota_wrap_len(OTA_WRAP_ECIES_P256, 32, 0), 129);
+	cr_assert_eq(ota_wrap_len(OTA_WRAP_ECIES_X25519, 16, 0), 80);
+	cr_assert_eq(ota_wrap_len(OTA_WRAP_ECIES_X25519, 32, 0), 96);
+	cr_assert_eq(ota_wrap_len(OTA_WRAP_ECIES_X25519_SHA512, 16, 0), 112);
+	cr_assert_eq(ota_wrap_len(OTA_WRAP_ECIES_X25519_SHA512, 32, 0), 128);
+	cr_assert_eq(ota_wrap_len(OTA_WRAP_AES_KW, 16, 0), 24);
+	cr_assert_eq(ota_wrap_len(OTA_WRAP_AES_KW, 32, 0), 40);
+	cr_assert_eq(ota_wrap_len(OTA_WRAP_RSA_OAEP, 16, 2048), 256);
+	cr_assert_eq(ota_wrap_len(OTA_WRAP_RSA_OAEP, 16, 1024), 0);
+	cr_assert_eq(ota_wrap_len(OTA_WRAP_ECIES_P256, 24, 0), 0);
+}
+
+Test(wrap, scheme_names_and_tlvs)
+{
+	enum ota_wrap_scheme s;
+
+	cr_assert_str_eq(ota_wrap_scheme_name(0x30), "rsa-oaep");
+	cr_assert_str_eq(ota_wrap_scheme_name(0x34), "ecies-x25519-sha512");
+	cr_assert_null(ota_wrap_scheme_name(0x35));
+	cr_assert_eq(ota_wrap_scheme_of_tlv(&s, 0x33), 0);
+	cr_assert_eq(s, OTA_WRAP_ECIES_X25519);
+	cr_assert_eq(ota_wrap_scheme_of_tlv(&s, 0x2f), OTA_EINPUT);
+	cr_assert(strstr(ota_error_message(), "0x2f"));
+}
+
+#define assert_msg_has(s)                                                      \
+	cr_assert(strstr(ota_error_message(), (s)),                            \
+		  "message lacks \"%s\": %s", (s), ota_error_message())
+
+Test(wrap, key_does_not_fit_scheme)
+{
+	struct ota_decrypt_key *p256, *x;
+	struct ota_content_key got;
+	uint8_t w[OTA_WRAP_MAX] = { 0x04 };
+
+	keypair("p256", "p");
+	keypair("x25519", "x");
+	p256 = device("p.pem");
+	x = device("x.pem");
+	cr_assert_eq(ota_unwrap(&got, p256, OTA_WRAP_ECIES_X25519, w, 80, 16),
+		     OTA_EKEY);
+	assert_msg_has("an X25519 private key");
+	assert_msg_has("P-256");
+	cr_assert_eq(ota_unwrap(&got, x, OTA_WRAP_ECIES_P256, w, 113, 16),
+		     OTA_EKEY);
+	cr_assert_eq(ota_unwrap(&got, x, OTA_WRAP_RSA_OAEP, w, 256, 16),
+		     OTA_EKEY);
+	cr_assert_eq(ota_unwrap(&got, x, OTA_WRAP_AES_KW, w, 24, 16), OTA_EKEY);
+	cr_assert_eq(ota_unwrap(&got, x, OTA_WRAP_ECIES_X25519, w, 80, 24),
+		     OTA_EUSAGE);
+	cr_assert_eq(ota_unwrap(&got, x, (enum ota_wrap_scheme)0x40, w, 80, 16),
+		     OTA_EINPUT);
+	/* A hostile length never reaches the parser. */
+	cr_assert_eq(
+	    ota_unwrap(&got, x, OTA_WRAP_ECIES_X25519, w, SIZE_MAX, 16),
+	    OTA_EINPUT);
+	/* All-zero X25519 ephemeral key: the shared secret would be zero. */
+	memset(w, 0, sizeof(w));
+	cr_assert_eq(ota_unwrap(&got, x, OTA_WRAP_ECIES_X25519, w, 80, 16),
+		     OTA_EVERIFY);
+	/* A P-256 point off the curve. */
+	w[0] = 0x04;
+	w[1] = 1;
+	cr_assert_eq(ota_unwrap(&got, p256, OTA_WRAP_ECIES_P256, w, 113, 16),
+		     OTA_EVERIFY);
+	/* A compressed point is not MCUboot's encoding. */
+	w[0] = 0x02;
+	cr_assert_eq(ota_unwrap(&got, p256, OTA_WRAP_ECIES_P256, w, 113, 16),
+		     OTA_EVERIFY);
+	assert_msg_has("uncompressed");
+	ota_decrypt_key_free(p256);
+	ota_decrypt_key_free(x);
+}
+
+Test(wrap, refused_recipients)
+{
+	struct ota_recipient *r = NULL;
+
+	keypair("ed25519", "ed");
+	cr_assert_eq(ota_recipient_load(&r, path_of("ed.pub.pem"), 0),
+		     OTA_EKEY);
+	assert_msg_has("x25519");
+	keypair("p384", "p384");
+	cr_assert_eq(ota_recipient_load(&r, path_of("p384.pub.pem"), 0),
+		     OTA_EKEY);
+	assert_msg_has("secp384r1");
+	keypair("rsa1024", "small");
+	cr_assert_eq(ota_recipient_load(&r, path_of("small.pub.pem"), 0),
+		     OTA_EKEY);
+	assert_msg_has("1024 bits");
+	keypair("p256", "p");
+	cr_assert_eq(ota_recipient_load(&r, path_of("p.pub.pem"), 512),
+		     OTA_EUSAGE);
+	assert_msg_has("SHA-512");
+	cr_assert_eq(ota_recipient_load(&r, path_of("p.pub.pem"), 384),
+		     OTA_EUSAGE);
+	/* A hex key is not newt's format, and 24 bytes is no AES key. */
+	write_text("hex.kek", "000102030405060708090a0b0c0d0e0f\n");
+	cr_assert_eq(ota_recipient_load(&r, path_of("hex.kek"), 0), OTA_EINPUT);
+	assert_msg_has("base64");
+	write_text("k24.kek", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYX\n");
+	cr_assert_eq(ota_recipient_load(&r, path_of("k24.kek"), 0), OTA_EINPUT);
+	cr_assert_eq(ota_recipient_load(&r, path_of("missing"), 0), OTA_EINPUT);
+	assert_msg_has("missing");
+	cr_assert_null(r);
+}
+
+Test(wrap, refused_device_keys)
+{
+	struct ota_decrypt_key *k = NULL;
+
+	keypair("p256", "p");
+	cr_assert_eq(ota_decrypt_key_open(&k, path_of("p.pub.pem"), &no_opts),
+		     OTA_EKEY);
+	assert_msg_has("decryption needs the private key");
+	keypair("ed25519", "ed");
+	cr_assert_eq(ota_decrypt_key_open(&k, path_of("ed.pem"), &no_opts),
+		     OTA_EKEY);
+	assert_msg_has("Ed25519");
+	cr_assert_eq(ota_decrypt_key_open(&k, path_of("none"), &no_opts),
+		     OTA_EKEY);
+	cr_assert_eq(ota_decrypt_key_open(&k, "pkcs11:token=x", &no_opts),
+		     OTA_EKEY);
+	assert_msg_has("PKCS#11");
+	cr_assert_null(k);
+}
+
+Test(wrap, encrypted_device_key_with_passphrase_file)
+{
+	struct ota_key_opts opts = { .passphrase_file = NULL };
+	struct ota_decrypt_key *k = NULL;
+	char cmd[1024];
+
+	keypair("x25519", "x");
+	snprintf(cmd, sizeof(cmd),
+		 "openssl pkcs8 -topk8 -v2 aes-256-cbc -in '%s' -out '%s' "
+		 "-passout pass:sesame",
+		 path_of("x.pem"), path_of("x.enc.pem"));
+	cr_assert_eq(system(cmd), 0);
+	write_text("pass", "sesame\n");
+	cr_assert_eq(ota_decrypt_key_open(&k, path_of("x.enc.pem"), &opts),
+		     OTA_EKEY);
+	assert_msg_has("no passphrase");
+	opts.passphrase_file = path_of("pass");
+	cr_assert_eq(ota_decrypt_key_open(&k, path_of("x.enc.pem"), &opts), 0,
+		     "%s", ota_error_message());
+	cr_assert_str_eq(ota_decrypt_key_kind(k), "X25519");
+	ota_decrypt_key_free(k);
+	write_text("pass", "wrong\n");
+	cr_assert_eq(ota_decrypt_key_open(&k, path_of("x.enc.pem"), &opts),
+		     OTA_EKEY);
+	assert_msg_has("wrong passphrase");
+}
+
+Test(wrap, generate_x25519_and_kek_files)
+{
+	struct ota_recipient *r;
+	struct ota_decrypt_key *k;
+	struct ota_content_key ck, got;
+	uint8_t w[OTA_WRAP_MAX];
+	size_t wl;
+	char id[65];
+	struct stat st;
+	const char *types[] = { "x25519", "aes-kw-128", "aes-kw-256" };
+
+	for (size_t i = 0; i < 3; i++) {
+		bool kek = i > 0;
+		const char *pub = kek ? NULL : path_of("g.pub.pem");
+
+		cr_assert_eq(ota_encrypt_key_generate_file(
+				 id, types[i], path_of("g.key"), pub),
+			     0, "%s: %s", types[i], ota_error_message());
+		cr_assert_eq(strlen(id), kek ? 0 : 64);
+		cr_assert_eq(stat(path_of("g.key"), &st), 0);
+		cr_assert_eq(st.st_mode & 0777, 0600);
+		/* Never over an existing key. */
+		cr_assert_eq(ota_encrypt_key_generate_file(
+				 id, types[i], path_of("g.key"), pub),
+			     OTA_EOUTPUT);
+		r = recipient(kek ? "g.key" : "g.pub.pem", 0);
+		k = device("g.key");
+		cr_assert_eq(ota_content_key_generate(&ck, 128), 0);
+		cr_assert_eq(ota_recipient_wrap(w, &wl, r, &ck), 0);
+		cr_assert_eq(
+		    ota_unwrap(&got, k, ota_recipient_scheme(r), w, wl, 16), 0,
+		    "%s", ota_error_message());
+		assert_bytes(got.bytes, ck.bytes, 16);
+		ota_recipient_free(r);
+		ota_decrypt_key_free(k);
+		unlink(path_of("g.key"));
+		unlink(path_of("g.pub.pem"));
+	}
+	cr_assert_eq(ota_encrypt_key_generate_file(
+			 id, "ed25519", path_of("g.key"), path_of("g.pub.pem")),
+		     OTA_EUSAGE);
+	cr_assert_eq(ota_encrypt_key_generate_file(id, "aes-kw-128",
+						   path_of("g.key"),
+						   path_of("g.pub.pem")),
+		     OTA_EUSAGE);
+	cr_assert_eq(stat(path_of("g.key"), &st), -1);
 }
