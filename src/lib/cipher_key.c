@@ -535,10 +535,13 @@ static int unwrap_ecies(struct ota_content_key *out, struct ota_decrypt_key *k,
 	uint8_t secret[32];
 	int rc;
 
-	if (k->p11) {
-		rc = ota_pkcs11_ecdh(secret, k->p11, payload, publen);
-	} else if ((rc = cipher_ecies_peer(&peer, s, payload, publen)) == 0) {
-		rc = cipher_ecdh(secret, k->pkey, peer);
+	/*
+	 * The point is checked here for token keys too: a token that does not
+	 * check it would leak its key to an invalid-curve attack.
+	 */
+	if ((rc = cipher_ecies_peer(&peer, s, payload, publen)) == 0) {
+		rc = k->p11 ? ota_pkcs11_ecdh(secret, k->p11, payload, publen)
+			    : cipher_ecdh(secret, k->pkey, peer);
 		EVP_PKEY_free(peer);
 	}
 	if (rc == 0)

@@ -308,6 +308,28 @@ static int oaep_decode(uint8_t *out, size_t *outlen, size_t outsize,
 	return 0;
 }
 
+/*
+ * Why a decryption failed: the key or token (OTA_EKEY), or, past those,
+ * the ciphertext (OTA_EVERIFY: SoftHSM says CKR_GENERAL_ERROR for a
+ * ciphertext not below the modulus).
+ */
+static int decrypt_code(CK_RV rv)
+{
+	switch (rv) {
+	case CKR_KEY_FUNCTION_NOT_PERMITTED:
+	case CKR_KEY_TYPE_INCONSISTENT:
+	case CKR_KEY_HANDLE_INVALID:
+	case CKR_MECHANISM_INVALID:
+	case CKR_USER_NOT_LOGGED_IN:
+	case CKR_SESSION_HANDLE_INVALID:
+	case CKR_DEVICE_REMOVED:
+	case CKR_TOKEN_NOT_PRESENT:
+		return OTA_EKEY;
+	default:
+		return OTA_EVERIFY;
+	}
+}
+
 static CK_RV decrypt(struct ota_pkcs11_key *k, CK_MECHANISM *m,
 		     const uint8_t *in, size_t inlen, uint8_t *out,
 		     CK_ULONG *outlen)
@@ -356,10 +378,7 @@ int ota_pkcs11_rsa_oaep_decrypt(uint8_t *out, size_t *outlen, size_t outsize,
 	}
 	if (rv != CKR_MECHANISM_INVALID && rv != CKR_MECHANISM_PARAM_INVALID &&
 	    rv != CKR_ARGUMENTS_BAD)
-		return ota_error(rv == CKR_KEY_FUNCTION_NOT_PERMITTED ||
-					 rv == CKR_KEY_TYPE_INCONSISTENT
-				     ? OTA_EKEY
-				     : OTA_EVERIFY,
+		return ota_error(decrypt_code(rv),
 				 "%s: C_Decrypt (CKM_RSA_PKCS_OAEP): %s: the "
 				 "wrong device key, or the wrapped key was "
 				 "altered",
@@ -373,9 +392,7 @@ int ota_pkcs11_rsa_oaep_decrypt(uint8_t *out, size_t *outlen, size_t outsize,
 	if (rv != CKR_OK || n > k->field_len) {
 		OPENSSL_cleanse(buf, sizeof(buf));
 		return ota_error(
-		    rv == CKR_OK || rv == CKR_ENCRYPTED_DATA_INVALID
-			? OTA_EVERIFY
-			: OTA_EKEY,
+		    rv == CKR_OK ? OTA_EVERIFY : decrypt_code(rv),
 		    "%s: C_Decrypt (CKM_RSA_X_509, the token has "
 		    "no OAEP with SHA-256): %s",
 		    k->uri, rv != CKR_OK ? ota_pkcs11_rv_name(rv) : "too long");
