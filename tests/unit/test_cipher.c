@@ -15,11 +15,13 @@
 #include "otatool/key.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -849,4 +851,156 @@ Test(wrap, generate_x25519_and_kek_files)
 						   path_of("g.pub.pem")),
 		     OTA_EUSAGE);
 	cr_assert_eq(stat(path_of("g.key"), &st), -1);
+}
+
+/* ---- Against an independent implementation ----------------------------- */
+
+/*
+ * tests/e2e/mcuboot_crypt.py implements MCUboot's schemes from MCUboot's
+ * document with python3-cryptography. Each scheme and key length goes
+ * both ways: wrapped here and unwrapped there, wrapped there and
+ * unwrapped here; a payload altered here is refused there. AES-CTR bodies
+ * are compared byte for byte.
+ */
+#define MCUBOOT_CRYPT OTA_MCUBOOT_CRYPT
+
+static void need_python(void)
+{
+	if (system("python3 -c 'import cryptography.hazmat.primitives.keywrap'"
+		   " 2>/dev/null") != 0)
+		cr_skip_test("python3-cryptography is not installed");
+}
+
+static void hex_of(char *out, const uint8_t *in, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		snprintf(out + 2 * i, 3, "%02x", in[i]);
+}
+
+/* Runs the script; its one line of output in out; returns its status. */
+__attribute__((format(printf, 3, 4))) static int python(char *out, size_t size,
+							const char *fmt, ...)
+{
+	char args[3000], cmd[3200];
+	va_list ap;
+	FILE *p;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "python3 '%s' %s 2>/dev/null", MCUBOOT_CRYPT,
+		 args);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	out[0] = '\0';
+	if (!fgets(out, (int)size, p))
+		out[0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void cross_check(const struct case_ *c, size_t keylen)
+{
+	struct ota_content_key k, got;
+	struct ota_recipient *r;
+	struct ota_decrypt_key *dk;
+	uint8_t w[OTA_WRAP_MAX], theirs[OTA_WRAP_MAX];
+	char hex[2 * OTA_WRAP_MAX + 2], khex[65], out[2 * OTA_WRAP_MAX + 2];
+	const char *name = ota_wrap_scheme_name(c->scheme), *pub, *priv;
+	size_t wl, tl;
+
+	need_python();
+	make_keys(c, &pub, &priv);
+	r = recipient(pub, c->hmac);
+	dk = device(priv);
+	cr_assert_eq(ota_content_key_generate(&k, (unsigned)keylen * 8), 0);
+	hex_of(khex, k.bytes, keylen);
+
+	/* Ours to theirs. */
+	cr_assert_eq(ota_recipient_wrap(w, &wl, r, &k), 0);
+	hex_of(hex, w, wl);
+	cr_assert_eq(python(out, sizeof(out), "unwrap %s '%s' %s %zu", name,
+			    path_of(priv), hex, keylen),
+		     0, "%s %zu: python refuses our payload", name, keylen);
+	cr_assert_str_eq(out, khex, "%s %zu", name, keylen);
+	/* An altered payload is refused there too (no tautology here). */
+	w[wl - 1] ^= 1;
+	hex_of(hex, w, wl);
+	cr_assert_eq(python(out, sizeof(out), "unwrap %s '%s' %s %zu", name,
+			    path_of(priv), hex, keylen),
+		     1);
+
+	/* Theirs to ours. */
+	cr_assert_eq(python(out, sizeof(out), "wrap %s '%s' %s", name,
+			    path_of(pub), khex),
+		     0, "%s: python wrap failed", name);
+	tl = strlen(out) / 2;
+	cr_assert_eq(tl, wl, "%s: python's payload is %zu bytes, ours %zu",
+		     name, tl, wl);
+	for (size_t i = 0; i < tl; i++) {
+		unsigned v;
+
+		cr_assert_eq(sscanf(out + 2 * i, "%2x", &v), 1);
+		theirs[i] = (uint8_t)v;
+	}
+	cr_assert_eq(ota_unwrap(&got, dk, c->scheme, theirs, tl, keylen), 0,
+		     "%s %zu: %s", name, keylen, ota_error_message());
+	assert_bytes(got.bytes, k.bytes, keylen);
+	ota_content_key_wipe(&k);
+	ota_content_key_wipe(&got);
+	ota_recipient_free(r);
+	ota_decrypt_key_free(dk);
+}
+
+Test(wrap, python_agrees_every_scheme)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cross_check(&cases[i], 16);
+		cross_check(&cases[i], 32);
+	}
+}
+
+Test(wrap, python_agrees_on_ctr_bodies)
+{
+	struct ota_content_key k;
+	struct ota_ctr *c;
+	char khex[65], out[16];
+	uint8_t *body = malloc(70001), *ours = malloc(70001), *theirs;
+	FILE *f;
+	size_t n;
+
+	need_python();
+	cr_assert(body && ours);
+	fill(body, 70001, 7);
+	for (unsigned bits = 128; bits <= 256; bits += 128) {
+		cr_assert_eq(ota_content_key_generate(&k, bits), 0);
+		hex_of(khex, k.bytes, k.len);
+		f = fopen(path_of("body"), "wb");
+		cr_assert(f && fwrite(body, 1, 70001, f) == 70001);
+		fclose(f);
+		cr_assert_eq(python(out, sizeof(out), "ctr %s '%s' '%s'", khex,
+				    path_of("body"), path_of("enc")),
+			     0);
+		cr_assert_eq(ota_ctr_new(&c, &k), 0);
+		for (size_t off = 0; off < 70001; off += 1000)
+			cr_assert_eq(ota_ctr_update(c, ours + off, body + off,
+						    70001 - off < 1000
+							? 70001 - off
+							: 1000),
+				     0);
+		ota_ctr_free(c);
+		theirs = malloc(70002);
+		f = fopen(path_of("enc"), "rb");
+		cr_assert(f && theirs);
+		n = fread(theirs, 1, 70002, f);
+		fclose(f);
+		cr_assert_eq(n, 70001);
+		assert_bytes(ours, theirs, 70001);
+		free(theirs);
+		ota_content_key_wipe(&k);
+	}
+	free(body);
+	free(ours);
 }
