@@ -151,12 +151,13 @@ bool ota_decrypt_key_accepts(const struct ota_decrypt_key *k,
 
 /*
  * Unwraps a key TLV payload of scheme s that must hold a keylen (16 or 32)
- * byte content key. The payload's length is checked against s and keylen
- * before anything else (OTA_EINPUT, naming both lengths); a key that does
- * not fit s is OTA_EKEY naming the key type needed; ECIES checks its HMAC
- * (in constant time) before it decrypts anything. A wrong device key and
- * an altered payload cannot be told apart: both are OTA_EVERIFY. *out is
- * wiped on every error.
+ * byte content key (the MCUboot header flag says which). A key that does
+ * not fit s is OTA_EKEY naming the key type needed; then the payload's
+ * length is checked against s, keylen and the key (OTA_EINPUT, naming
+ * both lengths) before any byte of it is used; ECIES checks the ephemeral
+ * key and then its HMAC (in constant time) before it decrypts anything. A
+ * wrong device key and an altered payload cannot be told apart: both are
+ * OTA_EVERIFY. *out is wiped on every error.
  */
 int ota_unwrap(struct ota_content_key *out, struct ota_decrypt_key *k,
 	       enum ota_wrap_scheme s, const uint8_t *payload, size_t len,
