@@ -131,6 +131,15 @@ int ota_signature_verify_digest(EVP_PKEY *pub, enum ota_sig_alg alg,
 				const uint8_t *sig, size_t siglen);
 
 /*
+ * Loads a private key file as ota_key_open() does (PEM or DER, encrypted
+ * PEM with the passphrase from opts), of any type: the caller checks it.
+ * purpose ("signing", "decryption") words the message for a public key or
+ * certificate given instead. OTA_EKEY naming path.
+ */
+int ota_private_key_load(EVP_PKEY **out, const char *path,
+			 const struct ota_key_opts *opts, const char *purpose);
+
+/*
  * Loads a public key from a PEM or DER file holding a public key, an X.509
  * certificate or a private key (its public half). OTA_EINPUT naming path.
  */

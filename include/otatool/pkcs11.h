@@ -116,6 +116,41 @@ int ota_pkcs11_generate(struct ota_pkcs11 *p, const char *uri, const char *type,
  */
 int ota_pkcs11_list(json_t **out, struct ota_pkcs11 *p, const char *uri);
 
+/* ---- Decryption inside the token (pkcs11_decrypt.c) ---- */
+
+/*
+ * Finds the one private key uri names for decrypting firmware keys, as
+ * ota_pkcs11_find_key() finds signing keys (same search, login and
+ * messages), but it must be an EC P-256 key with CKA_DERIVE (ECDH) or an
+ * RSA key of 2048 to 4096 bits with CKA_DECRYPT; CKA_SIGN does not
+ * matter. Ed25519 and X25519 (CKK_EC_MONTGOMERY) keys are refused naming
+ * the key type. ota_pkcs11_key_public() is NULL when the token holds no
+ * public half for it (decryption does not need one).
+ */
+int ota_pkcs11_find_decrypt_key(struct ota_pkcs11_key **out,
+				struct ota_pkcs11 *p, const char *uri);
+
+/*
+ * ECDH inside the token (CKM_ECDH1_DERIVE, no KDF) between the P-256 key
+ * and peer, an uncompressed point (65 bytes). The shared secret comes out
+ * of the token as the value of a session-only generic secret that is
+ * destroyed at once; the private key does not.
+ */
+int ota_pkcs11_ecdh(uint8_t secret[32], struct ota_pkcs11_key *k,
+		    const uint8_t *peer, size_t peer_len);
+
+/*
+ * RSA-OAEP decryption (SHA-256, MGF1-SHA-256, empty label) with the token
+ * key. A token that has CKM_RSA_PKCS_OAEP only with SHA-1 (SoftHSM 2.6)
+ * decrypts with CKM_RSA_X_509 inside it and the OAEP decoding happens
+ * here, in constant time. in is exactly the modulus size (else
+ * OTA_EINPUT); a ciphertext that does not decrypt is OTA_EVERIFY. Writes
+ * at most outsize bytes.
+ */
+int ota_pkcs11_rsa_oaep_decrypt(uint8_t *out, size_t *outlen, size_t outsize,
+				struct ota_pkcs11_key *k, const uint8_t *in,
+				size_t inlen);
+
 /* "CKR_PIN_INCORRECT" for 0xa0; "CKR_0x%08lx" for unknown values. */
 const char *ota_pkcs11_rv_name(unsigned long rv);
 

@@ -206,7 +206,8 @@ static BIO *bio_again(BIO *old, const char *data, size_t len)
 }
 
 /* Why a file that is not a private key was given: say what it is. */
-static int explain_not_private(const char *path, const char *data, size_t len)
+static int explain_not_private(const char *path, const char *data, size_t len,
+			       const char *purpose)
 {
 	EVP_PKEY *pub = NULL;
 	X509 *cert = NULL;
@@ -230,16 +231,18 @@ static int explain_not_private(const char *path, const char *data, size_t len)
 	ERR_clear_error();
 	if (is_pub)
 		return ota_error(OTA_EKEY,
-				 "%s: is a public key; signing needs the "
+				 "%s: is a public key; %s needs the "
 				 "private key",
-				 path);
+				 path, purpose);
 	if (cert) {
 		X509_free(cert);
 		return ota_error(OTA_EKEY,
-				 "%s: is a certificate; signing needs the "
-				 "private key (give the certificate with "
-				 "--cert)",
-				 path);
+				 "%s: is a certificate; %s needs the "
+				 "private key%s",
+				 path, purpose,
+				 strcmp(purpose, "signing") == 0
+				     ? " (give the certificate with --cert)"
+				     : "");
 	}
 	return ota_error(OTA_EKEY,
 			 "%s: not a valid private key (PEM or DER: PKCS#8, "
@@ -247,8 +250,8 @@ static int explain_not_private(const char *path, const char *data, size_t len)
 			 path);
 }
 
-static int open_file_key(struct ota_key *k, const char *path,
-			 const struct ota_key_opts *opts)
+int ota_private_key_load(EVP_PKEY **out, const char *path,
+			 const struct ota_key_opts *opts, const char *purpose)
 {
 	struct pass_ctx pc = { .opts = opts, .path = path };
 	OSSL_DECODER_CTX *d = NULL;
@@ -264,6 +267,7 @@ static int open_file_key(struct ota_key *k, const char *path,
 	 * FIFO, a directory) an input error (3), refused by fileio before
 	 * anything waits on it.
 	 */
+	*out = NULL;
 	if (stat(path, &st) != 0)
 		return ota_error(OTA_EKEY, "%s: cannot open key: %s", path,
 				 strerror(errno));
@@ -277,14 +281,13 @@ static int open_file_key(struct ota_key *k, const char *path,
 		rc = ota_error(OTA_EINTERNAL, "out of memory");
 		goto out;
 	}
-	d = OSSL_DECODER_CTX_new_for_pkey(&k->pkey, NULL, NULL, NULL,
-					  OSSL_KEYMGMT_SELECT_PRIVATE_KEY, NULL,
-					  NULL);
+	d = OSSL_DECODER_CTX_new_for_pkey(
+	    out, NULL, NULL, NULL, OSSL_KEYMGMT_SELECT_PRIVATE_KEY, NULL, NULL);
 	if (!d || !OSSL_DECODER_CTX_set_passphrase_cb(d, pass_cb, &pc)) {
 		rc = ota_error(OTA_EINTERNAL, "out of memory");
 		goto out;
 	}
-	if (OSSL_DECODER_from_bio(d, bio) != 1 || !k->pkey) {
+	if (OSSL_DECODER_from_bio(d, bio) != 1 || !*out) {
 		if (pc.asked && !pc.got && pc.err != OTA_EKEY)
 			/*
 			 * The passphrase could not be read (a missing, empty
@@ -305,7 +308,9 @@ static int open_file_key(struct ota_key *k, const char *path,
 				       "corrupt",
 				       path);
 		else
-			rc = explain_not_private(path, data, len);
+			rc = explain_not_private(path, data, len, purpose);
+		EVP_PKEY_free(*out);
+		*out = NULL;
 		goto out;
 	}
 	rc = 0;
@@ -344,7 +349,7 @@ int ota_key_open(struct ota_key **out, const char *ref,
 			goto fail;
 		pub = ota_pkcs11_key_public(k->p11);
 	} else {
-		if ((rc = open_file_key(k, ref, opts)))
+		if ((rc = ota_private_key_load(&k->pkey, ref, opts, "signing")))
 			goto fail;
 		pub = k->pkey;
 	}

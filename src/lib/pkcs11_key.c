@@ -231,7 +231,7 @@ out:
  * The public half: the public-key object with the same CKA_ID (or label),
  * else CKA_PUBLIC_KEY_INFO, else a certificate with the same CKA_ID.
  */
-static int load_public(EVP_PKEY **out, struct session *s, CK_OBJECT_HANDLE priv,
+int pkcs11_load_public(EVP_PKEY **out, struct session *s, CK_OBJECT_HANDLE priv,
 		       enum ota_pkcs11_key_type type, enum curve c,
 		       const char *uri)
 {
@@ -461,14 +461,14 @@ static int describe_key(struct ota_pkcs11_key *k, const char *uri)
 				 "Ed25519 keys)",
 				 uri, (unsigned long)kt);
 	}
-	rc = load_public(&k->pub, s, k->obj, k->type, c, uri);
+	rc = pkcs11_load_public(&k->pub, s, k->obj, k->type, c, uri);
 	if (rc == 0)
 		rc = check_public(k->pub, k->type, c, uri);
 	return rc;
 }
 
-int ota_pkcs11_find_key(struct ota_pkcs11_key **out, struct ota_pkcs11 *p,
-			const char *uri)
+int pkcs11_locate_key(struct ota_pkcs11_key **out, struct ota_pkcs11 *p,
+		      const char *uri)
 {
 	struct req r;
 	struct session *s = NULL;
@@ -552,11 +552,6 @@ int ota_pkcs11_find_key(struct ota_pkcs11_key **out, struct ota_pkcs11 *p,
 		rc = ota_error(OTA_EINTERNAL, "out of memory");
 		goto out;
 	}
-	rc = describe_key(k, k->uri);
-	if (rc < 0)
-		goto out;
-	k->next = p->keys;
-	p->keys = k;
 	*out = k;
 	k = NULL;
 out:
@@ -564,6 +559,27 @@ out:
 	free(objs);
 	pkcs11_req_free(&r);
 	return rc;
+}
+
+int ota_pkcs11_find_key(struct ota_pkcs11_key **out, struct ota_pkcs11 *p,
+			const char *uri)
+{
+	struct ota_pkcs11_key *k;
+	int rc;
+
+	*out = NULL;
+	rc = pkcs11_locate_key(&k, p, uri);
+	if (rc < 0)
+		return rc;
+	rc = describe_key(k, k->uri);
+	if (rc < 0) {
+		pkcs11_key_free(k);
+		return rc;
+	}
+	k->next = p->keys;
+	p->keys = k;
+	*out = k;
+	return 0;
 }
 
 enum ota_pkcs11_key_type ota_pkcs11_key_type(const struct ota_pkcs11_key *k)

@@ -149,5 +149,20 @@ void pkcs11_curve_of(enum curve *c, char *name, size_t size,
 		     const unsigned char *der, size_t len);
 /* Frees a key and its public half, not its session. Accepts NULL. */
 void pkcs11_key_free(struct ota_pkcs11_key *k);
+/*
+ * The one private key uri names, logged in: session, handle and URI set,
+ * nothing else; not yet the context's (the caller checks it for its use,
+ * then links it into p->keys or frees it).
+ */
+int pkcs11_locate_key(struct ota_pkcs11_key **out, struct ota_pkcs11 *p,
+		      const char *uri);
+/*
+ * The public half of private key priv: the public-key object with the same
+ * CKA_ID (or label), else CKA_PUBLIC_KEY_INFO, else a certificate with the
+ * same CKA_ID.
+ */
+int pkcs11_load_public(EVP_PKEY **out, struct session *s, CK_OBJECT_HANDLE priv,
+		       enum ota_pkcs11_key_type type, enum curve c,
+		       const char *uri);
 
 #endif
