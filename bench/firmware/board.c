@@ -203,3 +203,128 @@ int flash_program(uint32_t addr, const uint8_t *data, size_t len)
 	FLASH_CR = 0;
 	return err;
 }
+
+#define RCC_APB1ENR    REG(RCC_BASE + 0x40u)
+#define GPIOB_BASE     0x40020400u
+#define GPIOB_MODER    REG(GPIOB_BASE + 0x00u)
+#define GPIOB_OTYPE    REG(GPIOB_BASE + 0x04u)
+#define GPIOB_PUPDR    REG(GPIOB_BASE + 0x0Cu)
+#define GPIOB_AFRH     REG(GPIOB_BASE + 0x24u)
+#define I2C1_BASE      0x40005400u
+#define I2C1_CR1       REG(I2C1_BASE + 0x00u)
+#define I2C1_CR2       REG(I2C1_BASE + 0x04u)
+#define I2C1_DR        REG(I2C1_BASE + 0x10u)
+#define I2C1_SR1       REG(I2C1_BASE + 0x14u)
+#define I2C1_SR2       REG(I2C1_BASE + 0x18u)
+#define I2C1_CCR       REG(I2C1_BASE + 0x1Cu)
+#define I2C1_TRISE     REG(I2C1_BASE + 0x20u)
+#define I2C_CR1_PE     (1u << 0)
+#define I2C_CR1_START  (1u << 8)
+#define I2C_CR1_STOP   (1u << 9)
+#define I2C_CR1_ACK    (1u << 10)
+#define I2C_CR1_SWRST  (1u << 15)
+#define I2C_SR1_SB     (1u << 0)
+#define I2C_SR1_ADDR   (1u << 1)
+#define I2C_SR1_BTF    (1u << 2)
+#define I2C_SR1_RXNE   (1u << 6)
+#define I2C_SR1_TXE    (1u << 7)
+#define I2C_SR1_BERR   (1u << 8)
+#define I2C_SR1_ARLO   (1u << 9)
+#define I2C_SR1_AF     (1u << 10)
+#define I2C_TIMEOUT_MS 10u
+
+void i2c_init(void)
+{
+	RCC_AHB1ENR |= 1u << 1;  /* GPIOB */
+	RCC_APB1ENR |= 1u << 21; /* I2C1 */
+	/* PB8, PB9: alternate function 4, open drain, pull-up */
+	GPIOB_MODER = (GPIOB_MODER & ~(0xFu << 16)) | (0xAu << 16);
+	GPIOB_OTYPE |= 3u << 8;
+	GPIOB_PUPDR = (GPIOB_PUPDR & ~(0xFu << 16)) | (0x5u << 16);
+	GPIOB_AFRH = (GPIOB_AFRH & ~0xFFu) | 0x44u;
+	I2C1_CR1 = I2C_CR1_SWRST;
+	I2C1_CR1 = 0;
+	I2C1_CR2 = BOARD_HCLK_HZ / 1000000u; /* APB1 clock in MHz */
+	/* standard mode: SCL high and low for CCR periods of APB1 each */
+	I2C1_CCR = BOARD_HCLK_HZ / (2u * 100000u);
+	I2C1_TRISE = BOARD_HCLK_HZ / 1000000u + 1u; /* 1000 ns rise time */
+	I2C1_CR1 = I2C_CR1_PE;
+}
+
+/* Waits for a bit of SR1; -1 on a NAK, -2 on a bus error or timeout. */
+static int i2c_wait(uint32_t bit)
+{
+	uint32_t start = ticks;
+
+	for (;;) {
+		uint32_t sr = I2C1_SR1;
+
+		if (sr & bit)
+			return 0;
+		if (sr & I2C_SR1_AF) {
+			I2C1_SR1 = ~I2C_SR1_AF; /* rc_w0 */
+			I2C1_CR1 |= I2C_CR1_STOP;
+			return -1;
+		}
+		if ((sr & (I2C_SR1_BERR | I2C_SR1_ARLO)) ||
+		    ticks - start >= I2C_TIMEOUT_MS) {
+			I2C1_SR1 = ~(I2C_SR1_BERR | I2C_SR1_ARLO);
+			I2C1_CR1 |= I2C_CR1_STOP;
+			return -2;
+		}
+	}
+}
+
+static int i2c_start(uint8_t addr_rw)
+{
+	int err;
+
+	I2C1_CR1 |= I2C_CR1_START;
+	if ((err = i2c_wait(I2C_SR1_SB)) != 0)
+		return err;
+	I2C1_DR = addr_rw;
+	return i2c_wait(I2C_SR1_ADDR);
+}
+
+int i2c_write(uint8_t addr, const uint8_t *data, size_t len)
+{
+	int err;
+
+	if ((err = i2c_start((uint8_t)(addr << 1))) != 0)
+		return err;
+	(void)I2C1_SR2; /* reading SR2 after SR1 clears ADDR */
+	for (size_t i = 0; i < len; i++) {
+		if ((err = i2c_wait(I2C_SR1_TXE)) != 0)
+			return err;
+		I2C1_DR = data[i];
+	}
+	if ((err = i2c_wait(I2C_SR1_BTF)) != 0)
+		return err;
+	I2C1_CR1 |= I2C_CR1_STOP;
+	return 0;
+}
+
+int i2c_read(uint8_t addr, uint8_t *data, size_t len)
+{
+	int err;
+
+	if (len == 0)
+		return 0;
+	I2C1_CR1 |= I2C_CR1_ACK;
+	if ((err = i2c_start((uint8_t)(addr << 1 | 1u))) != 0)
+		return err;
+	/* A single byte is NAKed: ACK off and STOP queued before ADDR clears */
+	if (len == 1)
+		I2C1_CR1 &= ~I2C_CR1_ACK;
+	(void)I2C1_SR2;
+	for (size_t i = 0; i < len; i++) {
+		if (i + 1 == len) {
+			I2C1_CR1 &= ~I2C_CR1_ACK;
+			I2C1_CR1 |= I2C_CR1_STOP;
+		}
+		if ((err = i2c_wait(I2C_SR1_RXNE)) != 0)
+			return err;
+		data[i] = (uint8_t)I2C1_DR;
+	}
+	return 0;
+}

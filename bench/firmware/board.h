@@ -24,6 +24,15 @@ uint32_t board_millis(void);
 void board_tick(void); /* once a millisecond, from SysTick */
 void board_reset(void) __attribute__((noreturn));
 
+/*
+ * I2C1 master on PB8 (SCL) and PB9 (SDA), 100 kHz, polled. addr is the
+ * 7-bit address. 0, or -1 when the device does not acknowledge its address
+ * (busy or absent), -2 on a bus error or a timeout.
+ */
+void i2c_init(void);
+int i2c_write(uint8_t addr, const uint8_t *data, size_t len);
+int i2c_read(uint8_t addr, uint8_t *data, size_t len);
+
 /* 0 or a negative value on a flash error (status register bits). */
 int flash_unlock(void);
 void flash_lock(void);
