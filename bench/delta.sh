@@ -187,7 +187,9 @@ if [ -n "$pairs_dir" ]; then
 		if [ "$quick" = 1 ] && [ "$(stat -c %s "$d/new.bin")" -gt 65536 ]; then
 			continue
 		fi
+		# The README's first line, cut to fit the list of pairs
 		what=$(head -n 1 "$d/README" 2>/dev/null || true)
+		[ ${#what} -le 96 ] || what="${what:0:93}..."
 		add_pair "$(basename "$d")" "$d/old.bin" "$d/new.bin" "${what:-$d}"
 	done
 	[ "$n_dir" -gt 0 ] ||
