@@ -184,6 +184,11 @@ if [ -n "$pairs_dir" ]; then
 			continue
 		fi
 		n_dir=$((n_dir + 1))
+		# Our own pairs saved by BENCH_DELTA_SAVE: this run built them.
+		if [[ $(basename "$d") == otatool-* ]] &&
+			printf '%s\n' "${p_name[@]}" | grep -qxF -- "$(basename "$d" | cut -c9-)"; then
+			continue
+		fi
 		if [ "$quick" = 1 ] && [ "$(stat -c %s "$d/new.bin")" -gt 65536 ]; then
 			continue
 		fi
