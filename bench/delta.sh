@@ -50,8 +50,8 @@ read -r -a revs <<<"${BENCH_DELTA_REVS:-}"
 # each variable is a command split at blanks, the files are appended.
 read -r -a ota_create <<<"${OTATOOL_DELTA_CREATE:-}"
 read -r -a ota_apply <<<"${OTATOOL_DELTA_APPLY:-}"
-if [ ${#ota_create[@]} -gt 0 ] && [ ${#ota_apply[@]} -eq 0 ] ||
-	[ ${#ota_create[@]} -eq 0 ] && [ ${#ota_apply[@]} -gt 0 ]; then
+if { [ ${#ota_create[@]} -gt 0 ] && [ ${#ota_apply[@]} -eq 0 ]; } ||
+	{ [ ${#ota_create[@]} -eq 0 ] && [ ${#ota_apply[@]} -gt 0 ]; }; then
 	die "set both OTATOOL_DELTA_CREATE and OTATOOL_DELTA_APPLY, or neither"
 fi
 
@@ -352,7 +352,7 @@ done
 ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo '?'; }
 echo "bsdiff $(ver bsdiff) (bsdiff/bspatch), xdelta3 $(ver xdelta3), zstd $(ver zstd), xz-utils $(ver xz-utils), gzip $(ver gzip)"
 if [ ${#ota_create[@]} -gt 0 ]; then
-	echo "otatool: OTATOOL_DELTA_CREATE='${OTATOOL_DELTA_CREATE}' OTATOOL_DELTA_APPLY='${OTATOOL_DELTA_APPLY}'"
+	echo "otatool: OTATOOL_DELTA_CREATE='${ota_create[*]}' OTATOOL_DELTA_APPLY='${ota_apply[*]}'"
 else
 	echo "otatool: n/a (no encoder hooked in: set OTATOOL_DELTA_CREATE and OTATOOL_DELTA_APPLY)"
 fi
