@@ -324,8 +324,8 @@ Test(secret, fifo_without_writer_refused)
 	waited = now_seconds() - t0;
 	cr_assert(strstr(ota_error_message(), path) != NULL, "%s",
 		  ota_error_message());
-	cr_assert(strstr(ota_error_message(), "no process writes") != NULL, "%s",
-		  ota_error_message());
+	cr_assert(strstr(ota_error_message(), "no process writes") != NULL,
+		  "%s", ota_error_message());
 	cr_assert(waited > 4.5 && waited < 10, "waited %.1f s", waited);
 	assert_wiped(&s);
 }
