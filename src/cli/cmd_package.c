@@ -205,13 +205,14 @@ static int package_mcuboot(struct package_args *a, struct ota_manifest *m,
 			   struct cli_progress *progress)
 {
 	const struct ota_image *img = NULL;
+	size_t i;
 	int rc;
 
 	if (a->keys.n != 1)
 		return ota_error(OTA_EUSAGE,
 				 "an MCUboot image carries one signature: give "
 				 "one --key");
-	for (size_t i = 0; i < m->n_images; i++) {
+	for (i = 0; i < m->n_images; i++) {
 		const struct ota_image *c = &m->images[i];
 
 		if (a->image ? strcmp(c->name, a->image) == 0
@@ -244,15 +245,9 @@ static int package_mcuboot(struct package_args *a, struct ota_manifest *m,
 	a->mopts.has_security_counter = true;
 	a->mopts.security_counter = m->security_counter;
 	/* The manifest's digest of this image must still hold. */
-	if (img->digest.len) {
-		struct ota_manifest one = *m;
-
-		one.images[0] = *img;
-		one.n_images = 1;
-		if ((rc = ota_manifest_check_images(&one, cli_progress_cb,
-						    progress)))
-			return rc;
-	}
+	if (img->digest.len &&
+	    (rc = ota_manifest_check_image(m, i, cli_progress_cb, progress)))
+		return rc;
 	return ota_mcuboot_write(a->output, img->path, a->keys.keys[0],
 				 &a->mopts, cli_progress_cb, progress);
 }
