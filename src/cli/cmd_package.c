@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char usage_text[] =
     "usage: otatool package [OPTIONS] --key KEY -o OUTPUT INPUT\n"
@@ -136,13 +135,11 @@ static bool is_yaml(const char *path)
 /* The manifest: resolved from a release file, or read from a manifest. */
 static int load_manifest(struct ota_manifest **m, struct package_args *a)
 {
-	struct ota_trust_result results[OTA_ENVELOPE_MAX_SIGS];
+	struct ota_envelope_load_opts lo = { .trust = &a->trust,
+					     .unsigned_ok = true };
 	struct ota_envelope *e = NULL;
-	char *dir = NULL, *slash;
-	int trusted, rc;
+	int rc = 0;
 
-	if ((rc = ota_manifest_new(m)))
-		return rc;
 	if (is_yaml(a->input)) {
 		struct ota_resolve_opts ro = {
 			.source = a->input,
@@ -152,39 +149,19 @@ static int load_manifest(struct ota_manifest **m, struct package_args *a)
 			.skip_digests = true,
 		};
 
-		if ((rc = ota_manifest_load_yaml(*m, a->input)))
+		if ((rc = ota_manifest_new(m)) ||
+		    (rc = ota_manifest_load_yaml(*m, a->input)))
 			return rc;
 		return ota_manifest_resolve(*m, &ro);
 	}
-	if ((rc = ota_envelope_load(&e, a->input)))
-		return rc;
-	if (e->n_sigs > 0) {
-		/* Without explicit trust, the packaging keys must have signed.
-		 */
-		if (ota_trust_empty(&a->trust))
-			for (size_t i = 0; rc == 0 && i < a->keys.n; i++)
-				rc = ota_trust_add_pkey(
-				    &a->trust, ota_key_public(a->keys.keys[i]),
-				    a->keys.refs[i]);
-		if (rc ||
-		    (rc = ota_envelope_verify(results, &trusted, e, &a->trust,
-					      (int64_t)time(NULL)))) {
-			rc = ota_error_wrap(rc, "%s", a->input);
-			goto out;
-		}
-	}
-	dir = strdup(a->input);
-	if (!dir) {
-		rc = ota_error(OTA_EINTERNAL, "out of memory");
-		goto out;
-	}
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	rc = ota_manifest_parse_json(*m, e->payload, e->payload_len, a->input,
-				     slash ? dir : NULL);
-out:
-	free(dir);
+	/* Without explicit trust, the packaging keys must have signed. */
+	if (ota_trust_empty(&a->trust))
+		for (size_t i = 0; rc == 0 && i < a->keys.n; i++)
+			rc = ota_trust_add_pkey(&a->trust,
+						ota_key_public(a->keys.keys[i]),
+						a->keys.refs[i]);
+	if (rc == 0)
+		rc = ota_envelope_load_manifest(&e, m, a->input, &lo);
 	ota_envelope_free(e);
 	return rc;
 }

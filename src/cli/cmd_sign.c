@@ -84,28 +84,21 @@ struct sign_args {
 	size_t n_inputs;
 };
 
-/* Re-hashes every image of the manifest against its recorded digest. */
-static int check_images(const struct ota_envelope *e, const char *input,
-			bool quiet)
+/* Loads a manifest to sign; its images must still match it unless told. */
+static int load_manifest(struct ota_envelope **e, const struct sign_args *a,
+			 const char *input)
 {
 	struct ota_manifest *m = NULL;
 	struct cli_progress progress;
-	char *dir = strdup(input), *slash;
 	int rc;
 
-	if (!dir)
-		return ota_error(OTA_EINTERNAL, "out of memory");
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	cli_progress_init(&progress, quiet);
+	if ((rc = ota_envelope_load_manifest(e, &m, input, NULL)))
+		return rc;
+	cli_progress_init(&progress, a->quiet);
 	progress.label = "checking images";
-	if ((rc = ota_manifest_new(&m)) == 0 &&
-	    (rc = ota_manifest_parse_json(m, e->payload, e->payload_len, input,
-					  slash ? dir : NULL)) == 0)
+	if (!a->no_image_check)
 		rc = ota_manifest_check_images(m, cli_progress_cb, &progress);
 	ota_manifest_free(m);
-	free(dir);
 	return rc;
 }
 
@@ -206,11 +199,8 @@ static int sign_one(const struct sign_args *a, const char *input,
 	char *output = NULL;
 	int rc;
 
-	if ((rc = ota_envelope_load(&e, input)))
-		goto out;
-	if (!a->no_image_check && (rc = check_images(e, input, a->quiet)))
-		goto out;
-	if ((rc = ota_envelope_pae(&pae, &pae_len, e)))
+	if ((rc = load_manifest(&e, a, input)) ||
+	    (rc = ota_envelope_pae(&pae, &pae_len, e)))
 		goto out;
 	for (size_t k = 0; k < a->keys.n; k++) {
 		struct ota_key *key = a->keys.keys[k];
@@ -290,9 +280,7 @@ static int export_to_sign(struct sign_args *a, json_t **report)
 	int rc;
 
 	if ((rc = two_step_key(&key, &alg, a)) ||
-	    (rc = ota_envelope_load(&e, a->inputs[0])) ||
-	    (!a->no_image_check &&
-	     (rc = check_images(e, a->inputs[0], a->quiet))) ||
+	    (rc = load_manifest(&e, a, a->inputs[0])) ||
 	    (rc = ota_envelope_pae(&pae, &pae_len, e)))
 		goto out;
 	if (a->export_digest) {

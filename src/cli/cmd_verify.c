@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char usage_text[] =
     "usage: otatool verify [OPTIONS] FILE\n"
@@ -312,37 +311,20 @@ static int verify_manifest(const struct verify_args *a, struct cli_report *rep,
 	struct ota_trust_result results[OTA_ENVELOPE_MAX_SIGS];
 	struct ota_envelope *e = NULL;
 	struct ota_manifest *m = NULL;
-	char *dir = NULL, *slash;
-	int64_t when = (int64_t)time(NULL);
 	int trusted = -1, rc, img_rc = 0;
+	struct ota_envelope_load_opts lo = { .images_dir = a->images,
+					     .trust = &a->trust,
+					     .results = results,
+					     .trusted = &trusted };
 
-	if ((rc = ota_envelope_load(&e, a->path)))
+	/* Signatures that do not verify still leave the manifest to report. */
+	rc = ota_envelope_load_manifest(&e, &m, a->path, &lo);
+	if (!m)
 		return rc;
-	dir = strdup(a->path);
-	if (!dir) {
-		rc = ota_error(OTA_EINTERNAL, "out of memory");
-		goto out;
-	}
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	if ((rc = ota_manifest_new(&m)) ||
-	    (rc = ota_manifest_parse_json(m, e->payload, e->payload_len,
-					  a->path, slash ? dir : NULL)) ||
-	    (a->images && (rc = ota_manifest_locate_images(m, a->images))))
-		goto out;
 	cli_report_add(rep, CLI_OK, "structure",
 		       "%s manifest, canonical payload, %zu signature%s",
 		       e->n_sigs ? "signed" : "unsigned", e->n_sigs,
 		       e->n_sigs == 1 ? "" : "s");
-	/*
-	 * A signed manifest records no signing time (the build time comes
-	 * before the signing certificate may exist): chains are checked now,
-	 * or at --at.
-	 */
-	rc = ota_envelope_verify(results, &trusted, e, &a->trust, when);
-	if (rc)
-		rc = ota_error_wrap(rc, "%s", a->path);
 	for (size_t i = 0; i < e->n_sigs; i++) {
 		char name[32];
 
@@ -387,8 +369,6 @@ static int verify_manifest(const struct verify_args *a, struct cli_report *rep,
 		rc = img_rc;
 	*obj = json_pack("{s:s, s:s}", "format", "otatool-signed-manifest",
 			 "file", a->path);
-out:
-	free(dir);
 	ota_manifest_free(m);
 	ota_envelope_free(e);
 	return rc;
