@@ -18,6 +18,8 @@ struct ota_output;
  * next to path, so that the final rename stays on one file system; mode is
  * the final file's permission bits before the umask (0644 or 0600 for keys).
  * With exclusive set, an existing path is refused instead of replaced.
+ * An empty path, or a path that is one of this process's inputs
+ * (fileio.h: ota_input_note), is OTA_EUSAGE and nothing is created.
  */
 int ota_output_open(struct ota_output **out, const char *path, mode_t mode,
 		    int exclusive);
@@ -40,8 +42,9 @@ const char *ota_output_name(const struct ota_output *o);
 
 /*
  * fsyncs the temporary file, renames it onto the final path, fsyncs the
- * directory, and frees o. On failure the temporary file is removed and
- * nothing is left at path.
+ * directory, and frees o. A path that became one of this process's inputs
+ * since ota_output_open() is refused (OTA_EUSAGE), the file left as it is. On
+ * failure the temporary file is removed and nothing is left at path.
  */
 int ota_output_commit(struct ota_output *o);
 

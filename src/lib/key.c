@@ -252,6 +252,8 @@ static int open_file_key(struct ota_key *k, const char *path,
 	if (st.st_size > KEY_FILE_MAX)
 		return ota_error(OTA_EKEY, "%s: too large for a key file",
 				 path);
+	if ((rc = ota_input_note(path)))
+		return rc;
 	bio = BIO_new_file(path, "rb");
 	if (!bio)
 		return ota_error(OTA_EKEY, "%s: cannot open key", path);
@@ -566,6 +568,8 @@ int ota_public_key_load(EVP_PKEY **out, const char *path)
 	if (!S_ISREG(st.st_mode) || st.st_size > KEY_FILE_MAX)
 		return ota_error(OTA_EINPUT,
 				 "%s: not a key or certificate file", path);
+	if ((rc = ota_input_note(path)))
+		return rc;
 	bio = BIO_new_file(path, "rb");
 	if (!bio)
 		return ota_error(OTA_EINPUT, "%s: cannot open", path);

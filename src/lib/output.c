@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* sync_file_range */
 #include "otatool/output.h"
 #include "otatool/error.h"
+#include "otatool/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -74,6 +75,25 @@ static void output_free(struct ota_output *o)
 	free(o);
 }
 
+/*
+ * An output must not replace one of the command's own inputs (a key, an
+ * image, the release file): checked when the output is opened and again
+ * before the rename, for inputs opened in between (images named inside a
+ * manifest).
+ */
+static int refuse_input(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0 ||
+	    !ota_input_is_noted((uint64_t)st.st_dev, (uint64_t)st.st_ino))
+		return 0;
+	return ota_error(OTA_EUSAGE,
+			 "%s: is also an input of this command (refusing to "
+			 "overwrite it)",
+			 path);
+}
+
 int ota_output_open(struct ota_output **out, const char *path, mode_t mode,
 		    int exclusive)
 {
@@ -97,6 +117,12 @@ int ota_output_open(struct ota_output **out, const char *path, mode_t mode,
 		*out = o;
 		return 0;
 	}
+	if (!*path) {
+		rc = ota_error(OTA_EUSAGE, "empty output path");
+		goto fail;
+	}
+	if ((rc = refuse_input(path)))
+		goto fail;
 	if (stat(path, &st) == 0) {
 		if (S_ISDIR(st.st_mode)) {
 			rc = ota_error(OTA_EOUTPUT, "%s: is a directory", path);
@@ -283,6 +309,8 @@ int ota_output_commit(struct ota_output *o)
 		goto fail;
 	}
 	o->fd = -1;
+	if ((rc = refuse_input(o->path)))
+		goto fail;
 	if (o->exclusive) {
 		/* link() fails if the target appeared meanwhile: no clobber. */
 		if (link(o->tmp, o->path) != 0) {

@@ -5,6 +5,7 @@
 #include "otatool/secret.h"
 
 #include "otatool/error.h"
+#include "otatool/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -148,6 +149,8 @@ static int from_file(struct ota_secret *s, const char *what, const char *file)
 			       path, what);
 		goto out;
 	}
+	if ((rc = ota_input_note_fd(fd, path)))
+		goto out;
 	if (S_ISREG(st.st_mode) && st.st_size > SECRET_FILE_MAX) {
 		rc =
 		    ota_error(OTA_EINPUT, "%s: %s file is larger than %d bytes",
