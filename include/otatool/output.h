@@ -12,17 +12,29 @@ extern "C" {
 
 struct ota_output;
 
+/* Flags of ota_output_open(). */
+enum {
+	/* An existing path is refused instead of replaced. */
+	OTA_OUTPUT_EXCLUSIVE = 1,
+	/*
+	 * The output is an update of one of the inputs (a signature added to
+	 * a signed manifest in place): it may replace it.
+	 */
+	OTA_OUTPUT_UPDATE = 2,
+};
+
 /*
  * Opens an output. path NULL or "-" means standard output (written through,
  * nothing to rename). Otherwise a temporary file ".NAME.XXXXXX" is created
  * next to path, so that the final rename stays on one file system; mode is
  * the final file's permission bits before the umask (0644 or 0600 for keys).
- * With exclusive set, an existing path is refused instead of replaced.
- * An empty path, or a path that is one of this process's inputs
- * (fileio.h: ota_input_note), is OTA_EUSAGE and nothing is created.
+ * flags: OTA_OUTPUT_* above (0 or 1 for "exclusive" as before). An empty
+ * path, or a path that is one of this process's inputs (fileio.h:
+ * ota_input_note) without OTA_OUTPUT_UPDATE, is OTA_EUSAGE and nothing is
+ * created.
  */
 int ota_output_open(struct ota_output **out, const char *path, mode_t mode,
-		    int exclusive);
+		    int flags);
 
 /* Appends bytes; OTA_EOUTPUT naming the path on failure. */
 int ota_output_write(struct ota_output *o, const void *data, size_t len);

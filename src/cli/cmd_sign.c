@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char usage_text[] =
     "usage: otatool sign [OPTIONS] --key KEY MANIFEST...\n"
@@ -122,15 +123,27 @@ static char *default_output(const char *input)
 	return out;
 }
 
-static int write_envelope(const struct ota_envelope *e, const char *path)
+/* Whether a and b name one existing file. */
+static bool same_file(const char *a, const char *b)
 {
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* The signed manifest; it may replace the manifest it signs (in place). */
+static int write_envelope(const struct ota_envelope *e, const char *path,
+			  const char *input)
+{
+	int flags = same_file(path, input) ? OTA_OUTPUT_UPDATE : 0;
 	struct ota_output *out = NULL;
 	char *json = NULL;
 	size_t len = 0;
 	int rc;
 
 	if ((rc = ota_envelope_to_json(&json, &len, e)) ||
-	    (rc = ota_output_open(&out, path, 0644, 0)) ||
+	    (rc = ota_output_open(&out, path, 0644, flags)) ||
 	    (rc = ota_output_write(out, json, len)))
 		goto out;
 	rc = ota_output_commit(out);
@@ -218,7 +231,7 @@ static int sign_one(const struct sign_args *a, const char *input,
 		rc = ota_error(OTA_EINTERNAL, "out of memory");
 		goto out;
 	}
-	if ((rc = write_envelope(e, output)))
+	if ((rc = write_envelope(e, output, input)))
 		goto out;
 	if (report)
 		json_array_append_new(report, report_entry(input, output, e));
@@ -363,7 +376,7 @@ static int import_signature(struct sign_args *a, json_t *report)
 		rc = ota_error(OTA_EINTERNAL, "out of memory");
 		goto out;
 	}
-	if ((rc = write_envelope(e, output)))
+	if ((rc = write_envelope(e, output, a->inputs[0])))
 		goto out;
 	if (report)
 		json_array_append_new(report,

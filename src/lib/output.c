@@ -18,6 +18,7 @@ struct ota_output {
 	int fd;
 	int is_stdout;
 	int exclusive;
+	int update; /* OTA_OUTPUT_UPDATE: may replace an input */
 	mode_t mode;
 	char *path;
 	char *tmp;
@@ -95,7 +96,7 @@ static int refuse_input(const char *path)
 }
 
 int ota_output_open(struct ota_output **out, const char *path, mode_t mode,
-		    int exclusive)
+		    int flags)
 {
 	struct ota_output *o;
 	char *dircopy = NULL, *basecopy = NULL;
@@ -110,7 +111,8 @@ int ota_output_open(struct ota_output **out, const char *path, mode_t mode,
 	o->fd = -1;
 	o->slot = -1;
 	o->mode = mode;
-	o->exclusive = exclusive;
+	o->exclusive = (flags & OTA_OUTPUT_EXCLUSIVE) != 0;
+	o->update = (flags & OTA_OUTPUT_UPDATE) != 0;
 	if (!path || strcmp(path, "-") == 0) {
 		o->is_stdout = 1;
 		o->fd = STDOUT_FILENO;
@@ -121,7 +123,7 @@ int ota_output_open(struct ota_output **out, const char *path, mode_t mode,
 		rc = ota_error(OTA_EUSAGE, "empty output path");
 		goto fail;
 	}
-	if ((rc = refuse_input(path)))
+	if (!o->update && (rc = refuse_input(path)))
 		goto fail;
 	if (stat(path, &st) == 0) {
 		if (S_ISDIR(st.st_mode)) {
@@ -136,7 +138,7 @@ int ota_output_open(struct ota_output **out, const char *path, mode_t mode,
 				       path);
 			goto fail;
 		}
-		if (exclusive) {
+		if (o->exclusive) {
 			rc = ota_error(OTA_EOUTPUT,
 				       "%s: already exists (refusing to "
 				       "overwrite)",
@@ -309,7 +311,7 @@ int ota_output_commit(struct ota_output *o)
 		goto fail;
 	}
 	o->fd = -1;
-	if ((rc = refuse_input(o->path)))
+	if (!o->update && (rc = refuse_input(o->path)))
 		goto fail;
 	if (o->exclusive) {
 		/* link() fails if the target appeared meanwhile: no clobber. */

@@ -535,3 +535,18 @@ Test(output, inputs_noted_by_path_and_by_descriptor)
 	cr_assert_eq(ota_output_open(&o, a, 0644, 0), 0);
 	ota_output_abort(o);
 }
+
+Test(output, update_may_replace_an_input)
+{
+	struct ota_output *o = NULL;
+	char path[128];
+
+	in_tmp(path, sizeof(path), "m.signed.json");
+	write_file(path, "one signature\n");
+	cr_assert_eq(ota_input_note(path), 0);
+	cr_assert_eq(ota_output_open(&o, path, 0644, OTA_OUTPUT_UPDATE), 0,
+		     "%s", ota_error_message());
+	cr_assert_eq(ota_output_write(o, "two\n", 4), 0);
+	cr_assert_eq(ota_output_commit(o), 0, "%s", ota_error_message());
+	expect_content(path, "two\n");
+}
