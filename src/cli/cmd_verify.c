@@ -4,7 +4,6 @@
  */
 #include "cli.h"
 #include "report.h"
-#include "trustopts.h"
 
 #include "otatool/detect.h"
 #include "otatool/envelope.h"
@@ -13,62 +12,57 @@
 #include "otatool/mcuboot.h"
 #include "otatool/package.h"
 #include "otatool/timestamp.h"
+#include "otatool/trust.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage_text[] =
-    "usage: otatool verify [OPTIONS] FILE\n"
-    "\n"
-    "Verify an otatool package, an MCUboot image or a signed manifest "
-    "exactly\n"
-    "as a device would: structure and every length, a signature by a "
-    "trusted\n"
-    "key or through a trusted chain, every image digest, and the device's\n"
-    "policy. Prints what was checked, one line each.\n"
-    "\n"
-    "Trust (at least one of --trust-key or --trust):\n" CLI_TRUST_HELP "\n"
-    "Device policy:\n"
-    "      --hardware ID          the device's hardware variant must be "
-    "listed\n"
-    "      --counter N            the device's anti-rollback counter: the\n"
-    "                             release's must not be lower\n"
-    "      --bootloader-version V the device's bootloader: must meet the\n"
-    "                             release's minimum\n"
-    "\n"
-    "Other:\n"
-    "      --images DIR           signed manifests: where the image files "
-    "are: DIR\n"
-    "                             laid out as the manifest says, or flat "
-    "(by file\n"
-    "                             name); default: the manifest's "
-    "directory\n"
-    "      --json                 the report as JSON on stdout\n"
-    "  -q, --quiet                no report; the exit status says it all\n"
-    "  -h, --help                 show this help\n"
-    "\n"
-    "See otatool-verify(1).\n";
+#define OPT(kind, name, alias, value, help, file)                              \
+	{                                                                      \
+		kind, name, alias, value, help, file, 0, NULL                  \
+	}
 
-enum {
-	OPT_HARDWARE = 256,
-	OPT_COUNTER,
-	OPT_BOOTLOADER,
-	OPT_IMAGES,
-	OPT_JSON,
+static const struct cli_opt_spec opts[] = {
+	CLI_TEXT("usage: otatool verify [OPTIONS] FILE\n"
+		 "\n"
+		 "Verify an otatool package, an MCUboot image or a signed "
+		 "manifest exactly\n"
+		 "as a device would: structure and every length, a signature "
+		 "by a trusted\n"
+		 "key or through a trusted chain, every image digest, and the "
+		 "device's\n"
+		 "policy. Prints what was checked, one line each.\n"
+		 "\n"
+		 "Trust (at least one of --trust-key or --trust):\n"),
+	CLI_GROUP(cli_trust_opts),
+	CLI_TEXT("\nDevice policy:\n"),
+	OPT(CLI_OPT_VALUE, "hardware", 0, "ID",
+	    "the device's hardware variant must be listed", CLI_FILE_NONE),
+	OPT(CLI_OPT_VALUE, "counter", 0, "N",
+	    "the device's anti-rollback counter: the\n"
+	    "release's must not be lower",
+	    CLI_FILE_NONE),
+	OPT(CLI_OPT_VALUE, "bootloader-version", 0, "V",
+	    "the device's bootloader: must meet the\n"
+	    "release's minimum",
+	    CLI_FILE_NONE),
+	CLI_TEXT("\nOther:\n"),
+	OPT(CLI_OPT_VALUE, "images", 0, "DIR",
+	    "signed manifests: where the image files are: DIR\n"
+	    "laid out as the manifest says, or flat (by file\n"
+	    "name); default: the manifest's directory",
+	    CLI_FILE_IN),
+	OPT(CLI_OPT_FLAG, "json", 0, NULL, "the report as JSON on stdout",
+	    CLI_FILE_NONE),
+	OPT(CLI_OPT_FLAG, "quiet", 'q', NULL,
+	    "no report; the exit status says it all", CLI_FILE_NONE),
+	OPT(CLI_OPT_FLAG, "help", 'h', NULL, "show this help", CLI_FILE_NONE),
+	CLI_TEXT("\nSee otatool-verify(1).\n"),
+	CLI_END,
 };
 
-static const struct option longopts[] = {
-	CLI_TRUST_LONGOPTS,
-	{ "hardware", required_argument, NULL, OPT_HARDWARE },
-	{ "counter", required_argument, NULL, OPT_COUNTER },
-	{ "bootloader-version", required_argument, NULL, OPT_BOOTLOADER },
-	{ "images", required_argument, NULL, OPT_IMAGES },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
+static const struct cli_spec spec = { "verify", opts, CLI_FILE_IN, 0 };
 
 struct verify_args {
 	struct ota_trust trust;
@@ -380,70 +374,49 @@ int cmd_verify(int argc, char **argv)
 	struct cli_report rep;
 	enum ota_artifact kind;
 	json_t *obj = NULL;
+	struct cli_args p;
+	const char *v;
 	uint64_t n;
-	int c, rc = 0;
+	int rc = 0;
 
+	if ((rc = cli_parse(&p, &spec, argc, argv)))
+		return rc;
 	ota_trust_init(&a.trust);
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
-		int t = cli_trust_option(&a.trust, c, optarg);
-
-		if (t < 0) {
-			rc = t;
+	if (p.help) {
+		cli_help(&spec);
+		goto out;
+	}
+	if ((rc = cli_trust_load(&a.trust, &p)))
+		goto out;
+	a.hardware = cli_value(&p, "hardware");
+	if ((v = cli_value(&p, "counter"))) {
+		if (ota_parse_uint(&n, v, UINT32_MAX, "--counter")) {
+			rc = ota_error_wrap(OTA_EUSAGE, "bad value");
 			goto out;
 		}
-		if (t)
-			continue;
-		switch (c) {
-		case OPT_HARDWARE:
-			a.hardware = optarg;
-			break;
-		case OPT_COUNTER:
-			if (ota_parse_uint(&n, optarg, UINT32_MAX,
-					   "--counter")) {
-				rc = ota_error_wrap(OTA_EUSAGE, "bad value");
-				goto out;
-			}
-			a.check_counter = true;
-			a.counter = (uint32_t)n;
-			break;
-		case OPT_BOOTLOADER:
-			if (ota_semver_parse(&a.bootloader, optarg)) {
-				rc = ota_error_wrap(OTA_EUSAGE,
-						    "--bootloader-version");
-				goto out;
-			}
-			a.has_bootloader = true;
-			break;
-		case OPT_IMAGES:
-			a.images = optarg;
-			break;
-		case OPT_JSON:
-			a.json = true;
-			break;
-		case 'q':
-			a.quiet = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			ota_trust_clear(&a.trust);
-			return 0;
-		default:
-			ota_trust_clear(&a.trust);
-			return cli_bad_option("verify", longopts, c, argv);
+		a.check_counter = true;
+		a.counter = (uint32_t)n;
+	}
+	if ((v = cli_value(&p, "bootloader-version"))) {
+		if (ota_semver_parse(&a.bootloader, v)) {
+			rc = ota_error_wrap(OTA_EUSAGE, "--bootloader-version");
+			goto out;
 		}
+		a.has_bootloader = true;
 	}
-	if (argc - optind != 1) {
-		ota_trust_clear(&a.trust);
-		return cli_usage_error("verify", "expected one FILE");
+	a.images = cli_value(&p, "images");
+	a.json = cli_flag(&p, "json");
+	a.quiet = cli_flag(&p, "quiet");
+	if (p.n_operands != 1) {
+		rc = cli_usage_error("verify", "expected one FILE");
+		goto out;
 	}
-	a.path = argv[optind];
+	a.path = p.operands[0];
 	if (ota_trust_empty(&a.trust)) {
-		ota_trust_clear(&a.trust);
-		return cli_usage_error("verify",
-				       "nothing to trust: give --trust-key or "
-				       "--trust");
+		rc = cli_usage_error("verify",
+				     "nothing to trust: give --trust-key or "
+				     "--trust");
+		goto out;
 	}
 	if ((rc = ota_detect_artifact(&kind, a.path)))
 		goto out;
@@ -469,5 +442,6 @@ int cmd_verify(int argc, char **argv)
 	json_decref(obj);
 out:
 	ota_trust_clear(&a.trust);
-	return rc ? cli_fail("verify", rc) : 0;
+	cli_args_free(&p);
+	return rc;
 }
