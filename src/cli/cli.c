@@ -70,48 +70,40 @@ int cli_global_error(const char *fmt, ...)
 /* Shared option groups ----------------------------------------------------- */
 
 const struct cli_opt_spec cli_key_opts[] = {
-	{ CLI_OPT_LIST, "key", 'k', "KEY",
-	  "private key file (PEM/DER) or pkcs11: URI\n"
-	  "(repeatable: every key signs)",
-	  CLI_FILE_IN, CLI_MAX_KEYS, NULL },
-	{ CLI_OPT_LIST, "cert", 0, "FILE",
-	  "certificate of the n-th --key; must match it\n"
-	  "and is embedded with its signature",
-	  CLI_FILE_IN, CLI_MAX_KEYS, NULL },
-	{ CLI_OPT_LIST, "chain", 0, "FILE",
-	  "intermediate certificates (PEM or DER) of the\n"
-	  "n-th --key, embedded after its certificate",
-	  CLI_FILE_IN, CLI_MAX_KEYS, NULL },
-	{ CLI_OPT_VALUE, "rsa-padding", 0, "PAD", "pss (default) or pkcs1",
-	  CLI_FILE_NONE, 0, NULL },
-	{ CLI_OPT_VALUE, "pkcs11-module", 0, "PATH",
-	  "PKCS#11 module when the URI names none", CLI_FILE_IN, 0, NULL },
-	{ CLI_OPT_VALUE, "passphrase-file", 0, "FILE",
-	  "passphrase of encrypted key files", CLI_FILE_IN, 0, NULL },
+	CLI_LIST("key", 'k', "KEY", CLI_FILE_IN, CLI_MAX_KEYS,
+		 "private key file (PEM/DER) or pkcs11: URI\n"
+		 "(repeatable: every key signs)"),
+	CLI_LIST("cert", 0, "FILE", CLI_FILE_IN, CLI_MAX_KEYS,
+		 "certificate of the n-th --key; must match it\n"
+		 "and is embedded with its signature"),
+	CLI_LIST("chain", 0, "FILE", CLI_FILE_IN, CLI_MAX_KEYS,
+		 "intermediate certificates (PEM or DER) of the\n"
+		 "n-th --key, embedded after its certificate"),
+	CLI_VALUE("rsa-padding", 0, "PAD", CLI_FILE_NONE,
+		  "pss (default) or pkcs1"),
+	CLI_VALUE("pkcs11-module", 0, "PATH", CLI_FILE_IN,
+		  "PKCS#11 module when the URI names none"),
+	CLI_VALUE("passphrase-file", 0, "FILE", CLI_FILE_IN,
+		  "passphrase of encrypted key files"),
 	CLI_END,
 };
 
 const struct cli_opt_spec cli_trust_opts[] = {
-	{ CLI_OPT_LIST, "trust-key", 0, "FILE",
-	  "a trusted public key (or certificate or private\n"
-	  "key file); repeatable",
-	  CLI_FILE_IN, 0, NULL },
-	{ CLI_OPT_LIST, "trust", 0, "FILE|DIR",
-	  "trust anchors: PEM bundle, DER file or directory", CLI_FILE_IN, 0,
-	  NULL },
-	{ CLI_OPT_LIST, "crl", 0, "FILE",
-	  "certificate revocation list; repeatable", CLI_FILE_IN, 0, NULL },
-	{ CLI_OPT_FLAG, "crl-required", 0, NULL,
-	  "refuse certificates without a CRL of their issuer", CLI_FILE_NONE, 0,
-	  NULL },
-	{ CLI_OPT_VALUE, "at", 0, "TIME",
-	  "check certificates at this RFC 3339 time (default:\n"
-	  "the release's build time, or now)",
-	  CLI_FILE_NONE, 0, NULL },
-	{ CLI_OPT_FLAG, "allow-weak-crypto", 0, NULL,
-	  "accept MD5/SHA-1 signatures, RSA < 2048 bits and\n"
-	  "other curves in certificates",
-	  CLI_FILE_NONE, 0, NULL },
+	CLI_LIST("trust-key", 0, "FILE", CLI_FILE_IN, 0,
+		 "a trusted public key (or certificate or private\n"
+		 "key file); repeatable"),
+	CLI_LIST("trust", 0, "FILE|DIR", CLI_FILE_IN, 0,
+		 "trust anchors: PEM bundle, DER file or directory"),
+	CLI_LIST("crl", 0, "FILE", CLI_FILE_IN, 0,
+		 "certificate revocation list; repeatable"),
+	CLI_FLAG("crl-required", 0,
+		 "refuse certificates without a CRL of their issuer"),
+	CLI_VALUE("at", 0, "TIME", CLI_FILE_NONE,
+		  "check certificates at this RFC 3339 time (default:\n"
+		  "the release's build time, or now)"),
+	CLI_FLAG("allow-weak-crypto", 0,
+		 "accept MD5/SHA-1 signatures, RSA < 2048 bits and\n"
+		 "other curves in certificates"),
 	CLI_END,
 };
 

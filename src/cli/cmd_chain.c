@@ -15,11 +15,6 @@
 #include <string.h>
 #include <time.h>
 
-#define OPT(kind, name, alias, value, help, file)                              \
-	{                                                                      \
-		kind, name, alias, value, help, file, 0, NULL                  \
-	}
-
 static const struct cli_opt_spec opts[] = {
 	CLI_TEXT("usage: otatool chain check --cert SIGNER --trust CA "
 		 "[OPTIONS]\n"
@@ -36,22 +31,19 @@ static const struct cli_opt_spec opts[] = {
 		 "tree with the\n"
 		 "verdict; a refusal names the certificate that caused it.\n"
 		 "\n"),
-	OPT(CLI_OPT_VALUE, "cert", 0, "FILE",
-	    "the signer certificate (PEM or DER)", CLI_FILE_IN),
-	OPT(CLI_OPT_LIST, "chain", 0, "FILE",
-	    "intermediates (PEM bundle or DER); repeatable", CLI_FILE_IN),
+	CLI_VALUE("cert", 0, "FILE", CLI_FILE_IN,
+		  "the signer certificate (PEM or DER)"),
+	CLI_LIST("chain", 0, "FILE", CLI_FILE_IN, 0,
+		 "intermediates (PEM bundle or DER); repeatable"),
 	CLI_GROUP(cli_trust_opts),
-	OPT(CLI_OPT_VALUE, "key", 0, "KEY",
-	    "the signing key (key file, public key or\n"
-	    "pkcs11: URI): must be the signer's",
-	    CLI_FILE_IN),
-	OPT(CLI_OPT_VALUE, "pkcs11-module", 0, "PATH",
-	    "PKCS#11 module when the URI names none", CLI_FILE_IN),
-	OPT(CLI_OPT_FLAG, "json", 0, NULL, "the report as JSON on stdout",
-	    CLI_FILE_NONE),
-	OPT(CLI_OPT_FLAG, "quiet", 'q', NULL,
-	    "no report; the exit status says it all", CLI_FILE_NONE),
-	OPT(CLI_OPT_FLAG, "help", 'h', NULL, "show this help", CLI_FILE_NONE),
+	CLI_VALUE("key", 0, "KEY", CLI_FILE_IN,
+		  "the signing key (key file, public key or\n"
+		  "pkcs11: URI): must be the signer's"),
+	CLI_VALUE("pkcs11-module", 0, "PATH", CLI_FILE_IN,
+		  "PKCS#11 module when the URI names none"),
+	CLI_FLAG("json", 0, "the report as JSON on stdout"),
+	CLI_FLAG("quiet", 'q', "no report; the exit status says it all"),
+	CLI_HELP_OPT,
 	CLI_TEXT(
 	    "\nExit status 0 trusted, 6 refused (see otatool-chain(1)).\n"),
 	CLI_END,

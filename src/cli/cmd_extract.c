@@ -21,14 +21,11 @@ static const struct cli_opt_spec opts[] = {
 		 "inflated). Nothing\n"
 		 "is written unless everything verified.\n"
 		 "\n"),
-	{ CLI_OPT_VALUE, "output", 'o', "DIR",
-	  "where to write the images (created if missing)", CLI_FILE_OUT, 0,
-	  NULL },
+	CLI_VALUE("output", 'o', "DIR", CLI_FILE_OUT,
+		  "where to write the images (created if missing)"),
 	CLI_GROUP(cli_trust_opts),
-	{ CLI_OPT_FLAG, "quiet", 'q', NULL, "no summary on stderr",
-	  CLI_FILE_NONE, 0, NULL },
-	{ CLI_OPT_FLAG, "help", 'h', NULL, "show this help", CLI_FILE_NONE, 0,
-	  NULL },
+	CLI_FLAG("quiet", 'q', "no summary on stderr"),
+	CLI_HELP_OPT,
 	CLI_TEXT("\nSee otatool-extract(1).\n"),
 	CLI_END,
 };

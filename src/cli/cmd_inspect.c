@@ -27,10 +27,8 @@ static const struct cli_opt_spec opts[] = {
 		 "(that is\n"
 		 "otatool verify's job, with a trust).\n"
 		 "\n"),
-	{ CLI_OPT_FLAG, "json", 0, NULL, "machine-readable output on stdout",
-	  CLI_FILE_NONE, 0, NULL },
-	{ CLI_OPT_FLAG, "help", 'h', NULL, "show this help", CLI_FILE_NONE, 0,
-	  NULL },
+	CLI_FLAG("json", 0, "machine-readable output on stdout"),
+	CLI_HELP_OPT,
 	CLI_TEXT("\nSee otatool-inspect(1).\n"),
 	CLI_END,
 };

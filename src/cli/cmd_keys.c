@@ -12,11 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OPT(kind, name, alias, value, help, file)                              \
-	{                                                                      \
-		kind, name, alias, value, help, file, 0, NULL                  \
-	}
-
 static const struct cli_opt_spec opts[] = {
 	CLI_TEXT("usage: otatool keys generate --type TYPE --key "
 		 "FILE|pkcs11:URI [--public FILE]\n"
@@ -38,24 +33,20 @@ static const struct cli_opt_spec opts[] = {
 		 "SubjectPublicKeyInfo)\n"
 		 "\n"
 		 "Options:\n"),
-	OPT(CLI_OPT_VALUE, "type", 't', "TYPE", OTA_KEY_TYPES, CLI_FILE_NONE),
-	OPT(CLI_OPT_VALUE, "key", 'k', "KEY", "key file or pkcs11: URI",
-	    CLI_FILE_IN),
-	OPT(CLI_OPT_VALUE, "public", 0, "FILE",
-	    "generate: public key file (default: KEY with\n"
-	    ".pem replaced by .pub.pem)",
-	    CLI_FILE_OUT),
-	OPT(CLI_OPT_VALUE, "output", 'o', "FILE",
-	    "export-public: write here (default stdout)", CLI_FILE_OUT),
-	OPT(CLI_OPT_VALUE, "format", 0, "FMT",
-	    "export-public: pem (default) or der", CLI_FILE_NONE),
-	OPT(CLI_OPT_VALUE, "pkcs11-module", 0, "PATH",
-	    "PKCS#11 module when the URI names none", CLI_FILE_IN),
-	OPT(CLI_OPT_FLAG, "json", 0, NULL, "machine-readable output on stdout",
-	    CLI_FILE_NONE),
-	OPT(CLI_OPT_FLAG, "quiet", 'q', NULL, "no summary on stderr",
-	    CLI_FILE_NONE),
-	OPT(CLI_OPT_FLAG, "help", 'h', NULL, "show this help", CLI_FILE_NONE),
+	CLI_VALUE("type", 't', "TYPE", CLI_FILE_NONE, OTA_KEY_TYPES),
+	CLI_VALUE("key", 'k', "KEY", CLI_FILE_IN, "key file or pkcs11: URI"),
+	CLI_VALUE("public", 0, "FILE", CLI_FILE_OUT,
+		  "generate: public key file (default: KEY with\n"
+		  ".pem replaced by .pub.pem)"),
+	CLI_VALUE("output", 'o', "FILE", CLI_FILE_OUT,
+		  "export-public: write here (default stdout)"),
+	CLI_VALUE("format", 0, "FMT", CLI_FILE_NONE,
+		  "export-public: pem (default) or der"),
+	CLI_VALUE("pkcs11-module", 0, "PATH", CLI_FILE_IN,
+		  "PKCS#11 module when the URI names none"),
+	CLI_FLAG("json", 0, "machine-readable output on stdout"),
+	CLI_FLAG("quiet", 'q', "no summary on stderr"),
+	CLI_HELP_OPT,
 	CLI_TEXT("\nEnvironment: OTATOOL_PKCS11_MODULE, OTATOOL_PKCS11_PIN.\n"
 		 "See otatool-keys(1).\n"),
 	CLI_END,

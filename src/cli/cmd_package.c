@@ -17,10 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#define OPT(kind, name, alias, value, help, file)                              \
-	{                                                                      \
-		kind, name, alias, value, help, file, 0, NULL                  \
-	}
+#define MAX_COMPRESS 32
 
 static const struct cli_opt_spec opts[] = {
 	CLI_TEXT("usage: otatool package [OPTIONS] --key KEY -o OUTPUT INPUT\n"
@@ -34,50 +31,41 @@ static const struct cli_opt_spec opts[] = {
 		 "verify first). The package is signed with every --key.\n"
 		 "\n"
 		 "Output:\n"),
-	OPT(CLI_OPT_VALUE, "output", 'o', "FILE", "the package (required)",
-	    CLI_FILE_OUT),
-	OPT(CLI_OPT_VALUE, "format", 0, "FMT", "otatool (default) or mcuboot",
-	    CLI_FILE_NONE),
-	OPT(CLI_OPT_FLAG, "quiet", 'q', NULL,
-	    "no progress or summary on stderr", CLI_FILE_NONE),
+	CLI_VALUE("output", 'o', "FILE", CLI_FILE_OUT,
+		  "the package (required)"),
+	CLI_VALUE("format", 0, "FMT", CLI_FILE_NONE,
+		  "otatool (default) or mcuboot"),
+	CLI_FLAG("quiet", 'q', "no progress or summary on stderr"),
 	CLI_TEXT("\nKeys:\n"),
 	CLI_GROUP(cli_key_opts),
 	CLI_TEXT("\notatool format:\n"),
-	OPT(CLI_OPT_VALUE, "alignment", 0, "BYTES",
-	    "payload alignment, a power of two from 16 to\n"
-	    "1048576 (flash page size; default 4096)",
-	    CLI_FILE_NONE),
-	OPT(CLI_OPT_FLAG, "compress", 0, NULL,
-	    "store every image zlib-compressed", CLI_FILE_NONE),
-	{ CLI_OPT_LIST, "compress-image", 0, "NAME",
-	  "store this image compressed (repeatable)", CLI_FILE_NONE, 32, NULL },
+	CLI_VALUE("alignment", 0, "BYTES", CLI_FILE_NONE,
+		  "payload alignment, a power of two from 16 to\n"
+		  "1048576 (flash page size; default 4096)"),
+	CLI_FLAG("compress", 0, "store every image zlib-compressed"),
+	CLI_LIST("compress-image", 0, "NAME", CLI_FILE_NONE, MAX_COMPRESS,
+		 "store this image compressed (repeatable)"),
 	CLI_TEXT("\nMCUboot format (one image, one key):\n"),
-	OPT(CLI_OPT_VALUE, "image", 0, "NAME",
-	    "the manifest's image to sign (default: the only\n"
-	    "one, else the application image)",
-	    CLI_FILE_NONE),
-	OPT(CLI_OPT_VALUE, "header-size", 0, "N",
-	    "header area incl. padding (default 0x200)", CLI_FILE_NONE),
-	OPT(CLI_OPT_VALUE, "slot-size", 0, "N",
-	    "refuse an image that does not fit the slot", CLI_FILE_NONE),
-	OPT(CLI_OPT_VALUE, "write-align", 0, "N",
-	    "flash write alignment 1..32 (default 8)", CLI_FILE_NONE),
-	OPT(CLI_OPT_VALUE, "erased-value", 0, "V", "0xff (default) or 0",
-	    CLI_FILE_NONE),
-	OPT(CLI_OPT_FLAG, "rom-fixed", 0, NULL,
-	    "the load address is a fixed flash address", CLI_FILE_NONE),
-	OPT(CLI_OPT_FLAG, "public-key-tlv", 0, NULL,
-	    "embed the public key, not its hash", CLI_FILE_NONE),
-	{ CLI_OPT_LIST, "mcuboot-dependency", 0, "ID:VERSION",
-	  "required image version (repeatable)", CLI_FILE_NONE,
-	  OTA_MCUBOOT_MAX_DEPS, NULL },
-	OPT(CLI_OPT_VALUE, "build-number", 0, "N", "the version's build number",
-	    CLI_FILE_NONE),
+	CLI_VALUE("image", 0, "NAME", CLI_FILE_NONE,
+		  "the manifest's image to sign (default: the only\n"
+		  "one, else the application image)"),
+	CLI_VALUE("header-size", 0, "N", CLI_FILE_NONE,
+		  "header area incl. padding (default 0x200)"),
+	CLI_VALUE("slot-size", 0, "N", CLI_FILE_NONE,
+		  "refuse an image that does not fit the slot"),
+	CLI_VALUE("write-align", 0, "N", CLI_FILE_NONE,
+		  "flash write alignment 1..32 (default 8)"),
+	CLI_VALUE("erased-value", 0, "V", CLI_FILE_NONE, "0xff (default) or 0"),
+	CLI_FLAG("rom-fixed", 0, "the load address is a fixed flash address"),
+	CLI_FLAG("public-key-tlv", 0, "embed the public key, not its hash"),
+	CLI_LIST("mcuboot-dependency", 0, "ID:VERSION", CLI_FILE_NONE,
+		 OTA_MCUBOOT_MAX_DEPS, "required image version (repeatable)"),
+	CLI_VALUE("build-number", 0, "N", CLI_FILE_NONE,
+		  "the version's build number"),
 	CLI_TEXT("\nRelease file input:\n"),
-	OPT(CLI_OPT_VALUE, "git-dir", 0, "DIR",
-	    "repository to read (default: current directory)", CLI_FILE_IN),
-	OPT(CLI_OPT_FLAG, "allow-dirty", 0, NULL,
-	    "record a dirty tree instead of refusing", CLI_FILE_NONE),
+	CLI_VALUE("git-dir", 0, "DIR", CLI_FILE_IN,
+		  "repository to read (default: current directory)"),
+	CLI_FLAG("allow-dirty", 0, "record a dirty tree instead of refusing"),
 	CLI_TEXT("\nTrust: a signed manifest input must verify against it "
 		 "(default: the\n"
 		 "--key keys themselves); with --trust, every --key's chain "
@@ -85,7 +73,7 @@ static const struct cli_opt_spec opts[] = {
 		 "--chain) must verify before anything is signed:\n"),
 	CLI_GROUP(cli_trust_opts),
 	CLI_TEXT("\n"),
-	OPT(CLI_OPT_FLAG, "help", 'h', NULL, "show this help", CLI_FILE_NONE),
+	CLI_HELP_OPT,
 	CLI_TEXT("\nSee otatool-package(1), otatool-package(5).\n"),
 	CLI_END,
 };
@@ -100,8 +88,6 @@ static const char *const mcuboot_only[] = {
 	"write-align",    "erased-value",       "rom-fixed",
 	"public-key-tlv", "mcuboot-dependency", "build-number",
 };
-
-#define MAX_COMPRESS 32
 
 struct package_args {
 	const char *otatool_opt, *mcuboot_opt; /* one given, for errors */

@@ -35,35 +35,27 @@ static const struct cli_opt_spec opts[] = {
 	CLI_TEXT("\nChain check before signing (with --cert and --chain):\n"),
 	CLI_GROUP(cli_trust_opts),
 	CLI_TEXT("\nOutput:\n"),
-	{ CLI_OPT_VALUE, "output", 'o', "FILE",
-	  "signed manifest (one MANIFEST only; default\n"
-	  "NAME.signed.json beside NAME.json)",
-	  CLI_FILE_UPDATE, 0, NULL },
-	{ CLI_OPT_FLAG, "no-image-check", 0, NULL, "do not re-hash the images",
-	  CLI_FILE_NONE, 0, NULL },
-	{ CLI_OPT_FLAG, "json", 0, NULL,
-	  "print what was signed as JSON on stdout", CLI_FILE_NONE, 0, NULL },
-	{ CLI_OPT_FLAG, "quiet", 'q', NULL, "no progress or summary on stderr",
-	  CLI_FILE_NONE, 0, NULL },
+	CLI_VALUE("output", 'o', "FILE", CLI_FILE_UPDATE,
+		  "signed manifest (one MANIFEST only; default\n"
+		  "NAME.signed.json beside NAME.json)"),
+	CLI_FLAG("no-image-check", 0, "do not re-hash the images"),
+	CLI_FLAG("json", 0, "print what was signed as JSON on stdout"),
+	CLI_FLAG("quiet", 'q', "no progress or summary on stderr"),
 	CLI_TEXT("\nTwo-step signing (HSMs and services otatool cannot "
 		 "reach):\n"),
-	{ CLI_OPT_VALUE, "export-digest", 0, "FILE",
-	  "write the digest to sign (raw bytes)", CLI_FILE_OUT, 0, NULL },
-	{ CLI_OPT_VALUE, "export-payload", 0, "FILE",
-	  "write the exact message to sign (Ed25519,\n"
-	  "or signers that hash themselves)",
-	  CLI_FILE_OUT, 0, NULL },
-	{ CLI_OPT_VALUE, "import-signature", 0, "FILE",
-	  "add a signature made elsewhere (DER or\n"
-	  "raw r||s, binary or base64); it is verified\n"
-	  "against --key before anything is written",
-	  CLI_FILE_IN, 0, NULL },
-	{ CLI_OPT_VALUE, "algorithm", 0, "ALG",
-	  "with --export-*: the algorithm, when no --key", CLI_FILE_NONE, 0,
-	  NULL },
+	CLI_VALUE("export-digest", 0, "FILE", CLI_FILE_OUT,
+		  "write the digest to sign (raw bytes)"),
+	CLI_VALUE("export-payload", 0, "FILE", CLI_FILE_OUT,
+		  "write the exact message to sign (Ed25519,\n"
+		  "or signers that hash themselves)"),
+	CLI_VALUE("import-signature", 0, "FILE", CLI_FILE_IN,
+		  "add a signature made elsewhere (DER or\n"
+		  "raw r||s, binary or base64); it is verified\n"
+		  "against --key before anything is written"),
+	CLI_VALUE("algorithm", 0, "ALG", CLI_FILE_NONE,
+		  "with --export-*: the algorithm, when no --key"),
 	CLI_TEXT("\n"),
-	{ CLI_OPT_FLAG, "help", 'h', NULL, "show this help", CLI_FILE_NONE, 0,
-	  NULL },
+	CLI_HELP_OPT,
 	CLI_TEXT("\nEnvironment: OTATOOL_PKCS11_MODULE, OTATOOL_PKCS11_PIN,\n"
 		 "OTATOOL_KEY_PASSPHRASE. See otatool-sign(1), "
 		 "otatool-signature(5).\n"),

@@ -18,11 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OPT(kind, name, alias, value, help, file)                              \
-	{                                                                      \
-		kind, name, alias, value, help, file, 0, NULL                  \
-	}
-
 static const struct cli_opt_spec opts[] = {
 	CLI_TEXT("usage: otatool verify [OPTIONS] FILE\n"
 		 "\n"
@@ -37,27 +32,22 @@ static const struct cli_opt_spec opts[] = {
 		 "Trust (at least one of --trust-key or --trust):\n"),
 	CLI_GROUP(cli_trust_opts),
 	CLI_TEXT("\nDevice policy:\n"),
-	OPT(CLI_OPT_VALUE, "hardware", 0, "ID",
-	    "the device's hardware variant must be listed", CLI_FILE_NONE),
-	OPT(CLI_OPT_VALUE, "counter", 0, "N",
-	    "the device's anti-rollback counter: the\n"
-	    "release's must not be lower",
-	    CLI_FILE_NONE),
-	OPT(CLI_OPT_VALUE, "bootloader-version", 0, "V",
-	    "the device's bootloader: must meet the\n"
-	    "release's minimum",
-	    CLI_FILE_NONE),
+	CLI_VALUE("hardware", 0, "ID", CLI_FILE_NONE,
+		  "the device's hardware variant must be listed"),
+	CLI_VALUE("counter", 0, "N", CLI_FILE_NONE,
+		  "the device's anti-rollback counter: the\n"
+		  "release's must not be lower"),
+	CLI_VALUE("bootloader-version", 0, "V", CLI_FILE_NONE,
+		  "the device's bootloader: must meet the\n"
+		  "release's minimum"),
 	CLI_TEXT("\nOther:\n"),
-	OPT(CLI_OPT_VALUE, "images", 0, "DIR",
-	    "signed manifests: where the image files are: DIR\n"
-	    "laid out as the manifest says, or flat (by file\n"
-	    "name); default: the manifest's directory",
-	    CLI_FILE_IN),
-	OPT(CLI_OPT_FLAG, "json", 0, NULL, "the report as JSON on stdout",
-	    CLI_FILE_NONE),
-	OPT(CLI_OPT_FLAG, "quiet", 'q', NULL,
-	    "no report; the exit status says it all", CLI_FILE_NONE),
-	OPT(CLI_OPT_FLAG, "help", 'h', NULL, "show this help", CLI_FILE_NONE),
+	CLI_VALUE("images", 0, "DIR", CLI_FILE_IN,
+		  "signed manifests: where the image files are: DIR\n"
+		  "laid out as the manifest says, or flat (by file\n"
+		  "name); default: the manifest's directory"),
+	CLI_FLAG("json", 0, "the report as JSON on stdout"),
+	CLI_FLAG("quiet", 'q', "no report; the exit status says it all"),
+	CLI_HELP_OPT,
 	CLI_TEXT("\nSee otatool-verify(1).\n"),
 	CLI_END,
 };

@@ -48,6 +48,20 @@ struct cli_opt_spec {
 	{                                                                      \
 		CLI_OPT_END, NULL, 0, NULL, NULL, CLI_FILE_NONE, 0, NULL       \
 	}
+/* Options: long name, short name (0: none), value name, file kind, help. */
+#define CLI_FLAG(name, alias, help)                                            \
+	{                                                                      \
+		CLI_OPT_FLAG, name, alias, NULL, help, CLI_FILE_NONE, 0, NULL  \
+	}
+#define CLI_VALUE(name, alias, value, file, help)                              \
+	{                                                                      \
+		CLI_OPT_VALUE, name, alias, value, help, file, 0, NULL         \
+	}
+#define CLI_LIST(name, alias, value, file, max, help)                          \
+	{                                                                      \
+		CLI_OPT_LIST, name, alias, value, help, file, max, NULL        \
+	}
+#define CLI_HELP_OPT CLI_FLAG("help", 'h', "show this help")
 #define CLI_GROUP(g)                                                           \
 	{                                                                      \
 		CLI_OPT_GROUP, NULL, 0, NULL, NULL, CLI_FILE_NONE, 0, g        \
