@@ -7,6 +7,7 @@
 #ifndef OTATOOL_ENVELOPE_H
 #define OTATOOL_ENVELOPE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,6 +81,42 @@ struct ota_trust_result;
 int ota_envelope_verify(struct ota_trust_result *results, int *trusted,
 			const struct ota_envelope *e,
 			const struct ota_trust *trust, int64_t when);
+
+/* Loading a manifest file for use ----------------------------------------- */
+
+struct ota_manifest;
+
+struct ota_envelope_load_opts {
+	/*
+	 * Where the image files are: a directory laid out as the manifest
+	 * says, or flat (ota_manifest_locate_images); NULL: the manifest
+	 * file's own directory.
+	 */
+	const char *images_dir;
+	/* Signatures must verify against this trust; NULL: not judged. */
+	const struct ota_trust *trust;
+	/* With trust: a manifest without signatures is returned unjudged. */
+	bool unsigned_ok;
+	/*
+	 * With trust, optional: the verdict on each signature
+	 * (OTA_ENVELOPE_MAX_SIGS entries) and the first valid one, -1 if none.
+	 */
+	struct ota_trust_result *results;
+	int *trusted;
+};
+
+/*
+ * Loads path (a signed manifest, or a bare manifest) as the envelope and
+ * its payload parsed as a manifest, image files resolved against path's
+ * directory (or opts->images_dir). opts may be NULL. With opts->trust the
+ * signatures are judged as by ota_envelope_verify(), chains at the current
+ * time unless the trust fixes one; when they do not verify, the error
+ * (OTA_EVERIFY, OTA_EUNTRUSTED) names path and *e and *m are still returned
+ * so that a report can say why. On any other error both are NULL.
+ */
+int ota_envelope_load_manifest(struct ota_envelope **e, struct ota_manifest **m,
+			       const char *path,
+			       const struct ota_envelope_load_opts *opts);
 
 /* Canonical JSON: payloadType, payload, signatures; 2-space indent. */
 int ota_envelope_to_json(char **out, size_t *len, const struct ota_envelope *e);

@@ -49,6 +49,27 @@ int ota_file_read_stream(void *buf, size_t cap, size_t *n, const char *path);
 /* Size of a regular file; OTA_EINPUT naming path for anything else. */
 int ota_file_size(uint64_t *size, const char *path);
 
+/*
+ * The inputs of this process. Every file the functions above open is noted
+ * (device and inode), and so is every path given to ota_input_note() by
+ * readers that open files themselves (key files, secrets). ota_output_open()
+ * and ota_output_commit() refuse to replace a noted file, so that no command
+ * can overwrite one of its own inputs. One process-wide list: the CLI is
+ * single-threaded.
+ */
+
+/* Notes path as an input; a path that cannot be stat()ed is skipped. */
+int ota_input_note(const char *path);
+
+/* Notes the open file fd as an input (path names it in errors). */
+int ota_input_note_fd(int fd, const char *path);
+
+/* Whether the file on device dev with inode ino was noted as an input. */
+int ota_input_is_noted(uint64_t dev, uint64_t ino);
+
+/* Forgets every noted input (tests; a long-lived caller between jobs). */
+void ota_input_forget_all(void);
+
 #ifdef __cplusplus
 }
 #endif

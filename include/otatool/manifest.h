@@ -162,6 +162,10 @@ int ota_manifest_parse_json(struct ota_manifest *m, const void *data,
 int ota_manifest_check_images(const struct ota_manifest *m,
 			      ota_progress_fn progress, void *progress_ctx);
 
+/* The same for one image, m->images[index] (verify reports each on a line). */
+int ota_manifest_check_image(const struct ota_manifest *m, size_t index,
+			     ota_progress_fn progress, void *progress_ctx);
+
 /*
  * A device's view: hardware must be listed (OTA_EHARDWARE), the release's
  * security counter not below the device's (OTA_EROLLBACK), the device's

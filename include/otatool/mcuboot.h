@@ -68,13 +68,16 @@ struct ota_mcuboot_opts {
 
 /*
  * Reads image_path once: hashes header, payload and protected TLVs while
- * copying them to out_path (atomic output), signs the digest with key
- * (ota_key_sign_digest: only the digest reaches a token), then writes the
+ * copying them to out_path (atomic output), signs the digest with the
+ * key of the one signer (more or fewer: OTA_EUSAGE; ota_key_sign_digest:
+ * only the digest reaches a token), then writes the
  * unprotected TLVs. Keys MCUboot cannot use (RSA other than 2048/3072,
  * RSA PKCS#1 v1.5) are OTA_EKEY. Constant memory.
  */
+struct ota_signers;
 int ota_mcuboot_write(const char *out_path, const char *image_path,
-		      struct ota_key *key, const struct ota_mcuboot_opts *opts,
+		      const struct ota_signers *signer,
+		      const struct ota_mcuboot_opts *opts,
 		      ota_progress_fn progress, void *progress_ctx);
 
 /* What a verification was asked to check. */

@@ -12,6 +12,17 @@ extern "C" {
 
 struct ota_output;
 
+/* Flags of ota_output_open(). */
+enum {
+	/* An existing path is refused instead of replaced. */
+	OTA_OUTPUT_EXCLUSIVE = 1,
+	/*
+	 * The output is an update of one of the inputs (a signature added to
+	 * a signed manifest in place): it may replace it.
+	 */
+	OTA_OUTPUT_UPDATE = 2,
+};
+
 /*
  * Opens an output. path NULL or "-" means standard output (written through,
  * nothing to rename). Otherwise a temporary file ".NAME.XXXXXX" is created
@@ -20,9 +31,13 @@ struct ota_output;
  * A file replaced keeps its permission bits, but never wider than mode,
  * and its group where the caller may set it (else without group bits).
  * With exclusive set, an existing path is refused instead of replaced.
+ * flags: OTA_OUTPUT_* above (0 or 1 for "exclusive" as before). An empty
+ * path, or a path that is one of this process's inputs (fileio.h:
+ * ota_input_note) without OTA_OUTPUT_UPDATE, is OTA_EUSAGE and nothing is
+ * created.
  */
 int ota_output_open(struct ota_output **out, const char *path, mode_t mode,
-		    int exclusive);
+		    int flags);
 
 /* Appends bytes; OTA_EOUTPUT naming the path on failure. */
 int ota_output_write(struct ota_output *o, const void *data, size_t len);
@@ -42,8 +57,9 @@ const char *ota_output_name(const struct ota_output *o);
 
 /*
  * fsyncs the temporary file, renames it onto the final path, fsyncs the
- * directory, and frees o. On failure the temporary file is removed and
- * nothing is left at path.
+ * directory, and frees o. A path that became one of this process's inputs
+ * since ota_output_open() is refused (OTA_EUSAGE), the file left as it is. On
+ * failure the temporary file is removed and nothing is left at path.
  */
 int ota_output_commit(struct ota_output *o);
 

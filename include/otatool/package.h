@@ -24,13 +24,7 @@ extern "C" {
 #define OTA_PACKAGE_DEFAULT_ALIGN 4096u
 #define OTA_PACKAGE_MAX_SIGNERS   8
 
-/* A key that signs the package, with the certificates to embed. */
-struct ota_package_signer {
-	struct ota_key *key;
-	size_t n_certs; /* DER, signer first */
-	const uint8_t *const *certs;
-	const size_t *cert_lens;
-};
+struct ota_signers; /* signer.h: keys with the certificates to embed */
 
 struct ota_package_opts {
 	uint32_t alignment; /* power of two, 16..1 MiB; 0: 4096 */
@@ -53,12 +47,13 @@ struct ota_package_opts {
  * OTA_EVERIFY and nothing is written; when it does not (one-shot from a
  * release file: resolve with skip_digests), the digest and size computed
  * here are stored into m. Then the protected region is built, signed by
- * every signer over its digest (SHA-256, or SHA-384 when a P-384 key
- * signs), and the header written. Atomic: a failure leaves nothing.
+ * every signer (with its certificates) over its digest (SHA-256, or SHA-384
+ * when a P-384 key signs), and the header written. Atomic: a failure leaves
+ * nothing.
  */
 int ota_package_write(const char *out_path, struct ota_manifest *m,
-		      const struct ota_package_signer *signers,
-		      size_t n_signers, const struct ota_package_opts *opts);
+		      const struct ota_signers *signers,
+		      const struct ota_package_opts *opts);
 
 /* Reading ---------------------------------------------------------------- */
 

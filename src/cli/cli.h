@@ -2,9 +2,11 @@
 #ifndef OTATOOL_CLI_H
 #define OTATOOL_CLI_H
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "opt.h"
+#include "otatool/signer.h"
 
 struct cli_command {
 	const char *name;
@@ -24,22 +26,49 @@ int cmd_extract(int argc, char **argv);
 int cmd_chain(int argc, char **argv);
 
 /*
- * Prints "otatool: CMD: <last library message>" once on stderr and returns
- * the exit status for rc. The only place a code becomes an exit status.
+ * The CLI's one return convention: every command and helper returns 0 or a
+ * negative OTA_E* code with its message recorded (ota_error). The
+ * dispatcher (main) hands a failing code to cli_fail(), which prints
+ * "otatool: CMD: <message>" once on stderr and returns the exit status:
+ * the only place a code becomes an exit status.
  */
 int cli_fail(const char *cmd, int rc);
 
-/* A usage error: the message, a pointer to --help, exit status 2. */
+/*
+ * A usage error: records the message, with a pointer to 'otatool CMD
+ * --help' for cli_fail() to print after it; returns OTA_EUSAGE.
+ */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* A usage error of otatool itself (no command): "Try 'otatool --help'". */
+int cli_global_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* The trust options (verify, extract, package, sign, chain check). */
+extern const struct cli_opt_spec cli_trust_opts[];
+
 /*
- * Reports what getopt_long() (optstring starting with ':', so that it prints
- * nothing itself) returned as c == '?' or ':': an unknown option, with the
- * nearest valid name, or a missing value. Returns exit status 2.
+ * Loads the trust options of a, in command-line order, so that an error
+ * names the file: a bad file is the library's code, a bad --at OTA_EUSAGE.
  */
-int cli_bad_option(const char *cmd, const struct option *longopts, int c,
-		   char **argv);
+struct ota_trust;
+int cli_trust_load(struct ota_trust *t, const struct cli_args *a);
+
+/* The signing-key options (sign, package). */
+extern const struct cli_opt_spec cli_key_opts[];
+#define CLI_MAX_KEYS OTA_SIGNERS_MAX
+
+/* What the key options name, as the signer module takes it. */
+struct cli_signers {
+	const char *keys[CLI_MAX_KEYS], *certs[CLI_MAX_KEYS],
+	    *chains[CLI_MAX_KEYS];
+	struct ota_signers_opts opts;
+};
+
+/* Reads the key options of a into s; a bad --rsa-padding: OTA_EUSAGE. */
+int cli_signers_from_args(struct cli_signers *s, const char *cmd,
+			  const struct cli_args *a);
 
 /* Progress on stderr for hashing big images, only on a terminal. */
 struct cli_progress {

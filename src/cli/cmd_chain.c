@@ -1,12 +1,13 @@
 /* otatool chain check: a signer certificate's chain, strictly, as a tree. */
 #include "cli.h"
-#include "keyopts.h"
-#include "trustopts.h"
 
 #include "otatool/chain.h"
 #include "otatool/error.h"
 #include "otatool/key.h"
+#include "otatool/pkcs11.h"
+#include "otatool/signer.h"
 #include "otatool/timestamp.h"
+#include "otatool/trust.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -14,44 +15,41 @@
 #include <string.h>
 #include <time.h>
 
-static const char usage_text[] =
-    "usage: otatool chain check --cert SIGNER --trust CA [OPTIONS]\n"
-    "\n"
-    "Build and check the chain signer -> intermediates -> trust anchor the\n"
-    "way a careful verifier does: validity of every certificate at the "
-    "check\n"
-    "time, keyUsage digitalSignature and extendedKeyUsage codeSigning on "
-    "the\n"
-    "signer, CA:TRUE and keyCertSign on every issuer, pathLenConstraint,\n"
-    "revocation, and no weak algorithms. Prints the chain as a tree with "
-    "the\n"
-    "verdict; a refusal names the certificate that caused it.\n"
-    "\n"
-    "      --cert FILE            the signer certificate (PEM or DER)\n"
-    "      --chain FILE           intermediates (PEM bundle or DER); "
-    "repeatable\n" CLI_TRUST_HELP
-    "      --key KEY              the signing key (key file, public key or\n"
-    "                             pkcs11: URI): must be the signer's\n"
-    "      --pkcs11-module PATH   PKCS#11 module when the URI names none\n"
-    "      --json                 the report as JSON on stdout\n"
-    "  -q, --quiet                no report; the exit status says it all\n"
-    "  -h, --help                 show this help\n"
-    "\n"
-    "Exit status 0 trusted, 6 refused (see otatool-chain(1)).\n";
-
-enum { OPT_CERT = 256, OPT_CHAIN, OPT_KEY, OPT_MODULE, OPT_JSON };
-
-static const struct option longopts[] = {
-	CLI_TRUST_LONGOPTS,
-	{ "cert", required_argument, NULL, OPT_CERT },
-	{ "chain", required_argument, NULL, OPT_CHAIN },
-	{ "key", required_argument, NULL, OPT_KEY },
-	{ "pkcs11-module", required_argument, NULL, OPT_MODULE },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+static const struct cli_opt_spec opts[] = {
+	CLI_TEXT("usage: otatool chain check --cert SIGNER --trust CA "
+		 "[OPTIONS]\n"
+		 "\n"
+		 "Build and check the chain signer -> intermediates -> trust "
+		 "anchor the\n"
+		 "way a careful verifier does: validity of every certificate "
+		 "at the check\n"
+		 "time, keyUsage digitalSignature and extendedKeyUsage "
+		 "codeSigning on the\n"
+		 "signer, CA:TRUE and keyCertSign on every issuer, "
+		 "pathLenConstraint,\n"
+		 "revocation, and no weak algorithms. Prints the chain as a "
+		 "tree with the\n"
+		 "verdict; a refusal names the certificate that caused it.\n"
+		 "\n"),
+	CLI_VALUE("cert", 0, "FILE", CLI_FILE_IN,
+		  "the signer certificate (PEM or DER)"),
+	CLI_LIST("chain", 0, "FILE", CLI_FILE_IN, 0,
+		 "intermediates (PEM bundle or DER); repeatable"),
+	CLI_GROUP(cli_trust_opts),
+	CLI_VALUE("key", 0, "KEY", CLI_FILE_IN,
+		  "the signing key (key file, public key or\n"
+		  "pkcs11: URI): must be the signer's"),
+	CLI_VALUE("pkcs11-module", 0, "PATH", CLI_FILE_IN,
+		  "PKCS#11 module when the URI names none"),
+	CLI_FLAG("json", 0, "the report as JSON on stdout"),
+	CLI_FLAG("quiet", 'q', "no report; the exit status says it all"),
+	CLI_HELP_OPT,
+	CLI_TEXT(
+	    "\nExit status 0 trusted, 6 refused (see otatool-chain(1)).\n"),
+	CLI_END,
 };
+
+static const struct cli_spec spec = { "chain", opts, CLI_FILE_NONE, 0 };
 
 static void print_tree(const struct ota_chain_report *r, const char *cert,
 		       int64_t at)
@@ -93,63 +91,42 @@ static int chain_check(int argc, char **argv)
 	EVP_PKEY *pub = NULL;
 	struct ota_trust trust;
 	STACK_OF(X509) *leaf = NULL;
-	const char *cert = NULL, *key_ref = NULL, *module = NULL;
-	bool json = false, quiet = false;
-	int c, t, rc = 0, usage = 0; /* usage: an exit status already printed */
+	const char *cert, *key_ref, *module;
+	struct cli_args p;
+	bool json, quiet;
+	int rc;
 
+	if ((rc = cli_parse(&p, &spec, argc, argv)))
+		return rc;
 	ota_trust_init(&trust);
 	memset(&report, 0, sizeof(report));
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
-		if ((t = cli_trust_option(&trust, c, optarg)) < 0) {
-			rc = t;
-			goto out;
-		}
-		if (t)
-			continue;
-		switch (c) {
-		case OPT_CERT:
-			cert = optarg;
-			break;
-		case OPT_CHAIN:
-			if ((rc = ota_chain_read_certs(&in.intermediates,
-						       optarg)))
-				goto out;
-			break;
-		case OPT_KEY:
-			key_ref = optarg;
-			break;
-		case OPT_MODULE:
-			module = optarg;
-			break;
-		case OPT_JSON:
-			json = true;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			goto out;
-		default:
-			usage = cli_bad_option("chain", longopts, c, argv);
-			goto out;
-		}
-	}
-	if (trust.n_keys > 0) {
-		usage = cli_usage_error("chain",
-					"--trust-key does not apply: a chain "
-					"ends at a --trust anchor");
+	if (p.help) {
+		cli_help(&spec);
 		goto out;
 	}
-	if (optind != argc || !cert || sk_X509_num(trust.anchors) <= 0) {
-		usage =
-		    cli_usage_error("chain",
-				    optind != argc ? "unexpected argument '%s'"
-				    : !cert        ? "no --cert given%s"
-						   : "no --trust given%s",
-				    optind != argc ? argv[optind] : "");
+	cert = cli_value(&p, "cert");
+	key_ref = cli_value(&p, "key");
+	module = cli_value(&p, "pkcs11-module");
+	json = cli_flag(&p, "json");
+	quiet = cli_flag(&p, "quiet");
+	if ((rc = cli_trust_load(&trust, &p)))
+		goto out;
+	for (size_t i = 0; i < cli_count(&p, "chain"); i++)
+		if ((rc = ota_chain_read_certs(&in.intermediates,
+					       cli_nth(&p, "chain", i))))
+			goto out;
+	if (trust.n_keys > 0) {
+		rc = cli_usage_error("chain",
+				     "--trust-key does not apply: a chain "
+				     "ends at a --trust anchor");
+		goto out;
+	}
+	if (p.n_operands || !cert || sk_X509_num(trust.anchors) <= 0) {
+		rc = cli_usage_error("chain",
+				     p.n_operands ? "unexpected argument '%s'"
+				     : !cert      ? "no --cert given%s"
+						  : "no --trust given%s",
+				     p.n_operands ? p.operands[0] : "");
 		goto out;
 	}
 	if ((rc = ota_chain_read_certs(&leaf, cert)))
@@ -162,16 +139,11 @@ static int chain_check(int argc, char **argv)
 		goto out;
 	}
 	if (key_ref) {
-		struct ota_pkcs11_opts po = {
-			.module =
-			    module ? module : getenv("OTATOOL_PKCS11_MODULE"),
-			.allow_prompt = cli_can_prompt(),
-			.uri_from_argv = true,
-		};
-		struct ota_key_opts ko = { .allow_prompt = cli_can_prompt() };
+		struct ota_key_opts ko = { .allow_prompt =
+					       ota_signers_can_prompt() };
 
 		if (ota_pkcs11_is_uri(key_ref) &&
-		    (rc = ota_pkcs11_new(&p11, &po)))
+		    (rc = ota_signers_pkcs11(&p11, module)))
 			goto out;
 		ko.pkcs11 = p11;
 		/* Only a match is asked for: any key the certificate may hold.
@@ -217,9 +189,8 @@ out:
 	ota_key_free(key);
 	EVP_PKEY_free(pub);
 	ota_pkcs11_free(p11);
-	if (usage)
-		return usage;
-	return rc ? cli_fail("chain", rc) : 0;
+	cli_args_free(&p);
+	return rc;
 }
 
 int cmd_chain(int argc, char **argv)
@@ -228,7 +199,7 @@ int cmd_chain(int argc, char **argv)
 		return chain_check(argc - 1, argv + 1);
 	if (argc >= 2 &&
 	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		fputs(usage_text, stdout);
+		cli_help(&spec);
 		return 0;
 	}
 	return cli_usage_error("chain", "expected 'check' (otatool chain "

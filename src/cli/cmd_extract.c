@@ -1,9 +1,9 @@
 /* otatool extract: write a package's images out, after verifying it all. */
 #include "cli.h"
-#include "trustopts.h"
 
 #include "otatool/error.h"
 #include "otatool/package.h"
+#include "otatool/trust.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,28 +11,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char usage_text[] =
-    "usage: otatool extract --trust-key KEY|--trust CA -o DIR PACKAGE\n"
-    "\n"
-    "Verify a package like otatool verify does, then write each image to\n"
-    "DIR/NAME.bin as it will be flashed (compressed images inflated). "
-    "Nothing\n"
-    "is written unless everything verified.\n"
-    "\n"
-    "  -o, --output DIR           where to write the images (created if "
-    "missing)\n" CLI_TRUST_HELP
-    "  -q, --quiet                no summary on stderr\n"
-    "  -h, --help                 show this help\n"
-    "\n"
-    "See otatool-extract(1).\n";
-
-static const struct option longopts[] = {
-	CLI_TRUST_LONGOPTS,
-	{ "output", required_argument, NULL, 'o' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+static const struct cli_opt_spec opts[] = {
+	CLI_TEXT("usage: otatool extract --trust-key KEY|--trust CA -o DIR "
+		 "PACKAGE\n"
+		 "\n"
+		 "Verify a package like otatool verify does, then write each "
+		 "image to\n"
+		 "DIR/NAME.bin as it will be flashed (compressed images "
+		 "inflated). Nothing\n"
+		 "is written unless everything verified.\n"
+		 "\n"),
+	CLI_VALUE("output", 'o', "DIR", CLI_FILE_OUT,
+		  "where to write the images (created if missing)"),
+	CLI_GROUP(cli_trust_opts),
+	CLI_FLAG("quiet", 'q', "no summary on stderr"),
+	CLI_HELP_OPT,
+	CLI_TEXT("\nSee otatool-extract(1).\n"),
+	CLI_END,
 };
+
+static const struct cli_spec spec = { "extract", opts, CLI_FILE_IN, 0 };
 
 int cmd_extract(int argc, char **argv)
 {
@@ -41,40 +39,27 @@ int cmd_extract(int argc, char **argv)
 	struct ota_trust trust;
 	const char *dir = NULL;
 	bool quiet = false, created = false;
-	int c, t, rc = 0;
+	struct cli_args p;
+	int rc = 0;
 
+	if ((rc = cli_parse(&p, &spec, argc, argv)))
+		return rc;
 	ota_trust_init(&trust);
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":o:qh", longopts, NULL)) != -1) {
-		if ((t = cli_trust_option(&trust, c, optarg)) < 0) {
-			rc = t;
-			goto out;
-		}
-		if (t)
-			continue;
-		switch (c) {
-		case 'o':
-			dir = optarg;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			goto out;
-		default:
-			ota_trust_clear(&trust);
-			return cli_bad_option("extract", longopts, c, argv);
-		}
+	if (p.help) {
+		cli_help(&spec);
+		goto out;
 	}
-	if (argc - optind != 1 || !dir || ota_trust_empty(&trust)) {
-		ota_trust_clear(&trust);
-		return cli_usage_error(
-		    "extract", argc - optind != 1 ? "expected one PACKAGE"
-			       : !dir ? "no --output directory given"
-				      : "nothing to trust: give "
-					"--trust-key or --trust");
+	if ((rc = cli_trust_load(&trust, &p)))
+		goto out;
+	dir = cli_value(&p, "output");
+	quiet = cli_flag(&p, "quiet");
+	if (p.n_operands != 1 || !dir || ota_trust_empty(&trust)) {
+		rc = cli_usage_error("extract",
+				     p.n_operands != 1 ? "expected one PACKAGE"
+				     : !dir ? "no --output directory given"
+					    : "nothing to trust: give "
+					      "--trust-key or --trust");
+		goto out;
 	}
 	if (mkdir(dir, 0755) == 0) {
 		created = true;
@@ -85,7 +70,7 @@ int cmd_extract(int argc, char **argv)
 	}
 	o.trust = &trust;
 	o.extract_dir = dir;
-	rc = ota_package_check(&r, argv[optind], &o);
+	rc = ota_package_check(&r, p.operands[0], &o);
 	/* Nothing written unless everything verified: not even the folder. */
 	if (rc && created)
 		rmdir(dir);
@@ -99,5 +84,6 @@ int cmd_extract(int argc, char **argv)
 	ota_package_report_clear(&r);
 out:
 	ota_trust_clear(&trust);
-	return rc ? cli_fail("extract", rc) : 0;
+	cli_args_free(&p);
+	return rc;
 }

@@ -14,26 +14,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage_text[] =
-    "usage: otatool inspect [--json] FILE\n"
-    "\n"
-    "Show every field of an otatool package, an MCUboot image or a "
-    "(signed)\n"
-    "manifest. Packages and MCUboot images are checked with the parser the\n"
-    "device runs: structure, every length and every digest. A manifest's\n"
-    "images are not read. Signatures are listed, not judged (that is\n"
-    "otatool verify's job, with a trust).\n"
-    "\n"
-    "      --json      machine-readable output on stdout\n"
-    "  -h, --help      show this help\n"
-    "\n"
-    "See otatool-inspect(1).\n";
-
-static const struct option longopts[] = {
-	{ "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+static const struct cli_opt_spec opts[] = {
+	CLI_TEXT("usage: otatool inspect [--json] FILE\n"
+		 "\n"
+		 "Show every field of an otatool package, an MCUboot image or "
+		 "a (signed)\n"
+		 "manifest. Packages and MCUboot images are checked with the "
+		 "parser the\n"
+		 "device runs: structure, every length and every digest. A "
+		 "manifest's\n"
+		 "images are not read. Signatures are listed, not judged "
+		 "(that is\n"
+		 "otatool verify's job, with a trust).\n"
+		 "\n"),
+	CLI_FLAG("json", 0, "machine-readable output on stdout"),
+	CLI_HELP_OPT,
+	CLI_TEXT("\nSee otatool-inspect(1).\n"),
+	CLI_END,
 };
+
+static const struct cli_spec spec = { "inspect", opts, CLI_FILE_IN, 18 };
 
 static void print_hex(const uint8_t *b, size_t n)
 {
@@ -259,30 +259,23 @@ out:
 int cmd_inspect(int argc, char **argv)
 {
 	enum ota_artifact kind;
-	bool json = false;
-	int c, rc;
+	struct cli_args p;
+	const char *path;
+	bool json;
+	int rc;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
-		default:
-			return cli_bad_option("inspect", longopts, c, argv);
-		}
-	}
-	if (argc - optind != 1)
-		return cli_usage_error("inspect", "expected one FILE");
-	if ((rc = ota_detect_artifact(&kind, argv[optind])) == 0)
-		rc = kind == OTA_ARTIFACT_PACKAGE
-			 ? inspect_package(argv[optind], json)
+	if ((rc = cli_parse(&p, &spec, argc, argv)))
+		return rc;
+	json = cli_flag(&p, "json");
+	if (p.help)
+		cli_help(&spec);
+	else if (p.n_operands != 1)
+		rc = cli_usage_error("inspect", "expected one FILE");
+	else if ((rc = ota_detect_artifact(&kind, (path = p.operands[0]))) == 0)
+		rc = kind == OTA_ARTIFACT_PACKAGE ? inspect_package(path, json)
 		     : kind == OTA_ARTIFACT_MCUBOOT
-			 ? inspect_mcuboot(argv[optind], json)
-			 : inspect_manifest(argv[optind], json);
-	return rc ? cli_fail("inspect", rc) : 0;
+			 ? inspect_mcuboot(path, json)
+			 : inspect_manifest(path, json);
+	cli_args_free(&p);
+	return rc;
 }

@@ -1,61 +1,58 @@
 /* otatool keys: generate key pairs, list token keys, export public keys. */
 #include "cli.h"
-#include "keyopts.h"
 
 #include "otatool/error.h"
 #include "otatool/key.h"
 #include "otatool/output.h"
 #include "otatool/pkcs11.h"
+#include "otatool/signer.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage_text[] =
-    "usage: otatool keys generate --type TYPE --key FILE|pkcs11:URI "
-    "[--public FILE]\n"
-    "       otatool keys list [pkcs11:URI] [--json]\n"
-    "       otatool keys export-public KEY [-o FILE] [--format pem|der]\n"
-    "\n"
-    "generate       make a key pair: in a file (private key mode 0600, "
-    "never\n"
-    "               overwritten; public key beside it) or inside a token\n"
-    "               (non-extractable, public object with the same CKA_ID)\n"
-    "list           tokens, slots and key objects (label, id, type, size, "
-    "URI)\n"
-    "export-public  the public key of a key file, certificate or token key,\n"
-    "               and its key id (SHA-256 of the DER SubjectPublicKeyInfo)\n"
-    "\n"
-    "Options:\n"
-    "  -t, --type TYPE          " OTA_KEY_TYPES "\n"
-    "  -k, --key KEY            key file or pkcs11: URI\n"
-    "      --public FILE        generate: public key file (default: KEY with\n"
-    "                           .pem replaced by .pub.pem)\n"
-    "  -o, --output FILE        export-public: write here (default stdout)\n"
-    "      --format FMT         export-public: pem (default) or der\n"
-    "      --pkcs11-module PATH PKCS#11 module when the URI names none\n"
-    "      --json               machine-readable output on stdout\n"
-    "  -q, --quiet              no summary on stderr\n"
-    "  -h, --help               show this help\n"
-    "\n"
-    "Environment: OTATOOL_PKCS11_MODULE, OTATOOL_PKCS11_PIN.\n"
-    "See otatool-keys(1).\n";
-
-enum { OPT_PUBLIC = 256, OPT_FORMAT, OPT_MODULE, OPT_JSON };
-
-static const struct option longopts[] = {
-	{ "type", required_argument, NULL, 't' },
-	{ "key", required_argument, NULL, 'k' },
-	{ "public", required_argument, NULL, OPT_PUBLIC },
-	{ "output", required_argument, NULL, 'o' },
-	{ "format", required_argument, NULL, OPT_FORMAT },
-	{ "pkcs11-module", required_argument, NULL, OPT_MODULE },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+static const struct cli_opt_spec opts[] = {
+	CLI_TEXT("usage: otatool keys generate --type TYPE --key "
+		 "FILE|pkcs11:URI [--public FILE]\n"
+		 "       otatool keys list [pkcs11:URI] [--json]\n"
+		 "       otatool keys export-public KEY [-o FILE] [--format "
+		 "pem|der]\n"
+		 "\n"
+		 "generate       make a key pair: in a file (private key mode "
+		 "0600, never\n"
+		 "               overwritten; public key beside it) or inside "
+		 "a token\n"
+		 "               (non-extractable, public object with the "
+		 "same CKA_ID)\n"
+		 "list           tokens, slots and key objects (label, id, "
+		 "type, size, URI)\n"
+		 "export-public  the public key of a key file, certificate or "
+		 "token key,\n"
+		 "               and its key id (SHA-256 of the DER "
+		 "SubjectPublicKeyInfo)\n"
+		 "\n"
+		 "Options:\n"),
+	CLI_VALUE("type", 't', "TYPE", CLI_FILE_NONE, OTA_KEY_TYPES),
+	CLI_VALUE("key", 'k', "KEY", CLI_FILE_IN, "key file or pkcs11: URI"),
+	CLI_VALUE("public", 0, "FILE", CLI_FILE_OUT,
+		  "generate: public key file (default: KEY with\n"
+		  ".pem replaced by .pub.pem)"),
+	CLI_VALUE("output", 'o', "FILE", CLI_FILE_OUT,
+		  "export-public: write here (default stdout)"),
+	CLI_VALUE("format", 0, "FMT", CLI_FILE_NONE,
+		  "export-public: pem (default) or der"),
+	CLI_VALUE("pkcs11-module", 0, "PATH", CLI_FILE_IN,
+		  "PKCS#11 module when the URI names none"),
+	CLI_FLAG("json", 0, "machine-readable output on stdout"),
+	CLI_FLAG("quiet", 'q', "no summary on stderr"),
+	CLI_HELP_OPT,
+	CLI_TEXT("\nEnvironment: OTATOOL_PKCS11_MODULE, OTATOOL_PKCS11_PIN.\n"
+		 "See otatool-keys(1).\n"),
+	CLI_END,
 };
+
+static const struct cli_spec spec = { "keys", opts, CLI_FILE_IN, 27 };
 
 struct keys_args {
 	const char *type, *key, *public_path, *output, *module;
@@ -67,11 +64,7 @@ struct keys_args {
 /* Same module and PIN rules as every command that signs. */
 static int open_pkcs11(struct ota_pkcs11 **p11, const struct keys_args *a)
 {
-	struct cli_keys k = { .module = a->module };
-	int rc = cli_keys_pkcs11(&k, true);
-
-	*p11 = k.p11;
-	return rc;
+	return ota_signers_pkcs11(p11, a->module);
 }
 
 static void print_json(json_t *j)
@@ -283,65 +276,51 @@ int cmd_keys(int argc, char **argv)
 		{ "export-public", keys_export_public },
 	};
 	struct keys_args a = { 0 };
-	int c, rc;
+	struct cli_args p;
+	/* Options after the action name belong to the action. */
+	bool action = argc > 1 && argv[1][0] != '-';
+	const char *format;
+	int rc;
 
-	opterr = 0;
-	optind = 1;
-	/* "+": options after the action name belong to the action. */
-	if (argc > 1 && argv[1][0] != '-')
-		optind = 2;
-	while ((c = getopt_long(argc, argv, ":t:k:o:qh", longopts, NULL)) !=
-	       -1) {
-		switch (c) {
-		case 't':
-			a.type = optarg;
-			break;
-		case 'k':
-			a.key = optarg;
-			break;
-		case OPT_PUBLIC:
-			a.public_path = optarg;
-			break;
-		case 'o':
-			a.output = optarg;
-			break;
-		case OPT_FORMAT:
-			if (strcmp(optarg, "pem") && strcmp(optarg, "der"))
-				return cli_usage_error(
-				    "keys", "--format: '%s' is not pem or der",
-				    optarg);
-			a.der = strcmp(optarg, "der") == 0;
-			break;
-		case OPT_MODULE:
-			a.module = optarg;
-			break;
-		case OPT_JSON:
-			a.json = true;
-			break;
-		case 'q':
-			a.quiet = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
-		default:
-			return cli_bad_option("keys", longopts, c, argv);
-		}
+	if ((rc = action ? cli_parse(&p, &spec, argc - 1, argv + 1)
+			 : cli_parse(&p, &spec, argc, argv)))
+		return rc;
+	if (p.help) {
+		cli_help(&spec);
+		goto out;
 	}
-	if (argc < 2 || argv[1][0] == '-')
-		return cli_usage_error("keys",
-				       "expected an action: generate, list or "
-				       "export-public");
-	a.rest = argv + optind;
-	a.n_rest = argc - optind;
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+	a.type = cli_value(&p, "type");
+	a.key = cli_value(&p, "key");
+	a.public_path = cli_value(&p, "public");
+	a.output = cli_value(&p, "output");
+	a.module = cli_value(&p, "pkcs11-module");
+	a.json = cli_flag(&p, "json");
+	a.quiet = cli_flag(&p, "quiet");
+	format = cli_value(&p, "format");
+	if (format && strcmp(format, "pem") && strcmp(format, "der")) {
+		rc = cli_usage_error("keys", "--format: '%s' is not pem or der",
+				     format);
+		goto out;
+	}
+	a.der = format && strcmp(format, "der") == 0;
+	if (!action) {
+		rc = cli_usage_error("keys",
+				     "expected an action: generate, list or "
+				     "export-public");
+		goto out;
+	}
+	a.rest = p.operands;
+	a.n_rest = (int)p.n_operands;
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (strcmp(argv[1], subs[i].name) == 0) {
 			rc = subs[i].fn(&a);
-			return rc ? cli_fail("keys", rc) : 0;
+			goto out;
 		}
-	}
-	return cli_usage_error("keys",
-			       "unknown action '%s' (generate, list or "
-			       "export-public)",
-			       argv[1]);
+	rc = cli_usage_error("keys",
+			     "unknown action '%s' (generate, list or "
+			     "export-public)",
+			     argv[1]);
+out:
+	cli_args_free(&p);
+	return rc;
 }

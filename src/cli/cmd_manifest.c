@@ -10,141 +10,105 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage_text[] =
-    "usage: otatool manifest [OPTIONS] [RELEASE.yaml]\n"
-    "\n"
-    "Describe a firmware release as a canonical JSON manifest: version, git\n"
-    "commit, build time and machine, hardware variants, minimum bootloader,\n"
-    "security counter, dependencies, and every image's size and digest.\n"
-    "Options override the release file; list options replace its list.\n"
-    "\n"
-    "Output:\n"
-    "  -o, --output FILE          write the manifest to FILE (default stdout)\n"
-    "  -q, --quiet                no progress or summary on stderr\n"
-    "\n"
-    "Release fields:\n"
-    "      --name NAME            component name\n"
-    "      --release-version VER  semantic version of the release\n"
-    "      --hardware ID          compatible hardware variant (repeatable)\n"
-    "      --bootloader-min VER   minimum bootloader version\n"
-    "      --security-counter N   anti-rollback counter (0..4294967295)\n"
-    "      --dependency NAME:RANGE  required component version (repeatable)\n"
-    "      --image NAME:KIND:FILE[:LOAD_ADDRESS]  an image (repeatable)\n"
-    "      --digest ALG           sha256 (default), sha384 or sha512\n"
-    "\n"
-    "Build and source:\n"
-    "      --build-id ID          build machine or CI job id\n"
-    "      --build-time TIME      RFC 3339 build time (default: "
-    "SOURCE_DATE_EPOCH\n"
-    "                             or now)\n"
-    "      --git-dir DIR          repository to read (default: current "
-    "directory)\n"
-    "      --git-commit HASH      record this commit instead of reading git\n"
-    "      --git-branch NAME      with --git-commit: the branch\n"
-    "      --git-tag NAME         with --git-commit: the nearest tag\n"
-    "      --allow-dirty          record a dirty tree instead of refusing\n"
-    "      --allow-outside        read release-file images outside its "
-    "directory\n"
-    "\n"
-    "Policy:\n"
-    "      --previous FILE        previous release's manifest: refuse a "
-    "version\n"
-    "                             not higher or a lower security counter\n"
-    "\n"
-    "  -h, --help                 show this help\n"
-    "\n"
-    "See otatool-manifest(1) and otatool-manifest(5).\n";
-
-enum {
-	OPT_NAME = 256,
-	OPT_VERSION,
-	OPT_HARDWARE,
-	OPT_BOOTLOADER_MIN,
-	OPT_COUNTER,
-	OPT_DEPENDENCY,
-	OPT_IMAGE,
-	OPT_DIGEST,
-	OPT_BUILD_ID,
-	OPT_BUILD_TIME,
-	OPT_GIT_DIR,
-	OPT_GIT_COMMIT,
-	OPT_GIT_BRANCH,
-	OPT_GIT_TAG,
-	OPT_ALLOW_DIRTY,
-	OPT_ALLOW_OUTSIDE,
-	OPT_PREVIOUS,
+static const struct cli_opt_spec opts[] = {
+	CLI_TEXT("usage: otatool manifest [OPTIONS] [RELEASE.yaml]\n"
+		 "\n"
+		 "Describe a firmware release as a canonical JSON manifest: "
+		 "version, git\n"
+		 "commit, build time and machine, hardware variants, minimum "
+		 "bootloader,\n"
+		 "security counter, dependencies, and every image's size and "
+		 "digest.\n"
+		 "Options override the release file; list options replace its "
+		 "list.\n"
+		 "\n"
+		 "Output:\n"),
+	CLI_VALUE("output", 'o', "FILE", CLI_FILE_OUT,
+		  "write the manifest to FILE (default stdout)"),
+	CLI_FLAG("quiet", 'q', "no progress or summary on stderr"),
+	CLI_TEXT("\nRelease fields:\n"),
+	CLI_VALUE("name", 0, "NAME", CLI_FILE_NONE, "component name"),
+	CLI_VALUE("release-version", 0, "VER", CLI_FILE_NONE,
+		  "semantic version of the release"),
+	CLI_LIST("hardware", 0, "ID", CLI_FILE_NONE, 0,
+		 "compatible hardware variant (repeatable)"),
+	CLI_VALUE("bootloader-min", 0, "VER", CLI_FILE_NONE,
+		  "minimum bootloader version"),
+	CLI_VALUE("security-counter", 0, "N", CLI_FILE_NONE,
+		  "anti-rollback counter (0..4294967295)"),
+	CLI_LIST("dependency", 0, "NAME:RANGE", CLI_FILE_NONE, 0,
+		 "required component version (repeatable)"),
+	CLI_LIST("image", 0, "NAME:KIND:FILE[:LOAD_ADDRESS]", CLI_FILE_NONE, 0,
+		 "an image (repeatable)"),
+	CLI_VALUE("digest", 0, "ALG", CLI_FILE_NONE,
+		  "sha256 (default), sha384 or sha512"),
+	CLI_TEXT("\nBuild and source:\n"),
+	CLI_VALUE("build-id", 0, "ID", CLI_FILE_NONE,
+		  "build machine or CI job id"),
+	CLI_VALUE("build-time", 0, "TIME", CLI_FILE_NONE,
+		  "RFC 3339 build time (default: SOURCE_DATE_EPOCH\n"
+		  "or now)"),
+	CLI_VALUE("git-dir", 0, "DIR", CLI_FILE_IN,
+		  "repository to read (default: current directory)"),
+	CLI_VALUE("git-commit", 0, "HASH", CLI_FILE_NONE,
+		  "record this commit instead of reading git"),
+	CLI_VALUE("git-branch", 0, "NAME", CLI_FILE_NONE,
+		  "with --git-commit: the branch"),
+	CLI_VALUE("git-tag", 0, "NAME", CLI_FILE_NONE,
+		  "with --git-commit: the nearest tag"),
+	CLI_FLAG("allow-dirty", 0, "record a dirty tree instead of refusing"),
+	CLI_FLAG("allow-outside", 0,
+		 "read release-file images outside its directory"),
+	CLI_TEXT("\nPolicy:\n"),
+	CLI_VALUE("previous", 0, "FILE", CLI_FILE_IN,
+		  "previous release's manifest: refuse a version\n"
+		  "not higher or a lower security counter"),
+	CLI_TEXT("\n"),
+	CLI_HELP_OPT,
+	CLI_TEXT("\nSee otatool-manifest(1) and otatool-manifest(5).\n"),
+	CLI_END,
 };
 
-static const struct option longopts[] = {
-	{ "output", required_argument, NULL, 'o' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "name", required_argument, NULL, OPT_NAME },
-	{ "release-version", required_argument, NULL, OPT_VERSION },
-	{ "hardware", required_argument, NULL, OPT_HARDWARE },
-	{ "bootloader-min", required_argument, NULL, OPT_BOOTLOADER_MIN },
-	{ "security-counter", required_argument, NULL, OPT_COUNTER },
-	{ "dependency", required_argument, NULL, OPT_DEPENDENCY },
-	{ "image", required_argument, NULL, OPT_IMAGE },
-	{ "digest", required_argument, NULL, OPT_DIGEST },
-	{ "build-id", required_argument, NULL, OPT_BUILD_ID },
-	{ "build-time", required_argument, NULL, OPT_BUILD_TIME },
-	{ "git-dir", required_argument, NULL, OPT_GIT_DIR },
-	{ "git-commit", required_argument, NULL, OPT_GIT_COMMIT },
-	{ "git-branch", required_argument, NULL, OPT_GIT_BRANCH },
-	{ "git-tag", required_argument, NULL, OPT_GIT_TAG },
-	{ "allow-dirty", no_argument, NULL, OPT_ALLOW_DIRTY },
-	{ "allow-outside", no_argument, NULL, OPT_ALLOW_OUTSIDE },
-	{ "previous", required_argument, NULL, OPT_PREVIOUS },
-	{ NULL, 0, NULL, 0 },
-};
+static const struct cli_spec spec = { "manifest", opts, CLI_FILE_IN, 0 };
 
 /* Option -> manifest field, for the options that only set a field. */
 static const struct {
-	int opt;
-	const char *field;
+	const char *opt, *field;
 } field_opts[] = {
-	{ OPT_NAME, "name" },
-	{ OPT_VERSION, "version" },
-	{ OPT_HARDWARE, "hardware" },
-	{ OPT_BOOTLOADER_MIN, "bootloader-min" },
-	{ OPT_COUNTER, "security-counter" },
-	{ OPT_DEPENDENCY, "dependency" },
-	{ OPT_IMAGE, "image" },
-	{ OPT_DIGEST, "digest" },
-	{ OPT_BUILD_ID, "build-id" },
-	{ OPT_BUILD_TIME, "build-time" },
-	{ OPT_GIT_COMMIT, "git-commit" },
-	{ OPT_GIT_BRANCH, "git-branch" },
-	{ OPT_GIT_TAG, "git-tag" },
+	{ "name", "name" },
+	{ "release-version", "version" },
+	{ "hardware", "hardware" },
+	{ "bootloader-min", "bootloader-min" },
+	{ "security-counter", "security-counter" },
+	{ "dependency", "dependency" },
+	{ "image", "image" },
+	{ "digest", "digest" },
+	{ "build-id", "build-id" },
+	{ "build-time", "build-time" },
+	{ "git-commit", "git-commit" },
+	{ "git-branch", "git-branch" },
+	{ "git-tag", "git-tag" },
 };
-
-static const char *option_name(int opt)
-{
-	for (const struct option *o = longopts; o->name; o++)
-		if (o->val == opt)
-			return o->name;
-	return "?";
-}
 
 /*
  * Applies the field options in command-line order, after the release file
  * is loaded, so they override it; the first use of a list option empties
  * the list the file gave.
  */
-static int apply_overrides(struct ota_manifest *m, int argc, char **argv)
+static int apply_overrides(struct ota_manifest *m, const struct cli_args *a)
 {
 	bool cleared[3] = { false, false, false };
 	static const char *const lists[3] = { "hardware", "dependency",
 					      "image" };
 	char origin[64];
-	int c, rc;
+	int rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":o:qh", longopts, NULL)) != -1) {
+	for (size_t f = 0; f < a->n_found; f++) {
+		const char *name = a->found[f].opt->name;
+
 		for (size_t i = 0;
 		     i < sizeof(field_opts) / sizeof(field_opts[0]); i++) {
-			if (field_opts[i].opt != c)
+			if (strcmp(field_opts[i].opt, name) != 0)
 				continue;
 			for (size_t k = 0; k < 3; k++) {
 				if (strcmp(field_opts[i].field, lists[k]) !=
@@ -154,10 +118,9 @@ static int apply_overrides(struct ota_manifest *m, int argc, char **argv)
 				ota_manifest_clear_list(m, lists[k]);
 				cleared[k] = true;
 			}
-			snprintf(origin, sizeof(origin), "--%s",
-				 option_name(c));
-			rc = ota_manifest_set(m, field_opts[i].field, optarg,
-					      origin);
+			snprintf(origin, sizeof(origin), "--%s", name);
+			rc = ota_manifest_set(m, field_opts[i].field,
+					      a->found[f].value, origin);
 			if (rc)
 				return rc;
 		}
@@ -191,53 +154,36 @@ int cmd_manifest(int argc, char **argv)
 	bool quiet = false;
 	char *json = NULL;
 	size_t len = 0;
-	int c, rc;
+	struct cli_args a;
+	int rc;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":o:qh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			output = optarg;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 0;
-		case OPT_GIT_DIR:
-			ropts.git_dir = optarg;
-			break;
-		case OPT_ALLOW_DIRTY:
-			ropts.allow_dirty = true;
-			break;
-		case OPT_ALLOW_OUTSIDE:
-			ropts.allow_outside = true;
-			break;
-		case OPT_PREVIOUS:
-			previous = optarg;
-			break;
-		case '?':
-		case ':':
-			return cli_bad_option("manifest", longopts, c, argv);
-		default:
-			break; /* field options: applied after the file */
-		}
+	if ((rc = cli_parse(&a, &spec, argc, argv)))
+		return rc;
+	if (a.help) {
+		cli_help(&spec);
+		goto out;
 	}
-	if (argc - optind > 1)
-		return cli_usage_error("manifest",
-				       "expected at most one release file, got "
-				       "'%s' and '%s'",
-				       argv[optind], argv[optind + 1]);
-	if (optind < argc)
-		release = argv[optind];
+	output = cli_value(&a, "output");
+	quiet = cli_flag(&a, "quiet");
+	ropts.git_dir = cli_value(&a, "git-dir");
+	ropts.allow_dirty = cli_flag(&a, "allow-dirty");
+	ropts.allow_outside = cli_flag(&a, "allow-outside");
+	previous = cli_value(&a, "previous");
+	if (a.n_operands > 1) {
+		rc = cli_usage_error("manifest",
+				     "expected at most one release file, got "
+				     "'%s' and '%s'",
+				     a.operands[0], a.operands[1]);
+		goto out;
+	}
+	if (a.n_operands)
+		release = a.operands[0];
 
 	if ((rc = ota_manifest_new(&m)))
 		goto out;
 	if (release && (rc = ota_manifest_load_yaml(m, release)))
 		goto out;
-	if ((rc = apply_overrides(m, argc, argv)))
+	if ((rc = apply_overrides(m, &a)))
 		goto out;
 	if (previous) {
 		if ((rc = ota_manifest_new(&prev)) ||
@@ -277,5 +223,6 @@ out:
 	free(json);
 	ota_manifest_free(prev);
 	ota_manifest_free(m);
-	return rc ? cli_fail("manifest", rc) : 0;
+	cli_args_free(&a);
+	return rc;
 }

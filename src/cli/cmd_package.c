@@ -3,123 +3,98 @@
  * manifest, signed or not, into an otatool package or an MCUboot image.
  */
 #include "cli.h"
-#include "keyopts.h"
-#include "trustopts.h"
 
 #include "otatool/envelope.h"
 #include "otatool/error.h"
 #include "otatool/manifest.h"
 #include "otatool/mcuboot.h"
 #include "otatool/package.h"
+#include "otatool/signer.h"
+#include "otatool/trust.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static const char usage_text[] =
-    "usage: otatool package [OPTIONS] --key KEY -o OUTPUT INPUT\n"
-    "\n"
-    "INPUT is a release file (RELEASE.yaml: manifest, sign and package in "
-    "one\n"
-    "go, reading every image once) or a manifest written by 'otatool "
-    "manifest',\n"
-    "signed or not (the two-step flow: a signed manifest's signatures must\n"
-    "verify first). The package is signed with every --key.\n"
-    "\n"
-    "Output:\n"
-    "  -o, --output FILE          the package (required)\n"
-    "      --format FMT           otatool (default) or mcuboot\n"
-    "  -q, --quiet                no progress or summary on stderr\n"
-    "\n"
-    "Keys:\n" CLI_KEY_HELP "\n"
-    "otatool format:\n"
-    "      --alignment BYTES      payload alignment, a power of two from 16 "
-    "to\n"
-    "                             1048576 (flash page size; default 4096)\n"
-    "      --compress             store every image zlib-compressed\n"
-    "      --compress-image NAME  store this image compressed (repeatable)\n"
-    "\n"
-    "MCUboot format (one image, one key):\n"
-    "      --image NAME           the manifest's image to sign (default: "
-    "the only\n"
-    "                             one, else the application image)\n"
-    "      --header-size N        header area incl. padding (default "
-    "0x200)\n"
-    "      --slot-size N          refuse an image that does not fit the "
-    "slot\n"
-    "      --write-align N        flash write alignment 1..32 (default 8)\n"
-    "      --erased-value V       0xff (default) or 0\n"
-    "      --rom-fixed            the load address is a fixed flash "
-    "address\n"
-    "      --public-key-tlv       embed the public key, not its hash\n"
-    "      --mcuboot-dependency ID:VERSION  required image version "
-    "(repeatable)\n"
-    "      --build-number N       the version's build number\n"
-    "\n"
-    "Release file input:\n"
-    "      --git-dir DIR          repository to read (default: current "
-    "directory)\n"
-    "      --allow-dirty          record a dirty tree instead of refusing\n"
-    "      --allow-outside        read release-file images outside its "
-    "directory\n"
-    "\n"
-    "Trust: a signed manifest input must verify against it (default: the\n"
-    "--key keys themselves); with --trust, every --key's chain (--cert,\n"
-    "--chain) must verify before anything is signed:\n" CLI_TRUST_HELP "\n"
-    "  -h, --help                 show this help\n"
-    "\n"
-    "See otatool-package(1), otatool-package(5).\n";
-
-enum {
-	OPT_FORMAT = 256,
-	OPT_ALIGNMENT,
-	OPT_COMPRESS,
-	OPT_COMPRESS_IMAGE,
-	OPT_IMAGE,
-	OPT_HEADER_SIZE,
-	OPT_SLOT_SIZE,
-	OPT_WRITE_ALIGN,
-	OPT_ERASED,
-	OPT_ROM_FIXED,
-	OPT_PUBKEY_TLV,
-	OPT_MCUBOOT_DEP,
-	OPT_BUILD_NUMBER,
-	OPT_GIT_DIR,
-	OPT_ALLOW_DIRTY,
-	OPT_ALLOW_OUTSIDE,
-};
-
-static const struct option longopts[] = {
-	CLI_KEY_LONGOPTS,
-	CLI_TRUST_LONGOPTS,
-	{ "output", required_argument, NULL, 'o' },
-	{ "format", required_argument, NULL, OPT_FORMAT },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "alignment", required_argument, NULL, OPT_ALIGNMENT },
-	{ "compress", no_argument, NULL, OPT_COMPRESS },
-	{ "compress-image", required_argument, NULL, OPT_COMPRESS_IMAGE },
-	{ "image", required_argument, NULL, OPT_IMAGE },
-	{ "header-size", required_argument, NULL, OPT_HEADER_SIZE },
-	{ "slot-size", required_argument, NULL, OPT_SLOT_SIZE },
-	{ "write-align", required_argument, NULL, OPT_WRITE_ALIGN },
-	{ "erased-value", required_argument, NULL, OPT_ERASED },
-	{ "rom-fixed", no_argument, NULL, OPT_ROM_FIXED },
-	{ "public-key-tlv", no_argument, NULL, OPT_PUBKEY_TLV },
-	{ "mcuboot-dependency", required_argument, NULL, OPT_MCUBOOT_DEP },
-	{ "build-number", required_argument, NULL, OPT_BUILD_NUMBER },
-	{ "git-dir", required_argument, NULL, OPT_GIT_DIR },
-	{ "allow-dirty", no_argument, NULL, OPT_ALLOW_DIRTY },
-	{ "allow-outside", no_argument, NULL, OPT_ALLOW_OUTSIDE },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
 #define MAX_COMPRESS 32
+
+static const struct cli_opt_spec opts[] = {
+	CLI_TEXT("usage: otatool package [OPTIONS] --key KEY -o OUTPUT INPUT\n"
+		 "\n"
+		 "INPUT is a release file (RELEASE.yaml: manifest, sign and "
+		 "package in one\n"
+		 "go, reading every image once) or a manifest written by "
+		 "'otatool manifest',\n"
+		 "signed or not (the two-step flow: a signed manifest's "
+		 "signatures must\n"
+		 "verify first). The package is signed with every --key.\n"
+		 "\n"
+		 "Output:\n"),
+	CLI_VALUE("output", 'o', "FILE", CLI_FILE_OUT,
+		  "the package (required)"),
+	CLI_VALUE("format", 0, "FMT", CLI_FILE_NONE,
+		  "otatool (default) or mcuboot"),
+	CLI_FLAG("quiet", 'q', "no progress or summary on stderr"),
+	CLI_TEXT("\nKeys:\n"),
+	CLI_GROUP(cli_key_opts),
+	CLI_TEXT("\notatool format:\n"),
+	CLI_VALUE("alignment", 0, "BYTES", CLI_FILE_NONE,
+		  "payload alignment, a power of two from 16 to\n"
+		  "1048576 (flash page size; default 4096)"),
+	CLI_FLAG("compress", 0, "store every image zlib-compressed"),
+	CLI_LIST("compress-image", 0, "NAME", CLI_FILE_NONE, MAX_COMPRESS,
+		 "store this image compressed (repeatable)"),
+	CLI_TEXT("\nMCUboot format (one image, one key):\n"),
+	CLI_VALUE("image", 0, "NAME", CLI_FILE_NONE,
+		  "the manifest's image to sign (default: the only\n"
+		  "one, else the application image)"),
+	CLI_VALUE("header-size", 0, "N", CLI_FILE_NONE,
+		  "header area incl. padding (default 0x200)"),
+	CLI_VALUE("slot-size", 0, "N", CLI_FILE_NONE,
+		  "refuse an image that does not fit the slot"),
+	CLI_VALUE("write-align", 0, "N", CLI_FILE_NONE,
+		  "flash write alignment 1..32 (default 8)"),
+	CLI_VALUE("erased-value", 0, "V", CLI_FILE_NONE, "0xff (default) or 0"),
+	CLI_FLAG("rom-fixed", 0, "the load address is a fixed flash address"),
+	CLI_FLAG("public-key-tlv", 0, "embed the public key, not its hash"),
+	CLI_LIST("mcuboot-dependency", 0, "ID:VERSION", CLI_FILE_NONE,
+		 OTA_MCUBOOT_MAX_DEPS, "required image version (repeatable)"),
+	CLI_VALUE("build-number", 0, "N", CLI_FILE_NONE,
+		  "the version's build number"),
+	CLI_TEXT("\nRelease file input:\n"),
+	CLI_VALUE("git-dir", 0, "DIR", CLI_FILE_IN,
+		  "repository to read (default: current directory)"),
+	CLI_FLAG("allow-dirty", 0, "record a dirty tree instead of refusing"),
+	CLI_FLAG("allow-outside", 0,
+		 "read release-file images outside its directory"),
+	CLI_TEXT("\nTrust: a signed manifest input must verify against it "
+		 "(default: the\n"
+		 "--key keys themselves); with --trust, every --key's chain "
+		 "(--cert,\n"
+		 "--chain) must verify before anything is signed:\n"),
+	CLI_GROUP(cli_trust_opts),
+	CLI_TEXT("\n"),
+	CLI_HELP_OPT,
+	CLI_TEXT("\nSee otatool-package(1), otatool-package(5).\n"),
+	CLI_END,
+};
+
+static const struct cli_spec spec = { "package", opts, CLI_FILE_IN, 0 };
+
+/* Options that belong to one format, to refuse them with the other. */
+static const char *const otatool_only[] = { "alignment", "compress",
+					    "compress-image" };
+static const char *const mcuboot_only[] = {
+	"image",          "header-size",        "slot-size",
+	"write-align",    "erased-value",       "rom-fixed",
+	"public-key-tlv", "mcuboot-dependency", "build-number",
+};
 
 struct package_args {
 	const char *otatool_opt, *mcuboot_opt; /* one given, for errors */
-	struct cli_keys keys;
+	struct cli_signers names;
+	struct ota_signers *signers;
 	struct ota_trust trust;
 	const char *output, *input, *image, *git_dir;
 	bool mcuboot, quiet, allow_dirty, allow_outside;
@@ -140,13 +115,11 @@ static bool is_yaml(const char *path)
 /* The manifest: resolved from a release file, or read from a manifest. */
 static int load_manifest(struct ota_manifest **m, struct package_args *a)
 {
-	struct ota_trust_result results[OTA_ENVELOPE_MAX_SIGS];
+	struct ota_envelope_load_opts lo = { .trust = &a->trust,
+					     .unsigned_ok = true };
 	struct ota_envelope *e = NULL;
-	char *dir = NULL, *slash;
-	int trusted, rc;
+	int rc = 0;
 
-	if ((rc = ota_manifest_new(m)))
-		return rc;
 	if (is_yaml(a->input)) {
 		struct ota_resolve_opts ro = {
 			.source = a->input,
@@ -157,66 +130,37 @@ static int load_manifest(struct ota_manifest **m, struct package_args *a)
 			.skip_digests = true,
 		};
 
-		if ((rc = ota_manifest_load_yaml(*m, a->input)))
+		if ((rc = ota_manifest_new(m)) ||
+		    (rc = ota_manifest_load_yaml(*m, a->input)))
 			return rc;
 		return ota_manifest_resolve(*m, &ro);
 	}
-	if ((rc = ota_envelope_load(&e, a->input)))
-		return rc;
-	if (e->n_sigs > 0) {
-		/* Without explicit trust, the packaging keys must have signed.
-		 */
-		if (ota_trust_empty(&a->trust))
-			for (size_t i = 0; rc == 0 && i < a->keys.n; i++)
-				rc = ota_trust_add_pkey(
-				    &a->trust, ota_key_public(a->keys.keys[i]),
-				    a->keys.refs[i]);
-		if (rc ||
-		    (rc = ota_envelope_verify(results, &trusted, e, &a->trust,
-					      (int64_t)time(NULL)))) {
-			rc = ota_error_wrap(rc, "%s", a->input);
-			goto out;
-		}
-	}
-	dir = strdup(a->input);
-	if (!dir) {
-		rc = ota_error(OTA_EINTERNAL, "out of memory");
-		goto out;
-	}
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	rc = ota_manifest_parse_json(*m, e->payload, e->payload_len, a->input,
-				     slash ? dir : NULL);
-out:
-	free(dir);
+	/* Without explicit trust, the packaging keys must have signed. */
+	if (ota_trust_empty(&a->trust))
+		rc = ota_signers_trust(&a->trust, a->signers);
+	if (rc == 0)
+		rc = ota_envelope_load_manifest(&e, m, a->input, &lo);
 	ota_envelope_free(e);
 	return rc;
 }
 
 static int package_otatool(struct package_args *a, struct ota_manifest *m)
 {
-	struct ota_package_signer signers[CLI_MAX_KEYS];
-
-	for (size_t i = 0; i < a->keys.n; i++) {
-		signers[i].key = a->keys.keys[i];
-		signers[i].n_certs = ota_key_certs(
-		    a->keys.keys[i], &signers[i].certs, &signers[i].cert_lens);
-	}
-	return ota_package_write(a->output, m, signers, a->keys.n, &a->popts);
+	return ota_package_write(a->output, m, a->signers, &a->popts);
 }
 
 static int package_mcuboot(struct package_args *a, struct ota_manifest *m,
 			   struct cli_progress *progress)
 {
 	const struct ota_image *img = NULL;
+	size_t i;
 	int rc;
 
-	if (a->keys.n != 1)
+	if (ota_signers_count(a->signers) != 1)
 		return ota_error(OTA_EUSAGE,
 				 "an MCUboot image carries one signature: give "
 				 "one --key");
-	for (size_t i = 0; i < m->n_images; i++) {
+	for (i = 0; i < m->n_images; i++) {
 		const struct ota_image *c = &m->images[i];
 
 		if (a->image ? strcmp(c->name, a->image) == 0
@@ -249,17 +193,11 @@ static int package_mcuboot(struct package_args *a, struct ota_manifest *m,
 	a->mopts.has_security_counter = true;
 	a->mopts.security_counter = m->security_counter;
 	/* The manifest's digest of this image must still hold. */
-	if (img->digest.len) {
-		struct ota_manifest one = *m;
-
-		one.images[0] = *img;
-		one.n_images = 1;
-		if ((rc = ota_manifest_check_images(&one, cli_progress_cb,
-						    progress)))
-			return rc;
-	}
-	return ota_mcuboot_write(a->output, img->path, a->keys.keys[0],
-				 &a->mopts, cli_progress_cb, progress);
+	if (img->digest.len &&
+	    (rc = ota_manifest_check_image(m, i, cli_progress_cb, progress)))
+		return rc;
+	return ota_mcuboot_write(a->output, img->path, a->signers, &a->mopts,
+				 cli_progress_cb, progress);
 }
 
 /* A bad option value is a usage error (exit 2), naming the option. */
@@ -271,198 +209,159 @@ static int parse_number(uint64_t *out, const char *arg, uint64_t max,
 	return rc ? ota_error_wrap(OTA_EUSAGE, "bad value") : 0;
 }
 
-/* Options that belong to one format: remembered to refuse the other. */
-static void note_format_option(struct package_args *a, int c, const char *arg)
+/* The first option of names[] given, or NULL. */
+static const char *given(const struct cli_args *p, const char *const *names,
+			 size_t n)
 {
-	switch (c) {
-	case OPT_ALIGNMENT:
-	case OPT_COMPRESS:
-	case OPT_COMPRESS_IMAGE:
-		a->otatool_opt = arg;
-		break;
-	case OPT_IMAGE:
-	case OPT_HEADER_SIZE:
-	case OPT_SLOT_SIZE:
-	case OPT_WRITE_ALIGN:
-	case OPT_ERASED:
-	case OPT_ROM_FIXED:
-	case OPT_PUBKEY_TLV:
-	case OPT_MCUBOOT_DEP:
-	case OPT_BUILD_NUMBER:
-		a->mcuboot_opt = arg;
-		break;
-	default:
-		break;
-	}
+	for (size_t f = 0; f < p->n_found; f++)
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(p->found[f].opt->name, names[i]) == 0)
+				return names[i];
+	return NULL;
 }
 
-static int parse_args(struct package_args *a, int argc, char **argv)
+static int parse_mcuboot_dep(struct package_args *a, const char *arg)
 {
+	struct ota_mcuboot_dep *d = &a->mopts.deps[a->mopts.n_deps];
+	const char *colon = strchr(arg, ':');
+	struct ota_semver v;
+	char id[16];
 	uint64_t n;
-	int c, t, rc;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":k:o:qh", longopts, NULL)) != -1) {
-		if ((t = cli_keys_option(&a->keys, "package", c, optarg)) > 1)
-			return t;
-		if (t)
-			continue;
-		if ((t = cli_trust_option(&a->trust, c, optarg)) < 0)
-			return cli_fail("package", t);
-		if (t)
-			continue;
-		rc = 0;
-		note_format_option(a, c, argv[optind - 1]);
-		switch (c) {
-		case 'o':
-			a->output = optarg;
-			break;
-		case 'q':
-			a->quiet = true;
-			break;
-		case OPT_FORMAT:
-			if (strcmp(optarg, "otatool") &&
-			    strcmp(optarg, "mcuboot"))
-				return cli_usage_error(
-				    "package",
-				    "--format: '%s' is not otatool or "
-				    "mcuboot",
-				    optarg);
-			a->mcuboot = strcmp(optarg, "mcuboot") == 0;
-			break;
-		case OPT_ALIGNMENT:
-			rc =
-			    parse_number(&n, optarg, UINT32_MAX, "--alignment");
-			if (!rc && (n < 16 || n > (1u << 20) || (n & (n - 1))))
-				return cli_usage_error(
-				    "package",
-				    "--alignment %s: not a power of two "
-				    "from 16 to 1048576",
-				    optarg);
-			a->popts.alignment = (uint32_t)n;
-			break;
-		case OPT_COMPRESS:
-			a->popts.compress_all = true;
-			break;
-		case OPT_COMPRESS_IMAGE:
-			if (a->popts.n_compress == MAX_COMPRESS)
-				return cli_usage_error("package",
-						       "too many "
-						       "--compress-image");
-			a->compress[a->popts.n_compress++] = optarg;
-			break;
-		case OPT_IMAGE:
-			a->image = optarg;
-			break;
-		case OPT_HEADER_SIZE:
-			rc = parse_number(&n, optarg, UINT16_MAX,
-					  "--header-size");
-			if (!rc && n < 32)
-				return cli_usage_error(
-				    "package",
-				    "--header-size %s: MCUboot needs 32 to "
-				    "65535 bytes",
-				    optarg);
-			a->mopts.header_size = (uint16_t)n;
-			break;
-		case OPT_SLOT_SIZE:
-			rc =
-			    parse_number(&n, optarg, UINT32_MAX, "--slot-size");
-			a->mopts.slot_size = (uint32_t)n;
-			break;
-		case OPT_WRITE_ALIGN:
-			rc = parse_number(&n, optarg, 32, "--write-align");
-			if (!rc && (n == 0 || (n & (n - 1))))
-				return cli_usage_error(
-				    "package",
-				    "--write-align %s: 1, 2, 4, 8, 16 or 32",
-				    optarg);
-			a->mopts.align = (uint32_t)n;
-			break;
-		case OPT_ERASED:
-			rc = parse_number(&n, optarg, 0xff, "--erased-value");
-			if (!rc && n != 0 && n != 0xff)
-				return cli_usage_error(
-				    "package", "--erased-value: 0xff or 0");
-			a->mopts.erased_value = (uint8_t)n;
-			break;
-		case OPT_ROM_FIXED:
-			a->mopts.rom_fixed = true;
-			break;
-		case OPT_PUBKEY_TLV:
-			a->mopts.public_key_tlv = true;
-			break;
-		case OPT_MCUBOOT_DEP: {
-			struct ota_mcuboot_dep *d;
-			struct ota_semver v;
-			const char *colon = strchr(optarg, ':');
+	if (!colon)
+		return cli_usage_error("package",
+				       "--mcuboot-dependency: '%s' is not "
+				       "ID:VERSION",
+				       arg);
+	snprintf(id, sizeof(id), "%.*s", (int)(colon - arg), arg);
+	/* Any fault in the value is a usage error, named once. */
+	if (ota_parse_uint(&n, id, 255, "image id") ||
+	    ota_semver_parse(&v, colon + 1) ||
+	    ota_mcuboot_version_from_semver(&d->min_version, &v, -1))
+		return ota_error_wrap(OTA_EUSAGE, "--mcuboot-dependency");
+	d->image_id = (uint8_t)n;
+	a->mopts.n_deps++;
+	return 0;
+}
 
-			if (a->mopts.n_deps == OTA_MCUBOOT_MAX_DEPS)
-				return cli_usage_error(
-				    "package", "at most %d dependencies",
-				    OTA_MCUBOOT_MAX_DEPS);
-			if (!colon)
-				return cli_usage_error(
-				    "package",
-				    "--mcuboot-dependency: '%s' is not "
-				    "ID:VERSION",
-				    optarg);
-			d = &a->mopts.deps[a->mopts.n_deps];
-			char id[16];
-			snprintf(id, sizeof(id), "%.*s", (int)(colon - optarg),
-				 optarg);
-			/* Any fault in the value is a usage error, named once.
-			 */
-			if (ota_parse_uint(&n, id, 255, "image id") ||
-			    ota_semver_parse(&v, colon + 1) ||
-			    ota_mcuboot_version_from_semver(&d->min_version, &v,
-							    -1)) {
-				rc = ota_error_wrap(OTA_EUSAGE,
-						    "--mcuboot-dependency");
-				break;
-			}
-			d->image_id = (uint8_t)n;
-			a->mopts.n_deps++;
-			break;
-		}
-		case OPT_BUILD_NUMBER:
-			rc = parse_number(&n, optarg, UINT32_MAX,
-					  "--build-number");
-			a->build_number = (int64_t)n;
-			break;
-		case OPT_GIT_DIR:
-			a->git_dir = optarg;
-			break;
-		case OPT_ALLOW_DIRTY:
-			a->allow_dirty = true;
-			break;
-		case OPT_ALLOW_OUTSIDE:
-			a->allow_outside = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return -1;
-		default:
-			return cli_bad_option("package", longopts, c, argv);
-		}
-		if (rc)
-			return cli_fail("package", rc);
+/* The otatool format's options. */
+static int parse_otatool_opts(struct package_args *a, const struct cli_args *p)
+{
+	const char *v = cli_value(p, "alignment");
+	uint64_t n;
+	int rc;
+
+	if (v) {
+		if ((rc = parse_number(&n, v, UINT32_MAX, "--alignment")))
+			return rc;
+		if (n < 16 || n > (1u << 20) || (n & (n - 1)))
+			return cli_usage_error("package",
+					       "--alignment %s: not a power of "
+					       "two from 16 to 1048576",
+					       v);
+		a->popts.alignment = (uint32_t)n;
 	}
-	if (argc - optind != 1)
+	a->popts.compress_all = cli_flag(p, "compress");
+	a->popts.n_compress = cli_count(p, "compress-image");
+	for (size_t i = 0; i < a->popts.n_compress; i++)
+		a->compress[i] = cli_nth(p, "compress-image", i);
+	return 0;
+}
+
+/* The MCUboot format's options. */
+static int parse_mcuboot_opts(struct package_args *a, const struct cli_args *p)
+{
+	const char *v;
+	uint64_t n;
+	int rc;
+
+	a->image = cli_value(p, "image");
+	if ((v = cli_value(p, "header-size"))) {
+		if ((rc = parse_number(&n, v, UINT16_MAX, "--header-size")))
+			return rc;
+		if (n < 32)
+			return cli_usage_error(
+			    "package",
+			    "--header-size %s: MCUboot needs "
+			    "32 to 65535 bytes",
+			    v);
+		a->mopts.header_size = (uint16_t)n;
+	}
+	if ((v = cli_value(p, "slot-size"))) {
+		if ((rc = parse_number(&n, v, UINT32_MAX, "--slot-size")))
+			return rc;
+		a->mopts.slot_size = (uint32_t)n;
+	}
+	if ((v = cli_value(p, "write-align"))) {
+		if ((rc = parse_number(&n, v, 32, "--write-align")))
+			return rc;
+		if (n == 0 || (n & (n - 1)))
+			return cli_usage_error("package",
+					       "--write-align %s: 1, 2, 4, 8, "
+					       "16 or 32",
+					       v);
+		a->mopts.align = (uint32_t)n;
+	}
+	if ((v = cli_value(p, "erased-value"))) {
+		if ((rc = parse_number(&n, v, 0xff, "--erased-value")))
+			return rc;
+		if (n != 0 && n != 0xff)
+			return cli_usage_error("package",
+					       "--erased-value: 0xff or 0");
+		a->mopts.erased_value = (uint8_t)n;
+	}
+	a->mopts.rom_fixed = cli_flag(p, "rom-fixed");
+	a->mopts.public_key_tlv = cli_flag(p, "public-key-tlv");
+	for (size_t i = 0; i < cli_count(p, "mcuboot-dependency"); i++)
+		if ((rc = parse_mcuboot_dep(
+			 a, cli_nth(p, "mcuboot-dependency", i))))
+			return rc;
+	if ((v = cli_value(p, "build-number"))) {
+		if ((rc = parse_number(&n, v, UINT32_MAX, "--build-number")))
+			return rc;
+		a->build_number = (int64_t)n;
+	}
+	return 0;
+}
+
+static int parse_args(struct package_args *a, const struct cli_args *p)
+{
+	const char *fmt = cli_value(p, "format");
+	int rc;
+
+	if ((rc = cli_signers_from_args(&a->names, "package", p)) ||
+	    (rc = cli_trust_load(&a->trust, p)))
+		return rc;
+	a->output = cli_value(p, "output");
+	a->quiet = cli_flag(p, "quiet");
+	a->git_dir = cli_value(p, "git-dir");
+	a->allow_dirty = cli_flag(p, "allow-dirty");
+	a->allow_outside = cli_flag(p, "allow-outside");
+	if (fmt && strcmp(fmt, "otatool") && strcmp(fmt, "mcuboot"))
+		return cli_usage_error("package",
+				       "--format: '%s' is not otatool or "
+				       "mcuboot",
+				       fmt);
+	a->mcuboot = fmt && strcmp(fmt, "mcuboot") == 0;
+	if ((rc = parse_otatool_opts(a, p)) || (rc = parse_mcuboot_opts(a, p)))
+		return rc;
+	if (p->n_operands != 1)
 		return cli_usage_error("package", "expected one INPUT");
-	a->input = argv[optind];
+	a->input = p->operands[0];
 	if (!a->output)
 		return cli_usage_error("package", "no --output given");
+	a->otatool_opt = given(p, otatool_only, 3);
+	a->mcuboot_opt = given(p, mcuboot_only,
+			       sizeof(mcuboot_only) / sizeof(*mcuboot_only));
 	if (a->mcuboot && a->otatool_opt)
 		return cli_usage_error("package",
-				       "%s is for the otatool format, not "
+				       "--%s is for the otatool format, not "
 				       "--format mcuboot",
 				       a->otatool_opt);
 	if (!a->mcuboot && a->mcuboot_opt)
-		return cli_usage_error("package", "%s is for --format mcuboot",
-				       a->mcuboot_opt);
-	if (a->keys.n == 0)
+		return cli_usage_error(
+		    "package", "--%s is for --format mcuboot", a->mcuboot_opt);
+	if (a->names.opts.n_keys == 0)
 		return cli_usage_error("package", "no --key given");
 	return 0;
 }
@@ -472,25 +371,28 @@ int cmd_package(int argc, char **argv)
 	struct package_args a = { 0 };
 	struct ota_manifest *m = NULL;
 	struct cli_progress progress;
+	struct cli_args p;
 	int rc;
 
+	if ((rc = cli_parse(&p, &spec, argc, argv)))
+		return rc;
 	ota_trust_init(&a.trust);
 	a.build_number = -1;
 	a.mopts.header_size = 0x200;
 	a.mopts.erased_value = 0xff;
 	a.mopts.align = 8;
 	a.popts.compress = a.compress;
-	rc = parse_args(&a, argc, argv);
-	if (rc) {
-		ota_trust_clear(&a.trust);
-		return rc < 0 ? 0 : rc;
-	}
+	if (p.help)
+		cli_help(&spec);
+	if (p.help || (rc = parse_args(&a, &p)))
+		goto out;
 	cli_progress_init(&progress, a.quiet);
 	progress.label = "packaging";
 	a.popts.progress = cli_progress_cb;
 	a.popts.progress_ctx = &progress;
-	if ((rc = cli_keys_open(&a.keys)) ||
-	    (rc = cli_keys_check_chains(&a.keys, &a.trust)) ||
+	if ((rc = ota_signers_open(&a.signers, &a.names.opts)) ||
+	    (rc = ota_signers_check_chains(a.signers, &a.trust,
+					   (int64_t)time(NULL))) ||
 	    (rc = load_manifest(&m, &a)))
 		goto out;
 	rc = a.mcuboot ? package_mcuboot(&a, m, &progress)
@@ -501,11 +403,13 @@ int cmd_package(int argc, char **argv)
 			"%zu signature%s)\n",
 			a.output, a.mcuboot ? "MCUboot" : "otatool package",
 			a.mcuboot ? (size_t)1 : m->n_images,
-			!a.mcuboot && m->n_images != 1 ? "s" : "", a.keys.n,
-			a.keys.n == 1 ? "" : "s");
+			!a.mcuboot && m->n_images != 1 ? "s" : "",
+			ota_signers_count(a.signers),
+			ota_signers_count(a.signers) == 1 ? "" : "s");
 out:
 	ota_manifest_free(m);
-	cli_keys_close(&a.keys);
+	ota_signers_free(a.signers);
 	ota_trust_clear(&a.trust);
-	return rc ? cli_fail("package", rc) : 0;
+	cli_args_free(&p);
+	return rc;
 }

@@ -1,7 +1,5 @@
 /* otatool sign: sign manifests with file or token keys, or in two steps. */
 #include "cli.h"
-#include "keyopts.h"
-#include "trustopts.h"
 
 #include "otatool/envelope.h"
 #include "otatool/error.h"
@@ -9,73 +7,66 @@
 #include "otatool/key.h"
 #include "otatool/manifest.h"
 #include "otatool/output.h"
+#include "otatool/signer.h"
+#include "otatool/trust.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
-static const char usage_text[] =
-    "usage: otatool sign [OPTIONS] --key KEY MANIFEST...\n"
-    "       otatool sign --key PUBKEY --export-digest FILE MANIFEST\n"
-    "       otatool sign --key PUBKEY --import-signature SIG MANIFEST\n"
-    "\n"
-    "Sign manifests written by 'otatool manifest' (or add signatures to\n"
-    "signed ones). Every --key signs every manifest; the algorithm follows\n"
-    "the key. Images are re-hashed and must match the manifest.\n"
-    "\n"
-    "Keys:\n" CLI_KEY_HELP "\n"
-    "Chain check before signing (with --cert and --chain):\n" CLI_TRUST_HELP
-    "\n"
-    "Output:\n"
-    "  -o, --output FILE          signed manifest (one MANIFEST only; default\n"
-    "                             NAME.signed.json beside NAME.json)\n"
-    "      --no-image-check       do not re-hash the images\n"
-    "      --json                 print what was signed as JSON on stdout\n"
-    "  -q, --quiet                no progress or summary on stderr\n"
-    "\n"
-    "Two-step signing (HSMs and services otatool cannot reach):\n"
-    "      --export-digest FILE   write the digest to sign (raw bytes)\n"
-    "      --export-payload FILE  write the exact message to sign (Ed25519,\n"
-    "                             or signers that hash themselves)\n"
-    "      --import-signature FILE  add a signature made elsewhere (DER or\n"
-    "                             raw r||s, binary or base64); it is "
-    "verified\n"
-    "                             against --key before anything is written\n"
-    "      --algorithm ALG        with --export-*: the algorithm, when no "
-    "--key\n"
-    "\n"
-    "  -h, --help                 show this help\n"
-    "\n"
-    "Environment: OTATOOL_PKCS11_MODULE, OTATOOL_PKCS11_PIN,\n"
-    "OTATOOL_KEY_PASSPHRASE. See otatool-sign(1), otatool-signature(5).\n";
-
-enum {
-	OPT_NO_IMAGE_CHECK = 256,
-	OPT_JSON,
-	OPT_EXPORT_DIGEST,
-	OPT_EXPORT_PAYLOAD,
-	OPT_IMPORT,
-	OPT_ALGORITHM,
+static const struct cli_opt_spec opts[] = {
+	CLI_TEXT("usage: otatool sign [OPTIONS] --key KEY MANIFEST...\n"
+		 "       otatool sign --key PUBKEY --export-digest FILE "
+		 "MANIFEST\n"
+		 "       otatool sign --key PUBKEY --import-signature SIG "
+		 "MANIFEST\n"
+		 "\n"
+		 "Sign manifests written by 'otatool manifest' (or add "
+		 "signatures to\n"
+		 "signed ones). Every --key signs every manifest; the "
+		 "algorithm follows\n"
+		 "the key. Images are re-hashed and must match the manifest.\n"
+		 "\n"
+		 "Keys:\n"),
+	CLI_GROUP(cli_key_opts),
+	CLI_TEXT("\nChain check before signing (with --cert and --chain):\n"),
+	CLI_GROUP(cli_trust_opts),
+	CLI_TEXT("\nOutput:\n"),
+	CLI_VALUE("output", 'o', "FILE", CLI_FILE_UPDATE,
+		  "signed manifest (one MANIFEST only; default\n"
+		  "NAME.signed.json beside NAME.json)"),
+	CLI_FLAG("no-image-check", 0, "do not re-hash the images"),
+	CLI_FLAG("json", 0, "print what was signed as JSON on stdout"),
+	CLI_FLAG("quiet", 'q', "no progress or summary on stderr"),
+	CLI_TEXT("\nTwo-step signing (HSMs and services otatool cannot "
+		 "reach):\n"),
+	CLI_VALUE("export-digest", 0, "FILE", CLI_FILE_OUT,
+		  "write the digest to sign (raw bytes)"),
+	CLI_VALUE("export-payload", 0, "FILE", CLI_FILE_OUT,
+		  "write the exact message to sign (Ed25519,\n"
+		  "or signers that hash themselves)"),
+	CLI_VALUE("import-signature", 0, "FILE", CLI_FILE_IN,
+		  "add a signature made elsewhere (DER or\n"
+		  "raw r||s, binary or base64); it is verified\n"
+		  "against --key before anything is written"),
+	CLI_VALUE("algorithm", 0, "ALG", CLI_FILE_NONE,
+		  "with --export-*: the algorithm, when no --key"),
+	CLI_TEXT("\n"),
+	CLI_HELP_OPT,
+	CLI_TEXT("\nEnvironment: OTATOOL_PKCS11_MODULE, OTATOOL_PKCS11_PIN,\n"
+		 "OTATOOL_KEY_PASSPHRASE. See otatool-sign(1), "
+		 "otatool-signature(5).\n"),
+	CLI_END,
 };
 
-static const struct option longopts[] = {
-	CLI_KEY_LONGOPTS,
-	CLI_TRUST_LONGOPTS,
-	{ "output", required_argument, NULL, 'o' },
-	{ "no-image-check", no_argument, NULL, OPT_NO_IMAGE_CHECK },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "export-digest", required_argument, NULL, OPT_EXPORT_DIGEST },
-	{ "export-payload", required_argument, NULL, OPT_EXPORT_PAYLOAD },
-	{ "import-signature", required_argument, NULL, OPT_IMPORT },
-	{ "algorithm", required_argument, NULL, OPT_ALGORITHM },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
+static const struct cli_spec spec = { "sign", opts, CLI_FILE_IN, 0 };
 
 struct sign_args {
-	struct cli_keys keys;
+	struct cli_signers names;
+	struct ota_signers *signers;
 	struct ota_trust trust;
 	const char *output;
 	const char *export_digest, *export_payload, *import_sig, *algorithm;
@@ -84,28 +75,21 @@ struct sign_args {
 	size_t n_inputs;
 };
 
-/* Re-hashes every image of the manifest against its recorded digest. */
-static int check_images(const struct ota_envelope *e, const char *input,
-			bool quiet)
+/* Loads a manifest to sign; its images must still match it unless told. */
+static int load_manifest(struct ota_envelope **e, const struct sign_args *a,
+			 const char *input)
 {
 	struct ota_manifest *m = NULL;
 	struct cli_progress progress;
-	char *dir = strdup(input), *slash;
 	int rc;
 
-	if (!dir)
-		return ota_error(OTA_EINTERNAL, "out of memory");
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	cli_progress_init(&progress, quiet);
+	if ((rc = ota_envelope_load_manifest(e, &m, input, NULL)))
+		return rc;
+	cli_progress_init(&progress, a->quiet);
 	progress.label = "checking images";
-	if ((rc = ota_manifest_new(&m)) == 0 &&
-	    (rc = ota_manifest_parse_json(m, e->payload, e->payload_len, input,
-					  slash ? dir : NULL)) == 0)
+	if (!a->no_image_check)
 		rc = ota_manifest_check_images(m, cli_progress_cb, &progress);
 	ota_manifest_free(m);
-	free(dir);
 	return rc;
 }
 
@@ -129,15 +113,27 @@ static char *default_output(const char *input)
 	return out;
 }
 
-static int write_envelope(const struct ota_envelope *e, const char *path)
+/* Whether a and b name one existing file. */
+static bool same_file(const char *a, const char *b)
 {
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* The signed manifest; it may replace the manifest it signs (in place). */
+static int write_envelope(const struct ota_envelope *e, const char *path,
+			  const char *input)
+{
+	int flags = same_file(path, input) ? OTA_OUTPUT_UPDATE : 0;
 	struct ota_output *out = NULL;
 	char *json = NULL;
 	size_t len = 0;
 	int rc;
 
 	if ((rc = ota_envelope_to_json(&json, &len, e)) ||
-	    (rc = ota_output_open(&out, path, 0644, 0)) ||
+	    (rc = ota_output_open(&out, path, 0644, flags)) ||
 	    (rc = ota_output_write(out, json, len)))
 		goto out;
 	rc = ota_output_commit(out);
@@ -206,14 +202,11 @@ static int sign_one(const struct sign_args *a, const char *input,
 	char *output = NULL;
 	int rc;
 
-	if ((rc = ota_envelope_load(&e, input)))
+	if ((rc = load_manifest(&e, a, input)) ||
+	    (rc = ota_envelope_pae(&pae, &pae_len, e)))
 		goto out;
-	if (!a->no_image_check && (rc = check_images(e, input, a->quiet)))
-		goto out;
-	if ((rc = ota_envelope_pae(&pae, &pae_len, e)))
-		goto out;
-	for (size_t k = 0; k < a->keys.n; k++) {
-		struct ota_key *key = a->keys.keys[k];
+	for (size_t k = 0; k < ota_signers_count(a->signers); k++) {
+		struct ota_key *key = ota_signers_key(a->signers, k);
 
 		if ((rc = ota_key_sign(&sig, &sig_len, key, pae, pae_len)) ||
 		    (rc = add_signature(e, key, sig, sig_len))) {
@@ -228,7 +221,7 @@ static int sign_one(const struct sign_args *a, const char *input,
 		rc = ota_error(OTA_EINTERNAL, "out of memory");
 		goto out;
 	}
-	if ((rc = write_envelope(e, output)))
+	if ((rc = write_envelope(e, output, input)))
 		goto out;
 	if (report)
 		json_array_append_new(report, report_entry(input, output, e));
@@ -243,22 +236,21 @@ out:
 	return rc;
 }
 
-/* The key of the two-step modes: its public half is enough. */
+/* The key of the two-step modes (a->signers): its public half is enough. */
 static int two_step_key(struct ota_key **key, enum ota_sig_alg *alg,
 			struct sign_args *a)
 {
-	struct ota_key_opts kopts = { .rsa_pkcs1 = a->keys.rsa_pkcs1,
-				      .allow_prompt = cli_can_prompt() };
+	struct ota_signers_opts o = a->names.opts;
 	enum ota_sig_alg forced;
 	int rc;
 
 	*key = NULL;
-	if (a->keys.n > 1)
+	if (o.n_keys > 1)
 		return ota_error(OTA_EUSAGE,
 				 "two-step signing takes one --key");
 	if (a->algorithm && (rc = ota_sig_alg_parse(&forced, a->algorithm)))
 		return ota_error_wrap(OTA_EUSAGE, "--algorithm");
-	if (a->keys.n == 0) {
+	if (o.n_keys == 0) {
 		if (!a->algorithm)
 			return ota_error(OTA_EUSAGE,
 					 "give --key (public key, certificate "
@@ -266,14 +258,11 @@ static int two_step_key(struct ota_key **key, enum ota_sig_alg *alg,
 		*alg = forced;
 		return 0;
 	}
-	if ((rc = cli_keys_pkcs11(&a->keys, false)))
+	o.public_only = true;
+	o.forced_alg = a->algorithm ? &forced : NULL;
+	if ((rc = ota_signers_open(&a->signers, &o)))
 		return rc;
-	kopts.pkcs11 = a->keys.p11;
-	if ((rc = ota_key_open_public(key, a->keys.refs[0], &kopts,
-				      a->algorithm ? &forced : NULL)))
-		return rc;
-	if ((rc = cli_keys_attach(&a->keys, 0, *key)))
-		return rc;
+	*key = ota_signers_key(a->signers, 0);
 	*alg = ota_key_alg(*key);
 	return 0;
 }
@@ -290,9 +279,7 @@ static int export_to_sign(struct sign_args *a, json_t **report)
 	int rc;
 
 	if ((rc = two_step_key(&key, &alg, a)) ||
-	    (rc = ota_envelope_load(&e, a->inputs[0])) ||
-	    (!a->no_image_check &&
-	     (rc = check_images(e, a->inputs[0], a->quiet))) ||
+	    (rc = load_manifest(&e, a, a->inputs[0])) ||
 	    (rc = ota_envelope_pae(&pae, &pae_len, e)))
 		goto out;
 	if (a->export_digest) {
@@ -325,7 +312,6 @@ static int export_to_sign(struct sign_args *a, json_t **report)
 out:
 	free(pae);
 	ota_envelope_free(e);
-	ota_key_free(key);
 	return rc;
 }
 
@@ -339,7 +325,7 @@ static int import_signature(struct sign_args *a, json_t *report)
 	size_t pae_len = 0, raw_len = 0, sig_len = 0;
 	int rc;
 
-	if (a->keys.n == 0) {
+	if (a->names.opts.n_keys == 0) {
 		rc = ota_error(OTA_EUSAGE,
 			       "--import-signature needs --key with the "
 			       "signer's public key, certificate or pkcs11: "
@@ -363,7 +349,7 @@ static int import_signature(struct sign_args *a, json_t *report)
 			       "%s: not a valid %s signature of %s by %s; "
 			       "nothing written",
 			       a->import_sig, ota_sig_alg_name(alg),
-			       a->inputs[0], a->keys.refs[0]);
+			       a->inputs[0], a->names.keys[0]);
 		goto out;
 	}
 	if ((rc = add_signature(e, key, sig, sig_len))) {
@@ -375,7 +361,7 @@ static int import_signature(struct sign_args *a, json_t *report)
 		rc = ota_error(OTA_EINTERNAL, "out of memory");
 		goto out;
 	}
-	if ((rc = write_envelope(e, output)))
+	if ((rc = write_envelope(e, output, a->inputs[0])))
 		goto out;
 	if (report)
 		json_array_append_new(report,
@@ -390,61 +376,26 @@ out:
 	free(raw);
 	free(pae);
 	ota_envelope_free(e);
-	ota_key_free(key);
 	return rc;
 }
 
-static int parse_args(struct sign_args *a, int argc, char **argv)
+static int parse_args(struct sign_args *a, const struct cli_args *p)
 {
-	int c, taken;
+	int rc;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":k:o:qh", longopts, NULL)) != -1) {
-		taken = cli_keys_option(&a->keys, "sign", c, optarg);
-		if (taken > 1)
-			return taken;
-		if (taken)
-			continue;
-		taken = cli_trust_option(&a->trust, c, optarg);
-		if (taken < 0)
-			return cli_fail("sign", taken);
-		if (taken)
-			continue;
-		switch (c) {
-		case 'o':
-			a->output = optarg;
-			break;
-		case OPT_NO_IMAGE_CHECK:
-			a->no_image_check = true;
-			break;
-		case OPT_JSON:
-			a->json = true;
-			break;
-		case 'q':
-			a->quiet = true;
-			break;
-		case OPT_EXPORT_DIGEST:
-			a->export_digest = optarg;
-			break;
-		case OPT_EXPORT_PAYLOAD:
-			a->export_payload = optarg;
-			break;
-		case OPT_IMPORT:
-			a->import_sig = optarg;
-			break;
-		case OPT_ALGORITHM:
-			a->algorithm = optarg;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return -1;
-		default:
-			return cli_bad_option("sign", longopts, c, argv);
-		}
-	}
-	a->inputs = argv + optind;
-	a->n_inputs = (size_t)(argc - optind);
+	if ((rc = cli_signers_from_args(&a->names, "sign", p)) ||
+	    (rc = cli_trust_load(&a->trust, p)))
+		return rc;
+	a->output = cli_value(p, "output");
+	a->no_image_check = cli_flag(p, "no-image-check");
+	a->json = cli_flag(p, "json");
+	a->quiet = cli_flag(p, "quiet");
+	a->export_digest = cli_value(p, "export-digest");
+	a->export_payload = cli_value(p, "export-payload");
+	a->import_sig = cli_value(p, "import-signature");
+	a->algorithm = cli_value(p, "algorithm");
+	a->inputs = p->operands;
+	a->n_inputs = p->n_operands;
 	if (a->n_inputs == 0)
 		return cli_usage_error("sign", "no manifest given");
 	if (a->output && a->n_inputs > 1)
@@ -465,7 +416,7 @@ static int parse_args(struct sign_args *a, int argc, char **argv)
 				       "--algorithm is for two-step signing; "
 				       "otherwise the key decides");
 	if (!(a->export_digest || a->export_payload || a->import_sig) &&
-	    a->keys.n == 0)
+	    a->names.opts.n_keys == 0)
 		return cli_usage_error("sign", "no --key given");
 	return 0;
 }
@@ -473,23 +424,26 @@ static int parse_args(struct sign_args *a, int argc, char **argv)
 int cmd_sign(int argc, char **argv)
 {
 	struct sign_args a = { 0 };
+	struct cli_args p;
 	json_t *report = NULL;
 	int rc;
 
+	if ((rc = cli_parse(&p, &spec, argc, argv)))
+		return rc;
 	ota_trust_init(&a.trust);
-	rc = parse_args(&a, argc, argv);
-	if (rc) {
-		ota_trust_clear(&a.trust);
-		return rc < 0 ? 0 : rc;
-	}
+	if (p.help)
+		cli_help(&spec);
+	if (p.help || (rc = parse_args(&a, &p)))
+		goto out;
 	if (a.json)
 		report = json_array();
 	if (a.export_digest || a.export_payload)
 		rc = export_to_sign(&a, &report);
 	else if (a.import_sig)
 		rc = import_signature(&a, report);
-	else if ((rc = cli_keys_open(&a.keys)) == 0 &&
-		 (rc = cli_keys_check_chains(&a.keys, &a.trust)) == 0)
+	else if ((rc = ota_signers_open(&a.signers, &a.names.opts)) == 0 &&
+		 (rc = ota_signers_check_chains(a.signers, &a.trust,
+						(int64_t)time(NULL))) == 0)
 		for (size_t i = 0; rc == 0 && i < a.n_inputs; i++)
 			rc = sign_one(&a, a.inputs[i], report);
 	if (rc == 0 && report) {
@@ -500,8 +454,10 @@ int cmd_sign(int argc, char **argv)
 			printf("%s\n", text);
 		free(text);
 	}
+out:
 	json_decref(report);
-	cli_keys_close(&a.keys);
+	ota_signers_free(a.signers);
 	ota_trust_clear(&a.trust);
-	return rc ? cli_fail("sign", rc) : 0;
+	cli_args_free(&p);
+	return rc;
 }

@@ -4,7 +4,6 @@
  */
 #include "cli.h"
 #include "report.h"
-#include "trustopts.h"
 
 #include "otatool/detect.h"
 #include "otatool/envelope.h"
@@ -13,63 +12,47 @@
 #include "otatool/mcuboot.h"
 #include "otatool/package.h"
 #include "otatool/timestamp.h"
+#include "otatool/trust.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static const char usage_text[] =
-    "usage: otatool verify [OPTIONS] FILE\n"
-    "\n"
-    "Verify an otatool package, an MCUboot image or a signed manifest "
-    "exactly\n"
-    "as a device would: structure and every length, a signature by a "
-    "trusted\n"
-    "key or through a trusted chain, every image digest, and the device's\n"
-    "policy. Prints what was checked, one line each.\n"
-    "\n"
-    "Trust (at least one of --trust-key or --trust):\n" CLI_TRUST_HELP "\n"
-    "Device policy:\n"
-    "      --hardware ID          the device's hardware variant must be "
-    "listed\n"
-    "      --counter N            the device's anti-rollback counter: the\n"
-    "                             release's must not be lower\n"
-    "      --bootloader-version V the device's bootloader: must meet the\n"
-    "                             release's minimum\n"
-    "\n"
-    "Other:\n"
-    "      --images DIR           signed manifests: where the image files "
-    "are: DIR\n"
-    "                             laid out as the manifest says, or flat "
-    "(by file\n"
-    "                             name); default: the manifest's "
-    "directory\n"
-    "      --json                 the report as JSON on stdout\n"
-    "  -q, --quiet                no report; the exit status says it all\n"
-    "  -h, --help                 show this help\n"
-    "\n"
-    "See otatool-verify(1).\n";
-
-enum {
-	OPT_HARDWARE = 256,
-	OPT_COUNTER,
-	OPT_BOOTLOADER,
-	OPT_IMAGES,
-	OPT_JSON,
+static const struct cli_opt_spec opts[] = {
+	CLI_TEXT("usage: otatool verify [OPTIONS] FILE\n"
+		 "\n"
+		 "Verify an otatool package, an MCUboot image or a signed "
+		 "manifest exactly\n"
+		 "as a device would: structure and every length, a signature "
+		 "by a trusted\n"
+		 "key or through a trusted chain, every image digest, and the "
+		 "device's\n"
+		 "policy. Prints what was checked, one line each.\n"
+		 "\n"
+		 "Trust (at least one of --trust-key or --trust):\n"),
+	CLI_GROUP(cli_trust_opts),
+	CLI_TEXT("\nDevice policy:\n"),
+	CLI_VALUE("hardware", 0, "ID", CLI_FILE_NONE,
+		  "the device's hardware variant must be listed"),
+	CLI_VALUE("counter", 0, "N", CLI_FILE_NONE,
+		  "the device's anti-rollback counter: the\n"
+		  "release's must not be lower"),
+	CLI_VALUE("bootloader-version", 0, "V", CLI_FILE_NONE,
+		  "the device's bootloader: must meet the\n"
+		  "release's minimum"),
+	CLI_TEXT("\nOther:\n"),
+	CLI_VALUE("images", 0, "DIR", CLI_FILE_IN,
+		  "signed manifests: where the image files are: DIR\n"
+		  "laid out as the manifest says, or flat (by file\n"
+		  "name); default: the manifest's directory"),
+	CLI_FLAG("json", 0, "the report as JSON on stdout"),
+	CLI_FLAG("quiet", 'q', "no report; the exit status says it all"),
+	CLI_HELP_OPT,
+	CLI_TEXT("\nSee otatool-verify(1).\n"),
+	CLI_END,
 };
 
-static const struct option longopts[] = {
-	CLI_TRUST_LONGOPTS,
-	{ "hardware", required_argument, NULL, OPT_HARDWARE },
-	{ "counter", required_argument, NULL, OPT_COUNTER },
-	{ "bootloader-version", required_argument, NULL, OPT_BOOTLOADER },
-	{ "images", required_argument, NULL, OPT_IMAGES },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
+static const struct cli_spec spec = { "verify", opts, CLI_FILE_IN, 0 };
 
 struct verify_args {
 	struct ota_trust trust;
@@ -312,37 +295,20 @@ static int verify_manifest(const struct verify_args *a, struct cli_report *rep,
 	struct ota_trust_result results[OTA_ENVELOPE_MAX_SIGS];
 	struct ota_envelope *e = NULL;
 	struct ota_manifest *m = NULL;
-	char *dir = NULL, *slash;
-	int64_t when = (int64_t)time(NULL);
 	int trusted = -1, rc, img_rc = 0;
+	struct ota_envelope_load_opts lo = { .images_dir = a->images,
+					     .trust = &a->trust,
+					     .results = results,
+					     .trusted = &trusted };
 
-	if ((rc = ota_envelope_load(&e, a->path)))
+	/* Signatures that do not verify still leave the manifest to report. */
+	rc = ota_envelope_load_manifest(&e, &m, a->path, &lo);
+	if (!m)
 		return rc;
-	dir = strdup(a->path);
-	if (!dir) {
-		rc = ota_error(OTA_EINTERNAL, "out of memory");
-		goto out;
-	}
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	if ((rc = ota_manifest_new(&m)) ||
-	    (rc = ota_manifest_parse_json(m, e->payload, e->payload_len,
-					  a->path, slash ? dir : NULL)) ||
-	    (a->images && (rc = ota_manifest_locate_images(m, a->images))))
-		goto out;
 	cli_report_add(rep, CLI_OK, "structure",
 		       "%s manifest, canonical payload, %zu signature%s",
 		       e->n_sigs ? "signed" : "unsigned", e->n_sigs,
 		       e->n_sigs == 1 ? "" : "s");
-	/*
-	 * A signed manifest records no signing time (the build time comes
-	 * before the signing certificate may exist): chains are checked now,
-	 * or at --at.
-	 */
-	rc = ota_envelope_verify(results, &trusted, e, &a->trust, when);
-	if (rc)
-		rc = ota_error_wrap(rc, "%s", a->path);
 	for (size_t i = 0; i < e->n_sigs; i++) {
 		char name[32];
 
@@ -369,19 +335,16 @@ static int verify_manifest(const struct verify_args *a, struct cli_report *rep,
 		f.hardware[i] = m->hardware[i];
 	policy_lines(rep, a, trusted >= 0, &f);
 	for (size_t i = 0; i < m->n_images; i++) {
-		struct ota_manifest one = *m;
 		char name[96];
 
-		/* One image at a time, so each gets its own line. */
-		one.images[0] = m->images[i];
-		one.n_images = 1;
 		snprintf(name, sizeof(name), "image %s", m->images[i].name);
 		if (rc || img_rc) {
 			cli_report_add(rep, CLI_SKIP, name, "%s: not checked",
 				       m->images[i].path);
 			continue;
 		}
-		img_rc = ota_manifest_check_images(&one, NULL, NULL);
+		/* One image at a time, so each gets its own line. */
+		img_rc = ota_manifest_check_image(m, i, NULL, NULL);
 		cli_report_add(rep, img_rc ? CLI_FAIL : CLI_OK, name, "%s: %s",
 			       m->images[i].path,
 			       img_rc ? ota_error_message() : "digest matches");
@@ -390,8 +353,6 @@ static int verify_manifest(const struct verify_args *a, struct cli_report *rep,
 		rc = img_rc;
 	*obj = json_pack("{s:s, s:s}", "format", "otatool-signed-manifest",
 			 "file", a->path);
-out:
-	free(dir);
 	ota_manifest_free(m);
 	ota_envelope_free(e);
 	return rc;
@@ -403,70 +364,49 @@ int cmd_verify(int argc, char **argv)
 	struct cli_report rep;
 	enum ota_artifact kind;
 	json_t *obj = NULL;
+	struct cli_args p;
+	const char *v;
 	uint64_t n;
-	int c, rc = 0;
+	int rc = 0;
 
+	if ((rc = cli_parse(&p, &spec, argc, argv)))
+		return rc;
 	ota_trust_init(&a.trust);
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
-		int t = cli_trust_option(&a.trust, c, optarg);
-
-		if (t < 0) {
-			rc = t;
+	if (p.help) {
+		cli_help(&spec);
+		goto out;
+	}
+	if ((rc = cli_trust_load(&a.trust, &p)))
+		goto out;
+	a.hardware = cli_value(&p, "hardware");
+	if ((v = cli_value(&p, "counter"))) {
+		if (ota_parse_uint(&n, v, UINT32_MAX, "--counter")) {
+			rc = ota_error_wrap(OTA_EUSAGE, "bad value");
 			goto out;
 		}
-		if (t)
-			continue;
-		switch (c) {
-		case OPT_HARDWARE:
-			a.hardware = optarg;
-			break;
-		case OPT_COUNTER:
-			if (ota_parse_uint(&n, optarg, UINT32_MAX,
-					   "--counter")) {
-				rc = ota_error_wrap(OTA_EUSAGE, "bad value");
-				goto out;
-			}
-			a.check_counter = true;
-			a.counter = (uint32_t)n;
-			break;
-		case OPT_BOOTLOADER:
-			if (ota_semver_parse(&a.bootloader, optarg)) {
-				rc = ota_error_wrap(OTA_EUSAGE,
-						    "--bootloader-version");
-				goto out;
-			}
-			a.has_bootloader = true;
-			break;
-		case OPT_IMAGES:
-			a.images = optarg;
-			break;
-		case OPT_JSON:
-			a.json = true;
-			break;
-		case 'q':
-			a.quiet = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			ota_trust_clear(&a.trust);
-			return 0;
-		default:
-			ota_trust_clear(&a.trust);
-			return cli_bad_option("verify", longopts, c, argv);
+		a.check_counter = true;
+		a.counter = (uint32_t)n;
+	}
+	if ((v = cli_value(&p, "bootloader-version"))) {
+		if (ota_semver_parse(&a.bootloader, v)) {
+			rc = ota_error_wrap(OTA_EUSAGE, "--bootloader-version");
+			goto out;
 		}
+		a.has_bootloader = true;
 	}
-	if (argc - optind != 1) {
-		ota_trust_clear(&a.trust);
-		return cli_usage_error("verify", "expected one FILE");
+	a.images = cli_value(&p, "images");
+	a.json = cli_flag(&p, "json");
+	a.quiet = cli_flag(&p, "quiet");
+	if (p.n_operands != 1) {
+		rc = cli_usage_error("verify", "expected one FILE");
+		goto out;
 	}
-	a.path = argv[optind];
+	a.path = p.operands[0];
 	if (ota_trust_empty(&a.trust)) {
-		ota_trust_clear(&a.trust);
-		return cli_usage_error("verify",
-				       "nothing to trust: give --trust-key or "
-				       "--trust");
+		rc = cli_usage_error("verify",
+				     "nothing to trust: give --trust-key or "
+				     "--trust");
+		goto out;
 	}
 	if ((rc = ota_detect_artifact(&kind, a.path)))
 		goto out;
@@ -492,5 +432,6 @@ int cmd_verify(int argc, char **argv)
 	json_decref(obj);
 out:
 	ota_trust_clear(&a.trust);
-	return rc ? cli_fail("verify", rc) : 0;
+	cli_args_free(&p);
+	return rc;
 }

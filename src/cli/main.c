@@ -59,16 +59,9 @@ static int unknown_command(const char *name)
 		names[n++] = c->name;
 	near = ota_suggest(name, names, n);
 	if (near)
-		fprintf(stderr,
-			"otatool: '%s' is not a command (did you mean '%s'?)\n"
-			"Try 'otatool --help'.\n",
-			name, near);
-	else
-		fprintf(stderr,
-			"otatool: '%s' is not a command\nTry 'otatool "
-			"--help'.\n",
-			name);
-	return -OTA_EUSAGE;
+		return cli_global_error(
+		    "'%s' is not a command (did you mean '%s'?)", name, near);
+	return cli_global_error("'%s' is not a command", name);
 }
 
 static int cmd_help(int argc, char **argv)
@@ -80,11 +73,8 @@ static int cmd_help(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (argc > 2) {
-		fprintf(stderr, "otatool: help: expected one command name\n"
-				"Try 'otatool --help'.\n");
-		return -OTA_EUSAGE;
-	}
+	if (argc > 2)
+		return cli_global_error("help: expected one command name");
 	c = find_command(argv[1]);
 	if (!c)
 		return unknown_command(argv[1]);
@@ -108,6 +98,7 @@ int main(int argc, char **argv)
 {
 	const struct cli_command *c;
 	struct sigaction sa;
+	int rc;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -142,6 +133,8 @@ int main(int argc, char **argv)
 	}
 	c = find_command(argv[1]);
 	if (!c)
-		return unknown_command(argv[1]);
-	return c->run(argc - 1, argv + 1);
+		return cli_fail("otatool", unknown_command(argv[1]));
+	/* The one place a command's code becomes the exit status. */
+	rc = c->run(argc - 1, argv + 1);
+	return rc ? cli_fail(c->name, rc) : 0;
 }

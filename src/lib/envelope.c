@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void ota_envelope_free(struct ota_envelope *e)
 {
@@ -446,5 +447,75 @@ int ota_envelope_verify(struct ota_trust_result *results, int *trusted,
 			       results[0].message);
 out:
 	free(pae);
+	return rc;
+}
+
+/* The directory image files are resolved against: path's own, or NULL. */
+static int base_dir(char **out, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	*out = NULL;
+	if (!slash)
+		return 0;
+	*out = strndup(path, (size_t)(slash - path));
+	return *out ? 0 : ota_error(OTA_EINTERNAL, "out of memory");
+}
+
+static int judge(const struct ota_envelope *e, const char *path,
+		 const struct ota_envelope_load_opts *o)
+{
+	struct ota_trust_result *results = o->results;
+	int trusted = -1, rc;
+
+	if (!results &&
+	    !(results = calloc(OTA_ENVELOPE_MAX_SIGS, sizeof(*results))))
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	/*
+	 * A signed manifest records no signing time (the build time comes
+	 * before the signing certificate may exist): chains are checked now,
+	 * unless the trust fixes a time.
+	 */
+	rc = ota_envelope_verify(results, &trusted, e, o->trust,
+				 (int64_t)time(NULL));
+	if (rc)
+		rc = ota_error_wrap(rc, "%s", path);
+	if (o->trusted)
+		*o->trusted = trusted;
+	if (results != o->results)
+		free(results);
+	return rc;
+}
+
+int ota_envelope_load_manifest(struct ota_envelope **e, struct ota_manifest **m,
+			       const char *path,
+			       const struct ota_envelope_load_opts *opts)
+{
+	const struct ota_envelope_load_opts none = { 0 };
+	const struct ota_envelope_load_opts *o = opts ? opts : &none;
+	char *dir = NULL;
+	int rc;
+
+	*m = NULL;
+	if (o->trusted)
+		*o->trusted = -1;
+	if ((rc = ota_envelope_load(e, path)))
+		return rc;
+	if ((rc = base_dir(&dir, path)) || (rc = ota_manifest_new(m)) ||
+	    (rc = ota_manifest_parse_json(*m, (*e)->payload, (*e)->payload_len,
+					  path, dir)) ||
+	    (o->images_dir &&
+	     (rc = ota_manifest_locate_images(*m, o->images_dir))))
+		goto fail;
+	free(dir);
+	if (o->trust && !(o->unsigned_ok && (*e)->n_sigs == 0))
+		return judge(*e, path, o);
+	return 0;
+fail:
+	free(dir);
+	ota_manifest_free(*m);
+	ota_envelope_free(*e);
+	*m = NULL;
+	*e = NULL;
 	return rc;
 }

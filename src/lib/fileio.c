@@ -15,7 +15,7 @@
 int ota_file_open_regular(int *fd, uint64_t *size, const char *path)
 {
 	struct stat st;
-	int flags;
+	int flags, rc;
 
 	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (*fd < 0)
@@ -28,6 +28,11 @@ int ota_file_open_regular(int *fd, uint64_t *size, const char *path)
 		*fd = -1;
 		return ota_error(OTA_EINPUT, "%s: not a regular file%s", path,
 				 dir ? " (it is a directory)" : "");
+	}
+	if ((rc = ota_input_note_fd(*fd, path))) {
+		close(*fd);
+		*fd = -1;
+		return rc;
 	}
 	flags = fcntl(*fd, F_GETFL);
 	if (flags >= 0)
@@ -162,6 +167,8 @@ int ota_file_read_stream(void *buf, size_t cap, size_t *n, const char *path)
 		rc = ota_error(OTA_EINPUT, "%s: %s", path, strerror(errno));
 		goto out;
 	}
+	if ((rc = ota_input_note_fd(fd, path)))
+		goto out;
 	if (S_ISFIFO(st.st_mode)) {
 		rc = read_pipe(buf, cap, n, fd, path);
 		goto out;
@@ -203,5 +210,67 @@ int ota_file_size(uint64_t *size, const char *path)
 				 S_ISDIR(st.st_mode) ? " (it is a directory)"
 						     : "");
 	*size = (uint64_t)st.st_size;
+	return ota_input_note(path);
+}
+
+/* Files opened for reading, so that no output replaces one of them. */
+struct input_id {
+	uint64_t dev, ino;
+};
+static struct input_id *inputs;
+static size_t n_inputs, cap_inputs;
+
+static int note(uint64_t dev, uint64_t ino)
+{
+	struct input_id *grown;
+
+	if (ota_input_is_noted(dev, ino))
+		return 0;
+	if (n_inputs == cap_inputs) {
+		size_t cap = cap_inputs ? 2 * cap_inputs : 32;
+
+		grown = realloc(inputs, cap * sizeof(*inputs));
+		if (!grown)
+			return ota_error(OTA_EINTERNAL, "out of memory");
+		inputs = grown;
+		cap_inputs = cap;
+	}
+	inputs[n_inputs].dev = dev;
+	inputs[n_inputs].ino = ino;
+	n_inputs++;
 	return 0;
+}
+
+int ota_input_note(const char *path)
+{
+	struct stat st;
+
+	if (!path || stat(path, &st) != 0)
+		return 0; /* the reader reports a missing file itself */
+	return note((uint64_t)st.st_dev, (uint64_t)st.st_ino);
+}
+
+int ota_input_note_fd(int fd, const char *path)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return ota_error(OTA_EINPUT, "%s: cannot stat: %s", path,
+				 strerror(errno));
+	return note((uint64_t)st.st_dev, (uint64_t)st.st_ino);
+}
+
+int ota_input_is_noted(uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < n_inputs; i++)
+		if (inputs[i].dev == dev && inputs[i].ino == ino)
+			return 1;
+	return 0;
+}
+
+void ota_input_forget_all(void)
+{
+	free(inputs);
+	inputs = NULL;
+	n_inputs = cap_inputs = 0;
 }

@@ -752,27 +752,42 @@ int ota_manifest_locate_images(struct ota_manifest *m, const char *dir)
 	return 0;
 }
 
+int ota_manifest_check_image(const struct ota_manifest *m, size_t index,
+			     ota_progress_fn progress, void *progress_ctx)
+{
+	const struct ota_image *img;
+	struct ota_digest d;
+	uint64_t size = 0;
+	int rc;
+
+	if (index >= m->n_images)
+		return ota_error(OTA_EINTERNAL,
+				 "image %zu: the manifest has %zu images",
+				 index, m->n_images);
+	img = &m->images[index];
+	rc = ota_digest_file(&d, &size, img->digest.alg, img->path, progress,
+			     progress_ctx);
+	if (rc)
+		return ota_error_wrap(rc, "image \"%s\"", img->name);
+	if (size != img->size || d.len != img->digest.len ||
+	    memcmp(d.bytes, img->digest.bytes, d.len) != 0)
+		return ota_error(OTA_EVERIFY,
+				 "image \"%s\" (%s): %s differs from the "
+				 "manifest; the file changed after the "
+				 "manifest was made",
+				 img->name, img->path,
+				 size != img->size ? "size" : "digest");
+	return 0;
+}
+
 int ota_manifest_check_images(const struct ota_manifest *m,
 			      ota_progress_fn progress, void *progress_ctx)
 {
 	for (size_t i = 0; i < m->n_images; i++) {
-		const struct ota_image *img = &m->images[i];
-		struct ota_digest d;
-		uint64_t size = 0;
-		int rc;
+		int rc = ota_manifest_check_image(m, i, progress, progress_ctx);
 
-		rc = ota_digest_file(&d, &size, img->digest.alg, img->path,
-				     progress, progress_ctx);
 		if (rc)
-			return ota_error_wrap(rc, "image \"%s\"", img->name);
-		if (size != img->size || d.len != img->digest.len ||
-		    memcmp(d.bytes, img->digest.bytes, d.len) != 0)
-			return ota_error(OTA_EVERIFY,
-					 "image \"%s\" (%s): %s differs from "
-					 "the manifest; the file changed after "
-					 "the manifest was made",
-					 img->name, img->path,
-					 size != img->size ? "size" : "digest");
+			return rc;
 	}
 	return 0;
 }

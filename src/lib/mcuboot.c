@@ -8,6 +8,7 @@
 #include "otatool/error.h"
 #include "otatool/fileio.h"
 #include "otatool/output.h"
+#include "otatool/signer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -502,9 +503,11 @@ static size_t put_tlv(uint8_t *p, size_t off, uint16_t type, const void *v,
 }
 
 int ota_mcuboot_write(const char *out_path, const char *image_path,
-		      struct ota_key *key, const struct ota_mcuboot_opts *opts,
+		      const struct ota_signers *signer,
+		      const struct ota_mcuboot_opts *opts,
 		      ota_progress_fn progress, void *progress_ctx)
 {
+	struct ota_key *key = ota_signers_key(signer, 0);
 	struct ota_output *out = NULL;
 	EVP_MD_CTX *md = NULL;
 	uint8_t *buf = NULL, *der = NULL, *sig = NULL, *unprot = NULL;
@@ -520,6 +523,10 @@ int ota_mcuboot_write(const char *out_path, const char *image_path,
 
 	if (!opts)
 		return ota_error(OTA_EINTERNAL, "mcuboot: no options");
+	if (ota_signers_count(signer) != 1)
+		return ota_error(OTA_EUSAGE,
+				 "an MCUboot image carries one signature: give "
+				 "one --key");
 	if ((rc = check_opts(opts, &hdr_size, &align)))
 		return rc;
 	if ((rc = mcuboot_alg(&alg, ota_key_alg(key), ota_key_public(key),

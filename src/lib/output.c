@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* sync_file_range */
 #include "otatool/output.h"
 #include "otatool/error.h"
+#include "otatool/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@ struct ota_output {
 	int fd;
 	int is_stdout;
 	int exclusive;
+	int update; /* OTA_OUTPUT_UPDATE: may replace an input */
 	mode_t mode;
 	char *path;
 	char *tmp;
@@ -105,8 +107,27 @@ static int set_mode(struct ota_output *o, mode_t mode, const struct stat *old)
 	return 0;
 }
 
+/*
+ * An output must not replace one of the command's own inputs (a key, an
+ * image, the release file): checked when the output is opened and again
+ * before the rename, for inputs opened in between (images named inside a
+ * manifest).
+ */
+static int refuse_input(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0 ||
+	    !ota_input_is_noted((uint64_t)st.st_dev, (uint64_t)st.st_ino))
+		return 0;
+	return ota_error(OTA_EUSAGE,
+			 "%s: is also an input of this command (refusing to "
+			 "overwrite it)",
+			 path);
+}
+
 int ota_output_open(struct ota_output **out, const char *path, mode_t mode,
-		    int exclusive)
+		    int flags)
 {
 	struct ota_output *o;
 	char *dircopy = NULL, *basecopy = NULL;
@@ -120,13 +141,20 @@ int ota_output_open(struct ota_output **out, const char *path, mode_t mode,
 	o->fd = -1;
 	o->slot = -1;
 	o->mode = mode;
-	o->exclusive = exclusive;
+	o->exclusive = (flags & OTA_OUTPUT_EXCLUSIVE) != 0;
+	o->update = (flags & OTA_OUTPUT_UPDATE) != 0;
 	if (!path || strcmp(path, "-") == 0) {
 		o->is_stdout = 1;
 		o->fd = STDOUT_FILENO;
 		*out = o;
 		return 0;
 	}
+	if (!*path) {
+		rc = ota_error(OTA_EUSAGE, "empty output path");
+		goto fail;
+	}
+	if (!o->update && (rc = refuse_input(path)))
+		goto fail;
 	if (stat(path, &st) == 0) {
 		if (S_ISDIR(st.st_mode)) {
 			rc = ota_error(OTA_EOUTPUT, "%s: is a directory", path);
@@ -140,7 +168,7 @@ int ota_output_open(struct ota_output **out, const char *path, mode_t mode,
 				       path);
 			goto fail;
 		}
-		if (exclusive) {
+		if (o->exclusive) {
 			rc = ota_error(OTA_EOUTPUT,
 				       "%s: already exists (refusing to "
 				       "overwrite)",
@@ -309,6 +337,8 @@ int ota_output_commit(struct ota_output *o)
 		goto fail;
 	}
 	o->fd = -1;
+	if (!o->update && (rc = refuse_input(o->path)))
+		goto fail;
 	if (o->exclusive) {
 		/* link() fails if the target appeared meanwhile: no clobber. */
 		if (link(o->tmp, o->path) != 0) {

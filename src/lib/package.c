@@ -9,6 +9,7 @@
 #include "otatool/error.h"
 #include "otatool/fileio.h"
 #include "otatool/output.h"
+#include "otatool/signer.h"
 #include "otatool/timestamp.h"
 
 #include <errno.h>
@@ -525,7 +526,15 @@ static int check_opts(const struct ota_manifest *m,
  * Binds a signer's certificates into the signed region: the SHA-256 of its
  * certificates area exactly as build_sigblock lays it out.
  */
-static int certs_digest(uint8_t out[64], const struct ota_package_signer *s)
+/* A signer as the signature block lays it out: key and certificates. */
+struct pkg_signer {
+	struct ota_key *key;
+	size_t n_certs; /* DER, signer first */
+	const uint8_t *const *certs;
+	const size_t *cert_lens;
+};
+
+static int certs_digest(uint8_t out[64], const struct pkg_signer *s)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	static const uint8_t zeros[4] = { 0 };
@@ -548,7 +557,7 @@ static int certs_digest(uint8_t out[64], const struct ota_package_signer *s)
 	return 0;
 }
 
-static size_t sig_entry_room(const struct ota_package_signer *s)
+static size_t sig_entry_room(const struct pkg_signer *s)
 {
 	size_t certs = 0;
 
@@ -560,15 +569,14 @@ static size_t sig_entry_room(const struct ota_package_signer *s)
 /* Signs H and lays out the signature block, zero-padded to L->S. */
 static int build_sigblock(uint8_t *blk, const struct layout *L,
 			  const struct ota_digest *H,
-			  const struct ota_package_signer *signers,
-			  size_t n_signers)
+			  const struct pkg_signer *signers, size_t n_signers)
 {
 	size_t pos = 4;
 
 	memset(blk, 0, L->S);
 	put16(blk, (uint16_t)n_signers);
 	for (size_t k = 0; k < n_signers; k++) {
-		const struct ota_package_signer *s = &signers[k];
+		const struct pkg_signer *s = &signers[k];
 		uint8_t *sig = NULL, keyid[32];
 		size_t siglen = 0, certs = 0;
 		int rc;
@@ -600,9 +608,11 @@ static int build_sigblock(uint8_t *blk, const struct layout *L,
 }
 
 int ota_package_write(const char *out_path, struct ota_manifest *m,
-		      const struct ota_package_signer *signers,
-		      size_t n_signers, const struct ota_package_opts *opts)
+		      const struct ota_signers *sset,
+		      const struct ota_package_opts *opts)
 {
+	struct pkg_signer signers[OTA_PACKAGE_MAX_SIGNERS];
+	size_t n_signers = ota_signers_count(sset);
 	struct ota_package_opts o = *opts;
 	struct ota_output *out = NULL;
 	struct layout L = { 0 };
@@ -620,6 +630,11 @@ int ota_package_write(const char *out_path, struct ota_manifest *m,
 		o.zlib_level = 9;
 	if ((rc = check_opts(m, &o, n_signers)))
 		return rc;
+	for (size_t k = 0; k < n_signers; k++) {
+		signers[k].key = ota_signers_key(sset, k);
+		signers[k].n_certs = ota_key_certs(
+		    signers[k].key, &signers[k].certs, &signers[k].cert_lens);
+	}
 	L.A = o.alignment;
 	L.region_alg = OTA_DIGEST_SHA256;
 	for (size_t k = 0; k < n_signers; k++) {

@@ -26,6 +26,7 @@
 #include "otatool/error.h"
 #include "otatool/key.h"
 #include "otatool/manifest.h"
+#include "otatool/trust.h"
 #include "owned.h"
 
 #define COMMIT   "0123456789abcdef0123456789abcdef01234567"
@@ -904,4 +905,134 @@ Test(envelope, load_refuses_oversized_files)
 	cr_assert_null(e);
 	must_contain(ota_error_message(), "huge.json");
 	ota_envelope_free(NULL);
+}
+
+/* ota_envelope_load_manifest ---------------------------------------------- */
+
+static void release_trust(void *p)
+{
+	ota_trust_clear(p);
+	free(p);
+}
+
+/* A trust holding the one public key pub. */
+static struct ota_trust *trust_of(EVP_PKEY *pub)
+{
+	struct ota_trust *t = own(malloc(sizeof(*t)), release_trust);
+
+	cr_assert_not_null(t);
+	ota_trust_init(t);
+	cr_assert_eq(ota_trust_add_pkey(t, pub, "test key"), 0);
+	return t;
+}
+
+/* Loads path with opts; returns rc, the outputs owned by the test. */
+static int load_manifest(struct ota_envelope **e, struct ota_manifest **m,
+			 const char *path,
+			 const struct ota_envelope_load_opts *opts)
+{
+	int rc = ota_envelope_load_manifest(e, m, path, opts);
+
+	if (*e)
+		own(*e, release_env);
+	if (*m)
+		own(*m, release_manifest);
+	cr_assert_eq(!*e, !*m, "the envelope and the manifest go together");
+	return rc;
+}
+
+Test(envelope, load_manifest_resolves_images_beside_the_file)
+{
+	size_t len = 0;
+	char *json = manifest_json(&len);
+	struct ota_envelope *e = NULL;
+	struct ota_manifest *m = NULL;
+
+	cr_assert_eq(mkdir("sub", 0755), 0);
+	write_file("sub/m.json", json, len);
+	cr_assert_eq(load_manifest(&e, &m, "sub/m.json", NULL), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(e->n_sigs, 0);
+	cr_assert_eq(e->payload_len, len);
+	cr_assert_str_eq(m->name, "fw");
+	cr_assert_str_eq(m->images[0].file, "app.bin");
+	cr_assert_str_eq(m->images[0].path, "sub/app.bin");
+
+	/* A flat folder of downloaded images. */
+	cr_assert_eq(mkdir("dl", 0755), 0);
+	write_file("dl/app.bin", "hello\n", 6);
+	cr_assert_eq(load_manifest(&e, &m, "sub/m.json",
+				   &(struct ota_envelope_load_opts){
+				       .images_dir = "dl" }),
+		     0, "%s", ota_error_message());
+	cr_assert_str_eq(m->images[0].path, "dl/app.bin");
+
+	/* Beside a file named without a directory: the current one. */
+	write_file("m.json", json, len);
+	cr_assert_eq(load_manifest(&e, &m, "m.json", NULL), 0);
+	cr_assert_str_eq(m->images[0].path, "app.bin");
+
+	cr_assert_eq(load_manifest(&e, &m, "sub/none.json", NULL), OTA_EINPUT);
+	must_contain(ota_error_message(), "sub/none.json");
+	cr_assert_null(e);
+	cr_assert_null(m);
+	write_file("sub/bad.json", "{}", 2);
+	cr_assert_eq(load_manifest(&e, &m, "sub/bad.json", NULL), OTA_EINPUT);
+	cr_assert_null(m);
+}
+
+Test(envelope, load_manifest_judges_signatures)
+{
+	struct ota_trust_result results[OTA_ENVELOPE_MAX_SIGS];
+	size_t len = 0, plen = 0, tlen = 0, siglen = 0;
+	char *json = manifest_json(&len), *text;
+	struct ota_envelope *e = parse_ok(json, len);
+	struct ota_manifest *m = NULL;
+	EVP_PKEY *pk = NULL, *other_pk = NULL;
+	struct ota_key *key = new_key("P-256", &pk);
+	uint8_t *pae = pae_of(e, &plen), *sig = NULL;
+	int trusted = 7;
+	struct ota_envelope_load_opts o = { .trust = trust_of(pk),
+					    .results = results,
+					    .trusted = &trusted };
+
+	(void)new_key("P-384", &other_pk);
+	/* Unsigned: refused when trust is asked for, unless unsigned_ok. */
+	write_file("bare.json", json, len);
+	cr_assert_eq(load_manifest(&e, &m, "bare.json", &o), OTA_EVERIFY);
+	must_contain(ota_error_message(), "bare.json");
+	must_contain(ota_error_message(), "not signed");
+	cr_assert_not_null(m, "still returned, for the report");
+	cr_assert_eq(trusted, -1);
+	o.unsigned_ok = true;
+	cr_assert_eq(load_manifest(&e, &m, "bare.json", &o), 0, "%s",
+		     ota_error_message());
+
+	/* Signed by the trusted key. */
+	cr_assert_eq(ota_key_sign(&sig, &siglen, key, pae, plen), 0);
+	own(sig, release_mem);
+	e = parse_ok(json, len);
+	cr_assert_eq(
+	    ota_envelope_add(e, ota_key_id(key), ota_key_alg(key), sig, siglen),
+	    0);
+	text = to_json(e, &tlen);
+	write_file("signed.json", text, tlen);
+	cr_assert_eq(load_manifest(&e, &m, "signed.json", &o), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(e->n_sigs, 1);
+	cr_assert_eq(trusted, 0);
+	cr_assert_eq(results[0].verdict, OTA_TRUST_VALID);
+
+	/* Signed, but by no key the trust holds. */
+	o.trust = trust_of(other_pk);
+	o.results = NULL;
+	cr_assert_eq(load_manifest(&e, &m, "signed.json", &o), OTA_EVERIFY);
+	must_contain(ota_error_message(), "signed.json: ");
+	must_contain(ota_error_message(), "no signature is by a trusted key");
+	cr_assert_not_null(m);
+	cr_assert_str_eq(m->name, "fw");
+	cr_assert_eq(trusted, -1);
+
+	/* Without trust nothing is judged. */
+	cr_assert_eq(load_manifest(&e, &m, "signed.json", NULL), 0);
 }

@@ -1277,6 +1277,52 @@ Test(manifest, resolve_reports_progress)
 	drop_manifest(m);
 }
 
+/* ota_manifest_check_image(s) ------------------------------------------ */
+
+/* Each image on its own: a changed file is named, the others still pass. */
+Test(manifest, check_image_one_at_a_time)
+{
+	struct ota_manifest *m = resolvable();
+	struct progress p = { 0 };
+	char path[128], spec[192];
+
+	tmp_path(path, sizeof(path), "boot.bin");
+	write_file(path, "boot\n");
+	snprintf(spec, sizeof(spec), "boot:bootloader:%s", path);
+	set_ok(m, "image", spec);
+	set_ok(m, "build-id", "b");
+	set_ok(m, "build-time", "2026-11-24T09:00:00Z");
+	cr_assert_eq(ota_manifest_resolve(m, &no_repo), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(ota_manifest_check_image(m, 0, NULL, NULL), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(ota_manifest_check_image(m, 1, on_progress, &p), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(p.calls, 1, "progress covers the one image checked");
+	cr_assert_eq(p.total, 5);
+
+	write_file(path, "BOOT\n"); /* same size, other digest */
+	cr_assert_eq(ota_manifest_check_image(m, 0, NULL, NULL), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(ota_manifest_check_image(m, 1, NULL, NULL), OTA_EVERIFY);
+	must_contain(ota_error_message(), "image \"boot\"");
+	must_contain(ota_error_message(), "digest differs");
+	cr_assert_eq(ota_manifest_check_images(m, NULL, NULL), OTA_EVERIFY);
+	must_contain(ota_error_message(), "image \"boot\"");
+
+	write_file(path, "longer boot\n");
+	cr_assert_eq(ota_manifest_check_image(m, 1, NULL, NULL), OTA_EVERIFY);
+	must_contain(ota_error_message(), "size differs");
+
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(ota_manifest_check_image(m, 1, NULL, NULL), OTA_EINPUT);
+	must_contain(ota_error_message(), "image \"boot\"");
+
+	cr_assert_eq(ota_manifest_check_image(m, 2, NULL, NULL), OTA_EINTERNAL,
+		     "an index past the images");
+	drop_manifest(m);
+}
+
 /* Canonical JSON ---------------------------------------------------------- */
 
 static const char small_json[] = "{\n"

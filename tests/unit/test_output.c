@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "otatool/error.h"
+#include "otatool/fileio.h"
 #include "otatool/output.h"
 
 #include "tmpdir.h"
@@ -26,6 +27,7 @@ static void setup(void)
 static void teardown(void)
 {
 	ota_output_unlink_pending();
+	ota_input_forget_all();
 	if (tmpdir[0])
 		tmpdir_remove(tmpdir);
 }
@@ -531,4 +533,107 @@ Test(output, unlink_pending_covers_many_outputs)
 	cr_assert_gt(opened, 0);
 	cr_assert_eq(temps, 0, "%d of %d temporary files left behind", temps,
 		     opened);
+}
+
+/* Inputs are never outputs --------------------------------------------------
+ */
+
+Test(output, empty_path_is_a_usage_error)
+{
+	struct ota_output *o = NULL;
+	int temps;
+
+	cr_assert_eq(chdir(tmpdir), 0);
+	cr_assert_eq(ota_output_open(&o, "", 0644, 0), OTA_EUSAGE);
+	cr_assert_null(o);
+	cr_assert_str_eq(ota_error_message(), "empty output path");
+	cr_assert_eq(count_entries(tmpdir, NULL, &temps), 0);
+}
+
+Test(output, refuses_a_file_read_as_input)
+{
+	struct ota_output *o = NULL;
+	char path[128], link[128], *data = NULL;
+	size_t len = 0;
+	int temps;
+
+	in_tmp(path, sizeof(path), "key.pem");
+	in_tmp(link, sizeof(link), "alias.pem");
+	write_file(path, "secret\n");
+	cr_assert_eq(chmod(path, 0600), 0);
+	cr_assert_eq(symlink("key.pem", link), 0);
+	/* Not yet an input: may be replaced. */
+	cr_assert_eq(ota_output_open(&o, path, 0644, 0), 0);
+	ota_output_abort(o);
+	cr_assert_eq(ota_file_read_small(&data, &len, path, 64), 0);
+	free(data);
+	cr_assert_eq(ota_output_open(&o, path, 0644, 0), OTA_EUSAGE);
+	cr_assert_null(o);
+	cr_assert(strstr(ota_error_message(), "key.pem: is also an input"),
+		  "%s", ota_error_message());
+	/* The same file by another name. */
+	cr_assert_eq(ota_output_open(&o, link, 0644, 0), OTA_EUSAGE);
+	expect_content(path, "secret\n");
+	cr_assert_eq(mode_of(path), 0600);
+	cr_assert_eq(count_entries(tmpdir, ".", &temps), 2);
+	cr_assert_eq(temps, 0, "no temporary file left");
+}
+
+Test(output, commit_refuses_a_file_read_after_open)
+{
+	struct ota_output *o = NULL;
+	char path[128];
+	uint64_t size = 0;
+	int temps;
+
+	in_tmp(path, sizeof(path), "app.bin");
+	write_file(path, "image\n");
+	cr_assert_eq(ota_output_open(&o, path, 0644, 0), 0);
+	cr_assert_eq(ota_output_write(o, "package", 7), 0);
+	/* An image named inside the manifest, read while writing. */
+	cr_assert_eq(ota_file_size(&size, path), 0);
+	cr_assert_eq(ota_output_commit(o), OTA_EUSAGE);
+	expect_content(path, "image\n");
+	cr_assert_eq(count_entries(tmpdir, NULL, &temps), 1);
+}
+
+Test(output, inputs_noted_by_path_and_by_descriptor)
+{
+	struct ota_output *o = NULL;
+	char a[128], b[128], c[128];
+	int fd;
+
+	in_tmp(a, sizeof(a), "a");
+	in_tmp(b, sizeof(b), "b");
+	in_tmp(c, sizeof(c), "c");
+	write_file(a, "a");
+	write_file(b, "b");
+	cr_assert_eq(ota_input_note(a), 0);
+	cr_assert_eq(ota_input_note(c), 0, "a missing file is skipped");
+	fd = open(b, O_RDONLY);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ota_input_note_fd(fd, b), 0);
+	close(fd);
+	cr_assert_eq(ota_output_open(&o, a, 0644, 0), OTA_EUSAGE);
+	cr_assert_eq(ota_output_open(&o, b, 0644, 0), OTA_EUSAGE);
+	cr_assert_eq(ota_output_open(&o, c, 0644, 0), 0);
+	ota_output_abort(o);
+	ota_input_forget_all();
+	cr_assert_eq(ota_output_open(&o, a, 0644, 0), 0);
+	ota_output_abort(o);
+}
+
+Test(output, update_may_replace_an_input)
+{
+	struct ota_output *o = NULL;
+	char path[128];
+
+	in_tmp(path, sizeof(path), "m.signed.json");
+	write_file(path, "one signature\n");
+	cr_assert_eq(ota_input_note(path), 0);
+	cr_assert_eq(ota_output_open(&o, path, 0644, OTA_OUTPUT_UPDATE), 0,
+		     "%s", ota_error_message());
+	cr_assert_eq(ota_output_write(o, "two\n", 4), 0);
+	cr_assert_eq(ota_output_commit(o), 0, "%s", ota_error_message());
+	expect_content(path, "two\n");
 }
