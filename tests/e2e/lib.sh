@@ -142,6 +142,16 @@ SOFTHSM_MODULE=${OTATOOL_TEST_SOFTHSM:-/usr/lib/softhsm/libsofthsm2.so}
 # OTATOOL_PKCS11_MODULE, OTATOOL_PKCS11_PIN. Leaks inside SoftHSM (2.6.1
 # leaks in every Ed25519 signature) are not otatool's: LSan is told so.
 # A broken fixture is no test result: it stops the script.
+# flip_byte FILE OFFSET: inverts every bit of the byte at OFFSET, so the
+# file always changes (writing a fixed value would be a no-op 1 time in 256).
+flip_byte() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" 2>/dev/null | tr -d ' ')
+	[ -n "$b" ] || die "flip_byte: $1 has no byte $2"
+	printf "\\$(printf '%03o' $((b ^ 255)))" |
+		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
 make_token() {
 	local dir=$1 label=$2
 

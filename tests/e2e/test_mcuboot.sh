@@ -236,7 +236,7 @@ check_image() {
 	check "$name: openssl verifies the signature over the image hash" \
 		ossl_verify "$kind" "$pub" "$d/hash" "$d/sig"
 	assert_contains "$OUT" "Signature Verified Successfully"
-	printf '\001' | dd of="$d/hash" bs=1 seek=3 conv=notrunc status=none
+	flip_byte "$d/hash" 3
 	expect_exit 1 "$name: openssl rejects it over another hash" \
 		ossl_verify "$kind" "$pub" "$d/hash" "$d/sig"
 	check "$name: otatool verify" otatool verify --trust-key "$pub" "$img"

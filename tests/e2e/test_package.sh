@@ -183,7 +183,7 @@ check_sig() {
 		ossl_verify "$alg" "$pub" "$d/H" "$d/sig"
 	assert_contains "$OUT" "Signature Verified Successfully"
 	# The same signature over another digest must not verify.
-	printf '\001' | dd of="$d/H" bs=1 seek=5 conv=notrunc status=none
+	flip_byte "$d/H" 5
 	expect_exit 1 "$name: openssl rejects signature $i over a changed H" \
 		ossl_verify "$alg" "$pub" "$d/H" "$d/sig"
 }
