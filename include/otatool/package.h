@@ -171,16 +171,21 @@ void ota_package_report_clear(struct ota_package_report *report);
 /* The report as JSON for inspect/verify --json. */
 json_t *ota_package_report_json(const struct ota_package_report *report);
 
-/* The format's vocabulary: one table each, read both ways ------------- */
+/*
+ * The format's vocabulary: one table each, read both ways. A code that is
+ * not in the table is OTA_EVERIFY with no message recorded: these are
+ * used while a report is shown, when the failure's message is still to
+ * be printed.
+ */
 
 /* True if the first bytes are the package magic. */
 bool ota_package_is_package(const uint8_t *head, size_t len);
 
-/* OTAPKG_SIG_* for a signature algorithm, and back (OTA_EVERIFY). */
+/* OTAPKG_SIG_* for a signature algorithm, and back. */
 uint16_t ota_package_sig_code(enum ota_sig_alg alg);
 int ota_package_sig_alg(enum ota_sig_alg *out, uint16_t code);
 
-/* OTAPKG_DIGEST_* for a digest algorithm, and back (OTA_EVERIFY). */
+/* OTAPKG_DIGEST_* for a digest algorithm, and back. */
 uint8_t ota_package_digest_code(enum ota_digest_alg alg);
 int ota_package_digest_alg(enum ota_digest_alg *out, uint8_t code);
 

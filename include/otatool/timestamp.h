@@ -2,6 +2,7 @@
 #ifndef OTATOOL_TIMESTAMP_H
 #define OTATOOL_TIMESTAMP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,10 +30,11 @@ int ota_timestamp_format(char buf[OTA_TIMESTAMP_LEN], int64_t t);
  * (a package's BUILD_TIME, SIGNING_TIME), for people and reports: its RFC
  * 3339 form, or, past OTA_TIMESTAMP_MAX, the raw count and that it is out
  * of range ("18446744073709551615 (out of range: after year 9999)").
- * Returns 0, or OTA_EINPUT for an out-of-range time (buf written anyway).
+ * True if t is in range. Records no error: it only describes, and is used
+ * while a failure's message is still to be printed.
  */
 #define OTA_TIMESTAMP_TEXT_LEN 64
-int ota_timestamp_describe(char buf[OTA_TIMESTAMP_TEXT_LEN], uint64_t t);
+bool ota_timestamp_describe(char buf[OTA_TIMESTAMP_TEXT_LEN], uint64_t t);
 
 /*
  * The build time: SOURCE_DATE_EPOCH when set (a decimal count of seconds,

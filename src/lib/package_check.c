@@ -772,19 +772,33 @@ static json_t *sig_json(const struct ota_package_sig_info *s)
 	return o;
 }
 
+/*
+ * A recorded time: NAME in RFC 3339, null when absent or out of range;
+ * NAME_raw the count of seconds as recorded, as a decimal string (a u64
+ * need not fit a JSON number), null when absent.
+ */
+static void time_json(json_t *o, const char *name, bool has, uint64_t t)
+{
+	char text[OTA_TIMESTAMP_TEXT_LEN], raw[24], key[32];
+	bool in_range = has && ota_timestamp_describe(text, t);
+
+	snprintf(raw, sizeof(raw), "%llu", (unsigned long long)t);
+	json_object_set_new(o, name,
+			    in_range ? json_string(text) : json_null());
+	snprintf(key, sizeof(key), "%s_raw", name);
+	json_object_set_new(o, key, has ? json_string(raw) : json_null());
+}
+
 json_t *ota_package_report_json(const struct ota_package_report *r)
 {
 	json_t *o = json_object(), *hw = json_array(), *deps = json_array();
 	json_t *imgs = json_array(), *sigs = json_array(), *hdr = json_object();
-	char ts[OTA_TIMESTAMP_LEN] = "";
 
 	json_object_set_new(hdr, "format_version",
 			    json_integer(r->format_version));
 	json_object_set_new(
 	    hdr, "region_digest",
-	    json_string(r->region_digest_alg == OTAPKG_DIGEST_SHA384
-			    ? "sha384"
-			    : "sha256"));
+	    json_string(ota_digest_alg_name(digest_of(r->region_digest_alg))));
 	json_object_set_new(hdr, "protected_size",
 			    json_integer(r->protected_size));
 	json_object_set_new(hdr, "signature_block_size",
@@ -820,10 +834,8 @@ json_t *ota_package_report_json(const struct ota_package_report *r)
 				    img->has_load_address ? json_string(addr)
 							  : json_null());
 		json_object_set_new(j, "digest_algorithm",
-				    json_string(img->digest_len == 64 ? "sha512"
-						: img->digest_len == 48
-						    ? "sha384"
-						    : "sha256"));
+				    json_string(ota_digest_alg_name(
+					digest_of(img->digest_alg))));
 		json_object_set_new(j, "digest",
 				    hex_json(img->digest, img->digest_len));
 		json_object_set_new(
@@ -837,8 +849,6 @@ json_t *ota_package_report_json(const struct ota_package_report *r)
 	}
 	for (size_t i = 0; i < r->n_sigs; i++)
 		json_array_append_new(sigs, sig_json(&r->sigs[i]));
-	if (r->has_build_time)
-		ota_timestamp_format(ts, r->build_time);
 	json_object_set_new(o, "format", json_string("otatool-package"));
 	json_object_set_new(o, "file_size",
 			    json_integer((json_int_t)r->file_size));
@@ -860,13 +870,8 @@ json_t *ota_package_report_json(const struct ota_package_report *r)
 	json_object_set_new(o, "git_commit",
 			    r->git_commit[0] ? json_string(r->git_commit)
 					     : json_null());
-	json_object_set_new(o, "build_time",
-			    ts[0] ? json_string(ts) : json_null());
-	ts[0] = '\0';
-	if (r->has_signing_time)
-		ota_timestamp_format(ts, r->signing_time);
-	json_object_set_new(o, "signing_time",
-			    ts[0] ? json_string(ts) : json_null());
+	time_json(o, "build_time", r->has_build_time, r->build_time);
+	time_json(o, "signing_time", r->has_signing_time, r->signing_time);
 	json_object_set_new(o, "dependencies", deps);
 	json_object_set_new(o, "images", imgs);
 	json_object_set_new(o, "signatures", sigs);

@@ -69,8 +69,7 @@ int ota_package_sig_alg(enum ota_sig_alg *out, uint16_t code)
 				    &(struct term){ .code = code });
 
 	if (!t)
-		return ota_error(OTA_EVERIFY, "unknown signature algorithm %u",
-				 code);
+		return OTA_EVERIFY;
 	*out = (enum ota_sig_alg)t->meaning;
 	return 0;
 }
@@ -89,8 +88,7 @@ int ota_package_digest_alg(enum ota_digest_alg *out, uint8_t code)
 				    &(struct term){ .code = code });
 
 	if (!t)
-		return ota_error(OTA_EVERIFY, "unknown digest algorithm %u",
-				 code);
+		return OTA_EVERIFY;
 	*out = (enum ota_digest_alg)t->meaning;
 	return 0;
 }

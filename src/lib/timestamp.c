@@ -137,16 +137,14 @@ int ota_timestamp_format(char buf[OTA_TIMESTAMP_LEN], int64_t t)
 	return 0;
 }
 
-int ota_timestamp_describe(char buf[OTA_TIMESTAMP_TEXT_LEN], uint64_t t)
+bool ota_timestamp_describe(char buf[OTA_TIMESTAMP_TEXT_LEN], uint64_t t)
 {
 	if (t <= (uint64_t)OTA_TIMESTAMP_MAX &&
 	    ota_timestamp_format(buf, (int64_t)t) == 0)
-		return 0;
+		return true;
 	snprintf(buf, OTA_TIMESTAMP_TEXT_LEN,
 		 "%llu (out of range: after year 9999)", (unsigned long long)t);
-	return ota_error(OTA_EINPUT,
-			 "%llu seconds since the epoch is after year 9999",
-			 (unsigned long long)t);
+	return false;
 }
 
 int ota_timestamp_build(int64_t *out)

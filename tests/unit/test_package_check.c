@@ -1,5 +1,5 @@
 /*
- * The host side of package reading (src/lib/package_read.c): what it adds
+ * The host side of package reading (src/lib/package_check.c): what it adds
  * to the device verifier. Packages come from the test builder, signed by
  * keys the builder makes, so hostile-but-signed content can be tried.
  */
@@ -149,4 +149,180 @@ Test(package_read, duplicate_names_refused)
 	cr_assert_eq(entries(e.out), 0);
 	ota_package_report_clear(&r);
 	env_free(&e);
+}
+
+/* ---- SIGNING_TIME: signed first, then used for the chain ------------- */
+
+/* Only the hierarchy is used here, not every helper of the fixtures. */
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "chain_fixtures.h"
+
+#include <openssl/pem.h>
+
+#define HOSTILE_TIME UINT64_C(17593982636503)
+
+struct chain_env {
+	struct env e;
+	struct fx_pki p;
+	uint8_t *der[2];
+	int der_len[2];
+	size_t time_off; /* of SIGNING_TIME's value */
+	struct pkgb_pkg pkg;
+};
+
+/* A package signed through signer -> intermediate, with SIGNING_TIME t. */
+static void chain_pkg(struct chain_env *c, uint64_t t)
+{
+	struct pkgb_desc d = { 0 };
+	uint8_t tv[8];
+	char root[128];
+	FILE *f;
+
+	pkgb_put64(tv, t);
+	d.n_images = 1;
+	d.images[0].data = content;
+	d.images[0].len = sizeof(content);
+	d.n_extra = 1;
+	d.extra[0].type = OTAPKG_TLV_SIGNING_TIME;
+	d.extra[0].value = tv;
+	d.extra[0].len = 8;
+	d.n_signers = 1;
+	d.signers[0].key = c->p.signer_key;
+	d.signers[0].n_certs = 2;
+	for (int i = 0; i < 2; i++) {
+		d.signers[0].certs[i] = c->der[i];
+		d.signers[0].cert_lens[i] = (size_t)c->der_len[i];
+	}
+	pkgb_free(&c->pkg);
+	pkgb_build(&c->pkg, &d);
+	c->time_off = 0;
+	for (unsigned i = 0; i < c->pkg.n_tlvs; i++)
+		if (c->pkg.tlv_type[i] == OTAPKG_TLV_SIGNING_TIME)
+			c->time_off = c->pkg.tlv_off[i] + 4;
+	cr_assert_neq(c->time_off, 0);
+	f = fopen(c->e.pkg, "wb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(c->pkg.data, 1, c->pkg.len, f), c->pkg.len);
+	cr_assert_eq(fclose(f), 0);
+	snprintf(root, sizeof(root), "%s/root.pem", c->e.dir);
+	if (access(root, F_OK) != 0) {
+		f = fopen(root, "w");
+		cr_assert_not_null(f);
+		cr_assert(PEM_write_X509(f, c->p.root));
+		cr_assert_eq(fclose(f), 0);
+		cr_assert_eq(ota_trust_add_anchors(&c->e.trust, root), 0, "%s",
+			     ota_error_message());
+	}
+}
+
+static void chain_env_init(struct chain_env *c)
+{
+	memset(c, 0, sizeof(*c));
+	env_init(&c->e);
+	/* Trust by the chain only: the builder's own key is not the signer. */
+	ota_trust_clear(&c->e.trust);
+	ota_trust_init(&c->e.trust);
+	fx_pki(&c->p);
+	c->der_len[0] = i2d_X509(c->p.signer, &c->der[0]);
+	c->der_len[1] = i2d_X509(c->p.inter, &c->der[1]);
+	cr_assert(c->der_len[0] > 0 && c->der_len[1] > 0);
+}
+
+static void chain_env_free(struct chain_env *c)
+{
+	OPENSSL_free(c->der[0]);
+	OPENSSL_free(c->der[1]);
+	pkgb_free(&c->pkg);
+	env_free(&c->e);
+	fx_release();
+}
+
+/* Rewrites the SIGNING_TIME of the file after signing: a forgery. */
+static void forge_time(struct chain_env *c, uint64_t t)
+{
+	FILE *f = fopen(c->e.pkg, "r+b");
+	uint8_t tv[8];
+
+	pkgb_put64(tv, t);
+	cr_assert_not_null(f);
+	cr_assert_eq(fseek(f, (long)c->time_off, SEEK_SET), 0);
+	cr_assert_eq(fwrite(tv, 1, 8, f), 8);
+	cr_assert_eq(fclose(f), 0);
+}
+
+static int check_chain_pkg(struct chain_env *c, struct ota_package_report *r)
+{
+	struct ota_package_check_opts o = { .trust = &c->e.trust };
+
+	return ota_package_check(r, c->e.pkg, &o);
+}
+
+Test(package_read, chain_judged_at_the_signing_time)
+{
+	struct ota_package_report r;
+	struct chain_env c;
+
+	chain_env_init(&c);
+	chain_pkg(&c, (uint64_t)T_CHECK);
+	cr_assert_eq(check_chain_pkg(&c, &r), 0, "%s", r.error);
+	cr_assert_eq(r.sigs[0].trust->verdict, OTA_TRUST_VALID);
+	ota_package_report_clear(&r);
+	/* Signed when the signer had expired: the chain is refused. */
+	chain_pkg(&c, (uint64_t)T_2035);
+	cr_assert_eq(check_chain_pkg(&c, &r), OTA_EUNTRUSTED, "%s", r.error);
+	ota_package_report_clear(&r);
+	chain_env_free(&c);
+}
+
+/* A signer that did sign an impossible time: a refused chain, saying so. */
+Test(package_read, signed_time_out_of_range_refuses_the_chain)
+{
+	struct ota_package_report r;
+	struct chain_env c;
+	char want[96];
+
+	chain_env_init(&c);
+	chain_pkg(&c, HOSTILE_TIME);
+	cr_assert_eq(check_chain_pkg(&c, &r), OTA_EUNTRUSTED, "%s", r.error);
+	snprintf(want, sizeof(want), "SIGNING_TIME at offset %zu is %llu",
+		 c.time_off, (unsigned long long)HOSTILE_TIME);
+	cr_assert(strstr(r.error, want), "%s lacks %s", r.error, want);
+	cr_assert(strstr(r.error, "out of range"), "%s", r.error);
+	cr_assert(strstr(r.error, c.e.pkg), "%s", r.error);
+	cr_assert_eq(r.sigs[0].trust->verdict, OTA_TRUST_CHAIN_FAIL);
+	cr_assert(strstr(r.sigs[0].trust->message, want), "%s",
+		  r.sigs[0].trust->message);
+	cr_assert_eq(r.stopped, OTA_PACKAGE_STOP_SIGNATURE);
+	ota_package_report_clear(&r);
+	/* --at gives the time instead: then the chain can be judged. */
+	c.e.trust.has_at = true;
+	c.e.trust.at = T_CHECK;
+	cr_assert_eq(check_chain_pkg(&c, &r), 0, "%s", r.error);
+	ota_package_report_clear(&r);
+	chain_env_free(&c);
+}
+
+/* A forged SIGNING_TIME is a bad signature (5), whatever its value. */
+Test(package_read, forged_signing_time_is_a_bad_signature)
+{
+	static const uint64_t forged[] = { HOSTILE_TIME, UINT64_MAX,
+					   (uint64_t)T_2035, (uint64_t)T_2020,
+					   (uint64_t)T_CHECK + 1 };
+	struct ota_package_report r;
+	struct chain_env c;
+
+	chain_env_init(&c);
+	chain_pkg(&c, (uint64_t)T_CHECK);
+	for (size_t i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
+		forge_time(&c, forged[i]);
+		cr_assert_eq(check_chain_pkg(&c, &r), OTA_EVERIFY,
+			     "time %llu: %s", (unsigned long long)forged[i],
+			     r.error);
+		cr_assert_eq(r.sigs[0].trust->verdict, OTA_TRUST_BAD_SIG);
+		cr_assert(strstr(r.error, "signature 0: "), "%s", r.error);
+		cr_assert(strstr(r.error, "does not verify"), "%s", r.error);
+		cr_assert_eq(r.stopped, OTA_PACKAGE_STOP_SIGNATURE);
+		ota_package_report_clear(&r);
+	}
+	chain_env_free(&c);
 }
