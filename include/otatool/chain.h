@@ -32,6 +32,9 @@ int ota_chain_read_certs(STACK_OF(X509) * *certs, const char *path);
 int ota_chain_cert_from_der(X509 **out, const uint8_t *der, size_t len,
 			    const char *what);
 
+/* A certificate's subject in one line (RFC 2253, printable ASCII). */
+void ota_chain_subject(char *buf, size_t size, X509 *cert);
+
 /*
  * Reads CRLs (PEM, possibly several, or one DER) and appends them to
  * *crls. OTA_EINPUT naming the file otherwise.

@@ -167,17 +167,6 @@ int ota_manifest_check_image(const struct ota_manifest *m, size_t index,
 			     ota_progress_fn progress, void *progress_ctx);
 
 /*
- * A device's view: hardware must be listed (OTA_EHARDWARE), the release's
- * security counter not below the device's (OTA_EROLLBACK), the device's
- * bootloader not older than bootloader_min (OTA_EBOOTLOADER). NULL or
- * false skips a check.
- */
-int ota_manifest_check_device(const struct ota_manifest *m,
-			      const char *hardware, bool check_counter,
-			      uint32_t counter,
-			      const struct ota_semver *bootloader);
-
-/*
  * Anti-rollback: the new release's version must be higher than the previous
  * one (OTA_EDOWNGRADE) and its security counter not lower (OTA_EROLLBACK).
  * prev_name names the previous manifest in messages.

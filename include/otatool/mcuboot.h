@@ -15,6 +15,7 @@
 
 #include "otatool/digest.h"
 #include "otatool/key.h"
+#include "otatool/policy.h"
 #include "otatool/semver.h"
 
 #ifdef __cplusplus
@@ -107,6 +108,8 @@ struct ota_mcuboot_info {
 	uint16_t sig_type; /* TLV type of the signature */
 	bool signature_ok;
 	uint64_t file_size;
+	/* The policy's lines (ota_policy_judge), skipped if not reached. */
+	struct ota_policy_report policy;
 };
 
 /*

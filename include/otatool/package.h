@@ -1,7 +1,9 @@
 /*
- * Writing otatool packages (otatool-package(5)): the device-relevant part
- * of a manifest as protected TLVs, signatures over the header and that
- * region, then the images, each aligned to the flash page size.
+ * otatool packages (otatool-package(5)): the device-relevant part of a
+ * manifest as protected TLVs, signatures over the header and that region,
+ * then the images, each aligned to the flash page size. Written by
+ * package_write.c, checked by package_check.c (through the device
+ * verifier), in the vocabulary of package_format.c.
  */
 #ifndef OTATOOL_PACKAGE_H
 #define OTATOOL_PACKAGE_H
@@ -13,6 +15,7 @@
 #include "otatool/digest.h"
 #include "otatool/key.h"
 #include "otatool/manifest.h"
+#include "otatool/policy.h"
 #include "otatool/trust.h"
 
 #include <jansson.h>
@@ -60,11 +63,8 @@ int ota_package_write(const char *out_path, struct ota_manifest *m,
 struct ota_package_check_opts {
 	/* NULL: inspect only (structure and digests, signatures not judged) */
 	const struct ota_trust *trust;
-	const char *hardware; /* device policy; NULL: not checked */
-	bool check_counter;
-	uint32_t counter;
-	bool check_bootloader;
-	uint32_t bootloader[3];
+	/* The device policy (ota_policy_judge); NULL: nothing checked. */
+	const struct ota_device_facts *device;
 	/* Write verified images here (NAME.bin), only if all checks pass. */
 	const char *extract_dir;
 	ota_progress_fn progress;
@@ -75,6 +75,19 @@ struct ota_package_check_opts {
 #define OTA_PACKAGE_MAX_IMAGES 32
 #define OTA_PACKAGE_MAX_HW     64
 #define OTA_PACKAGE_MAX_DEPS   64
+
+/* Where reading stopped: the part of a package that a failure is in. */
+enum ota_package_stop {
+	OTA_PACKAGE_STOP_NONE,      /* read to the end: everything valid */
+	OTA_PACKAGE_STOP_STRUCTURE, /* a header, TLV, signature block or
+				       padding field is malformed */
+	OTA_PACKAGE_STOP_SIGNATURE, /* no trusted signature, or a bad one */
+	OTA_PACKAGE_STOP_POLICY,    /* the device policy refused */
+	OTA_PACKAGE_STOP_IMAGE,     /* an image's bytes: digest, inflating,
+				       extracting */
+	OTA_PACKAGE_STOP_END,       /* truncated, or bytes after the end */
+	OTA_PACKAGE_STOP_OTHER,     /* reading the file or hashing failed */
+};
 
 struct ota_package_sig_info {
 	uint16_t alg_code;
@@ -99,10 +112,12 @@ struct ota_package_report {
 	size_t n_hardware;
 	char hardware[OTA_PACKAGE_MAX_HW][65];
 	char git_commit[65];
+	/* Seconds since the epoch as recorded: any u64, in range or not. */
 	bool has_build_time;
-	int64_t build_time;
+	uint64_t build_time;
 	bool has_signing_time;
-	int64_t signing_time;
+	uint64_t signing_time;
+	uint64_t signing_time_offset; /* of the SIGNING_TIME TLV */
 	size_t n_deps;
 	char dep_names[OTA_PACKAGE_MAX_DEPS][65];
 	char dep_ranges[OTA_PACKAGE_MAX_DEPS][256];
@@ -120,7 +135,11 @@ struct ota_package_report {
 	struct ota_package_sig_info sigs[OTA_PACKAGE_MAX_SIGS];
 	int trusted_sig; /* -1 if none */
 	bool signature_checked;
-	/* The verifier's verdict: status name, byte offset, what. */
+	/* One line per fact of opts->device, judged once a signature is. */
+	struct ota_policy_report policy;
+	/* Where reading stopped, and the verifier's verdict: status name,
+	 * byte offset, what. */
+	enum ota_package_stop stopped;
 	int status;
 	const char *status_name;
 	uint64_t error_offset;
@@ -130,14 +149,15 @@ struct ota_package_report {
 /*
  * Reads and checks a package with the device verifier (otaverify.c), fed
  * in chunks: structure and every length, the signatures against trust
- * (each judged by ota_trust_judge; chains checked at the package's build
- * time unless the trust says otherwise), the policy, every stored digest,
- * and, for compressed images, the flashed digest after inflating. Fills
- * report as far as it got. Returns 0, OTA_EVERIFY (structure, digest,
- * signature; the message names the byte offset), OTA_EUNTRUSTED (a chain
- * was refused and nothing else was trusted), OTA_EHARDWARE, OTA_EROLLBACK
- * or OTA_EBOOTLOADER. The report must be freed with
- * ota_package_report_clear().
+ * (each judged by ota_trust_judge: the signature over the signed region
+ * first, then a chain at the package's SIGNING_TIME unless the trust says
+ * otherwise), the device policy (ota_policy_judge, where the device would
+ * judge it), every stored digest, and, for compressed images, the flashed
+ * digest after inflating. Fills report as far as it got. Returns 0,
+ * OTA_EVERIFY (structure, digest, signature; the message names the byte
+ * offset), OTA_EUNTRUSTED (a chain was refused and nothing else was
+ * trusted), OTA_EHARDWARE, OTA_EROLLBACK or OTA_EBOOTLOADER. The report
+ * must be freed with ota_package_report_clear().
  */
 int ota_package_check(struct ota_package_report *report, const char *path,
 		      const struct ota_package_check_opts *opts);
@@ -146,12 +166,30 @@ void ota_package_report_clear(struct ota_package_report *report);
 /* The report as JSON for inspect/verify --json. */
 json_t *ota_package_report_json(const struct ota_package_report *report);
 
+/*
+ * The format's vocabulary: one table each, read both ways. A code that is
+ * not in the table is OTA_EVERIFY with no message recorded: these are
+ * used while a report is shown, when the failure's message is still to
+ * be printed.
+ */
+
 /* True if the first bytes are the package magic. */
 bool ota_package_is_package(const uint8_t *head, size_t len);
 
 /* OTAPKG_SIG_* for a signature algorithm, and back. */
 uint16_t ota_package_sig_code(enum ota_sig_alg alg);
 int ota_package_sig_alg(enum ota_sig_alg *out, uint16_t code);
+
+/* OTAPKG_DIGEST_* for a digest algorithm, and back. */
+uint8_t ota_package_digest_code(enum ota_digest_alg alg);
+int ota_package_digest_alg(enum ota_digest_alg *out, uint8_t code);
+
+/*
+ * OTAPKG_KIND_* for an image kind's name, OTAPKG_KIND_CUSTOM for any other
+ * name; and back: NULL for CUSTOM (the package holds the kind's text).
+ */
+uint8_t ota_package_kind_code(const char *name);
+const char *ota_package_kind_name(uint8_t code);
 
 #ifdef __cplusplus
 }

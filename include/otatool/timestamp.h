@@ -2,6 +2,7 @@
 #ifndef OTATOOL_TIMESTAMP_H
 #define OTATOOL_TIMESTAMP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,8 +19,22 @@ extern "C" {
  */
 int ota_timestamp_parse(int64_t *out, const char *s);
 
+/* 9999-12-31T23:59:59Z: the last second ota_timestamp_format can write. */
+#define OTA_TIMESTAMP_MAX 253402300799LL
+
 /* Formats t as "YYYY-MM-DDTHH:MM:SSZ" (years 0000..9999). */
 int ota_timestamp_format(char buf[OTA_TIMESTAMP_LEN], int64_t t);
+
+/*
+ * A time a file records as an unsigned count of seconds since the epoch
+ * (a package's BUILD_TIME, SIGNING_TIME), for people and reports: its RFC
+ * 3339 form, or, past OTA_TIMESTAMP_MAX, the raw count and that it is out
+ * of range ("18446744073709551615 (out of range: after year 9999)").
+ * True if t is in range. Records no error: it only describes, and is used
+ * while a failure's message is still to be printed.
+ */
+#define OTA_TIMESTAMP_TEXT_LEN 64
+bool ota_timestamp_describe(char buf[OTA_TIMESTAMP_TEXT_LEN], uint64_t t);
 
 /*
  * The build time: SOURCE_DATE_EPOCH when set (a decimal count of seconds,

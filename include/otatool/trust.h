@@ -70,7 +70,9 @@ struct ota_trust_result {
  * One signature to judge. keyid is hex; certs the embedded DER (signer
  * first), may be empty. Exactly one of msg (signed as a message, e.g. a
  * DSSE PAE) or digest (signed as a digest, e.g. a package region) is set.
- * when is the chain check time unless t->has_at.
+ * when is the chain check time unless t->has_at; when_error, if set, says
+ * why the signed data gives no usable time (a chain is then refused with
+ * that message, once the signature verified).
  */
 struct ota_trust_sig {
 	const char *keyid;
@@ -84,11 +86,17 @@ struct ota_trust_sig {
 	size_t msglen;
 	const struct ota_digest *digest;
 	int64_t when;
+	const char *when_error;
 };
 
 /*
  * Fills res. Returns 0 (even when the verdict is not VALID: that is a
- * result, not a failure) or a negative code when it could not judge.
+ * result, not a failure) or a negative code when it could not judge. On
+ * the chain path the signature is checked first, with the embedded
+ * signer certificate's key: until it verifies, nothing that was signed
+ * (the signing time included) is the signer's word, so a forgery is
+ * bad-signature, never a chain judged at a forged time. Embedded
+ * certificates that cannot be read are a refused chain.
  */
 int ota_trust_judge(struct ota_trust_result *res, const struct ota_trust *t,
 		    const struct ota_trust_sig *s);

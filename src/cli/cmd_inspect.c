@@ -43,16 +43,18 @@ static void print_hex(const uint8_t *b, size_t n)
 
 static void print_package(const char *path, const struct ota_package_report *r)
 {
-	char ts[OTA_TIMESTAMP_LEN] = "-";
+	char ts[OTA_TIMESTAMP_TEXT_LEN] = "-";
+	enum ota_digest_alg region;
 
+	if (ota_package_digest_alg(&region, r->region_digest_alg))
+		region = OTA_DIGEST_SHA256; /* the verifier accepted it */
 	printf("%s: otatool package, format %u, %llu bytes\n", path,
 	       r->format_version, (unsigned long long)r->file_size);
 	printf("  header:        region digest %s, protected region %u B, "
 	       "signature block %u B,\n"
 	       "                 alignment %u B, total %llu B\n",
-	       r->region_digest_alg == 2 ? "sha384" : "sha256",
-	       r->protected_size, r->sigblock_size, r->alignment,
-	       (unsigned long long)r->total_size);
+	       ota_digest_alg_name(region), r->protected_size, r->sigblock_size,
+	       r->alignment, (unsigned long long)r->total_size);
 	printf("  name:          %s\n", r->name);
 	printf("  version:       %s\n", r->version);
 	printf("  counter:       %u\n", r->security_counter);
@@ -65,11 +67,12 @@ static void print_package(const char *path, const struct ota_package_report *r)
 	printf("\n");
 	if (r->git_commit[0])
 		printf("  git commit:    %s\n", r->git_commit);
+	/* Recorded times are shown as recorded, even out of range. */
 	if (r->has_build_time)
-		ota_timestamp_format(ts, r->build_time);
+		ota_timestamp_describe(ts, r->build_time);
 	printf("  build time:    %s\n", ts);
 	if (r->has_signing_time) {
-		ota_timestamp_format(ts, r->signing_time);
+		ota_timestamp_describe(ts, r->signing_time);
 		printf("  signed at:     %s\n", ts);
 	}
 	for (size_t i = 0; i < r->n_deps; i++)

@@ -11,6 +11,7 @@
 #include "otatool/manifest.h"
 #include "otatool/mcuboot.h"
 #include "otatool/package.h"
+#include "otatool/policy.h"
 #include "otatool/timestamp.h"
 #include "otatool/trust.h"
 
@@ -62,129 +63,61 @@ struct verify_args {
 	struct ota_semver bootloader;
 };
 
-/* What the release says that the device policy is checked against. */
-struct release_facts {
-	size_t n_hardware;
-	const char *hardware[64];
-	uint32_t counter;
-	bool has_bootloader_min;
-	uint64_t bootloader_min[3];
-};
-
-static int cmp3(const uint64_t a[3], const uint64_t b[3])
+/* The device's facts as the options gave them. */
+static void device_facts(struct ota_device_facts *d,
+			 const struct verify_args *a)
 {
-	for (int i = 0; i < 3; i++)
-		if (a[i] != b[i])
-			return a[i] < b[i] ? -1 : 1;
-	return 0;
+	memset(d, 0, sizeof(*d));
+	d->hardware = a->hardware;
+	d->check_counter = a->check_counter;
+	d->counter = a->counter;
+	d->check_bootloader = a->has_bootloader;
+	d->bootloader[0] = a->bootloader.major;
+	d->bootloader[1] = a->bootloader.minor;
+	d->bootloader[2] = a->bootloader.patch;
 }
 
-/*
- * One line per policy check the caller asked for, each judged on the
- * release's facts (the verifier stops at the first failure; the report
- * shows all of them). Nothing is judged before a signature verified.
- */
-static void policy_lines(struct cli_report *rep, const struct verify_args *a,
-			 bool reached, const struct release_facts *f)
+/* The library's policy lines, one per check the device asked for. */
+static void policy_lines(struct cli_report *rep,
+			 const struct ota_policy_report *p)
 {
-	static const char not_checked[] = "not checked (no trusted signature)";
-	char text[160];
-	bool ok;
+	for (size_t i = 0; i < p->n_checks; i++) {
+		const struct ota_check *c = &p->checks[i];
 
-	if (a->hardware) {
-		ok = false;
-		for (size_t i = 0; i < f->n_hardware; i++)
-			ok |= strcmp(f->hardware[i], a->hardware) == 0;
-		snprintf(text, sizeof(text), "device hardware %s %s",
-			 a->hardware, ok ? "is listed" : "is not listed");
 		cli_report_add(rep,
-			       !reached ? CLI_SKIP
-			       : ok     ? CLI_OK
-					: CLI_FAIL,
-			       "hardware", "%s", reached ? text : not_checked);
+			       c->status == OTA_CHECK_OK     ? CLI_OK
+			       : c->status == OTA_CHECK_FAIL ? CLI_FAIL
+							     : CLI_SKIP,
+			       c->name, "%s", c->detail);
 	}
-	if (a->check_counter) {
-		ok = f->counter >= a->counter;
-		snprintf(text, sizeof(text),
-			 "release counter %u %s device counter %u", f->counter,
-			 ok ? ">=" : "<", a->counter);
-		cli_report_add(rep,
-			       !reached ? CLI_SKIP
-			       : ok     ? CLI_OK
-					: CLI_FAIL,
-			       "security counter", "%s",
-			       reached ? text : not_checked);
-	}
-	if (a->has_bootloader) {
-		/* A bootloader reports three numbers: that is what counts. */
-		uint64_t dev[3] = { a->bootloader.major, a->bootloader.minor,
-				    a->bootloader.patch };
-
-		ok =
-		    !f->has_bootloader_min || cmp3(dev, f->bootloader_min) >= 0;
-		snprintf(text, sizeof(text),
-			 "device bootloader %llu.%llu.%llu %s",
-			 (unsigned long long)dev[0], (unsigned long long)dev[1],
-			 (unsigned long long)dev[2],
-			 !f->has_bootloader_min ? "(no minimum required)"
-			 : ok                   ? "meets the minimum"
-						: "is older than the minimum");
-		cli_report_add(rep,
-			       !reached ? CLI_SKIP
-			       : ok     ? CLI_OK
-					: CLI_FAIL,
-			       "bootloader", "%s",
-			       reached ? text : not_checked);
-	}
-}
-
-/* Statuses of the device verifier that mean the bytes are malformed. */
-static bool structural(const char *st)
-{
-	static const char *const names[] = { "magic",           "version",
-					     "header",          "tlv",
-					     "signature-block", "padding" };
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(st, names[i]) == 0)
-			return true;
-	return false;
 }
 
 static int verify_package(const struct verify_args *a, struct cli_report *rep,
 			  json_t **obj)
 {
+	struct ota_device_facts dev;
 	struct ota_package_check_opts o = {
 		.trust = &a->trust,
-		.hardware = a->hardware,
-		.check_counter = a->check_counter,
-		.counter = a->counter,
+		.device = &dev,
 	};
 	struct ota_package_report r;
-	const char *st;
-	bool past_sigs;
+	bool structural, past_sigs;
 	int rc;
 
-	if (a->has_bootloader) {
-		if (a->bootloader.major > UINT32_MAX ||
-		    a->bootloader.minor > UINT32_MAX ||
-		    a->bootloader.patch > UINT32_MAX)
-			return ota_error(OTA_EUSAGE,
-					 "--bootloader-version: parts must fit "
-					 "32 bits");
-		o.check_bootloader = true;
-		o.bootloader[0] = (uint32_t)a->bootloader.major;
-		o.bootloader[1] = (uint32_t)a->bootloader.minor;
-		o.bootloader[2] = (uint32_t)a->bootloader.patch;
-	}
+	/* BOOTLOADER_MIN holds three 32-bit numbers, as devices report. */
+	if (a->has_bootloader && (a->bootloader.major > UINT32_MAX ||
+				  a->bootloader.minor > UINT32_MAX ||
+				  a->bootloader.patch > UINT32_MAX))
+		return ota_error(OTA_EUSAGE, "--bootloader-version: parts must "
+					     "fit 32 bits");
+	device_facts(&dev, a);
 	rc = ota_package_check(&r, a->path, &o);
-	st = r.status_name ? r.status_name : "ok";
+	structural = r.stopped == OTA_PACKAGE_STOP_STRUCTURE;
 	past_sigs = r.trusted_sig >= 0;
-	cli_report_add(
-	    rep, structural(st) ? CLI_FAIL : CLI_OK, "structure", "%s",
-	    structural(st) ? r.error
-			   : "header, protected region and signature "
-			     "block parsed, every length checked");
+	cli_report_add(rep, structural ? CLI_FAIL : CLI_OK, "structure", "%s",
+		       structural ? r.error
+				  : "header, protected region and signature "
+				    "block parsed, every length checked");
 	for (size_t i = 0; i < r.n_sigs; i++) {
 		const struct ota_package_sig_info *s = &r.sigs[i];
 		char name[32];
@@ -198,15 +131,7 @@ static int verify_package(const struct verify_args *a, struct cli_report *rep,
 	}
 	if (r.n_sigs == 0)
 		cli_report_add(rep, CLI_SKIP, "signatures", "not reached");
-	struct release_facts f = { .n_hardware = r.n_hardware,
-				   .counter = r.security_counter,
-				   .has_bootloader_min = r.has_bootloader_min };
-
-	for (size_t i = 0; i < r.n_hardware && i < 64; i++)
-		f.hardware[i] = r.hardware[i];
-	for (int i = 0; i < 3; i++)
-		f.bootloader_min[i] = r.bootloader_min[i];
-	policy_lines(rep, a, past_sigs, &f);
+	policy_lines(rep, &r.policy);
 	/* Images stream only after the signature and the policy passed. */
 	bool failed_shown = false;
 	for (size_t i = 0; i < r.n_images; i++) {
@@ -217,8 +142,8 @@ static int verify_package(const struct verify_args *a, struct cli_report *rep,
 		if (r.images[i].flashed_ok) {
 			res = CLI_OK;
 			what = "digest matches";
-		} else if (past_sigs && rc == OTA_EVERIFY && !failed_shown &&
-			   (!strcmp(st, "digest") || !strcmp(st, "aborted"))) {
+		} else if (past_sigs && r.stopped == OTA_PACKAGE_STOP_IMAGE &&
+			   !failed_shown) {
 			res = CLI_FAIL;
 			what = r.error;
 			failed_shown = true;
@@ -229,7 +154,7 @@ static int verify_package(const struct verify_args *a, struct cli_report *rep,
 			       (unsigned long long)r.images[i].size,
 			       r.images[i].compression ? " (zlib)" : "", what);
 	}
-	bool at_end = !strcmp(st, "trailing-data") || !strcmp(st, "truncated");
+	bool at_end = r.stopped == OTA_PACKAGE_STOP_END;
 	cli_report_add(rep,
 		       rc == 0  ? CLI_OK
 		       : at_end ? CLI_FAIL
@@ -282,9 +207,7 @@ static int verify_mcuboot(const struct verify_args *a, struct cli_report *rep,
 			   : "matches no trusted key");
 	cli_report_add(rep, info.signature_ok ? CLI_OK : CLI_FAIL, "signature",
 		       "TLV 0x%02x", info.sig_type);
-	struct release_facts f = { .counter = info.security_counter };
-
-	policy_lines(rep, a, info.signature_ok, &f);
+	policy_lines(rep, &info.policy);
 	*obj = ota_mcuboot_info_json(&info);
 	return rc;
 }
@@ -295,7 +218,10 @@ static int verify_manifest(const struct verify_args *a, struct cli_report *rep,
 	struct ota_trust_result results[OTA_ENVELOPE_MAX_SIGS];
 	struct ota_envelope *e = NULL;
 	struct ota_manifest *m = NULL;
-	int trusted = -1, rc, img_rc = 0;
+	struct ota_device_facts dev;
+	struct ota_release_facts rel;
+	struct ota_policy_report policy;
+	int trusted = -1, rc, prc, img_rc = 0;
 	struct ota_envelope_load_opts lo = { .images_dir = a->images,
 					     .trust = &a->trust,
 					     .results = results,
@@ -318,22 +244,12 @@ static int verify_manifest(const struct verify_args *a, struct cli_report *rep,
 								     : CLI_FAIL,
 			       name, "%s", results[i].message);
 	}
-	if (rc == 0)
-		rc = ota_manifest_check_device(
-		    m, a->hardware, a->check_counter, a->counter,
-		    a->has_bootloader ? &a->bootloader : NULL);
-	struct release_facts f = {
-		.n_hardware = m->n_hardware,
-		.counter = m->security_counter,
-		.has_bootloader_min = m->has_bootloader_min,
-		.bootloader_min = { m->bootloader_min.major,
-				    m->bootloader_min.minor,
-				    m->bootloader_min.patch },
-	};
-
-	for (size_t i = 0; i < m->n_hardware && i < 64; i++)
-		f.hardware[i] = m->hardware[i];
-	policy_lines(rep, a, trusted >= 0, &f);
+	device_facts(&dev, a);
+	ota_release_facts_of_manifest(&rel, m);
+	prc = ota_policy_judge(&policy, &dev, &rel, trusted >= 0);
+	if (rc == 0 && prc)
+		rc = ota_error(prc, "%s", policy.message);
+	policy_lines(rep, &policy);
 	for (size_t i = 0; i < m->n_images; i++) {
 		char name[96];
 

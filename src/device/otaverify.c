@@ -885,6 +885,9 @@ static int sigblock_done(struct otav *v)
 	if (!v->any_trusted && !pol->skip_signature)
 		return fail(v, OTAV_E_SIGNATURE, v->region_end,
 			    "no signature by a trusted key verifies");
+	if (v->events != NULL && v->events->authentic != NULL &&
+	    v->events->authentic(v->events->ctx, &v->info) != 0)
+		return aborted(v, "the authentic event asked to stop");
 	if (pol->hardware != NULL && !v->hw_match)
 		return fail(v, OTAV_E_HARDWARE, v->hw_off,
 			    "the device's hardware id is not listed");

@@ -86,6 +86,8 @@ struct otav_policy {
 	int skip_signature;     /* inspect: parse only (never on a device) */
 };
 
+struct otav_info;
+
 /*
  * Optional events for hosts (inspect, extract, chain checks); any may be
  * NULL. A non-zero return stops with OTAV_E_ABORTED.
@@ -108,6 +110,13 @@ struct otav_events {
 			  size_t len);
 	/* An image's stored digest matched. */
 	int (*image_done)(void *ctx, unsigned index);
+	/*
+	 * The signature block is done and a signature by a trusted key
+	 * verified (or skip_signature): the protected region is the
+	 * signer's. Called before struct otav_policy is checked, for a host
+	 * that judges the device policy itself at this same point.
+	 */
+	int (*authentic)(void *ctx, const struct otav_info *info);
 };
 
 /* Everything the protected region said, for the caller's use. */

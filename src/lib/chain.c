@@ -492,6 +492,11 @@ static void name_str(char *buf, size_t size, const X509_NAME *nm)
 	BIO_free(bio);
 }
 
+void ota_chain_subject(char *buf, size_t size, X509 *cert)
+{
+	name_str(buf, size, X509_get_subject_name(cert));
+}
+
 static bool asn1_time_epoch(int64_t *out, const ASN1_TIME *t)
 {
 	struct tm tm;

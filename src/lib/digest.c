@@ -1,5 +1,6 @@
 /* Streaming digests over files, through one fixed buffer and OpenSSL EVP. */
 #include "otatool/digest.h"
+#include "hasher.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
 
@@ -44,7 +45,7 @@ size_t ota_digest_alg_size(enum ota_digest_alg alg)
 	return algs[alg].size;
 }
 
-static const EVP_MD *evp_md(enum ota_digest_alg alg)
+const EVP_MD *ota_digest_md(enum ota_digest_alg alg)
 {
 	switch (alg) {
 	case OTA_DIGEST_SHA384:
@@ -72,7 +73,7 @@ int ota_digest_buffer(struct ota_digest *out, enum ota_digest_alg alg,
 {
 	unsigned int n = 0;
 
-	if (!EVP_Digest(data, len, out->bytes, &n, evp_md(alg), NULL))
+	if (!EVP_Digest(data, len, out->bytes, &n, ota_digest_md(alg), NULL))
 		return ota_error(OTA_EINTERNAL, "%s digest failed",
 				 ota_digest_alg_name(alg));
 	out->alg = alg;
@@ -97,7 +98,7 @@ int ota_digest_file(struct ota_digest *out, uint64_t *size,
 
 	buf = malloc(OTA_DIGEST_BUFSIZE);
 	ctx = EVP_MD_CTX_new();
-	if (!buf || !ctx || !EVP_DigestInit_ex(ctx, evp_md(alg), NULL)) {
+	if (!buf || !ctx || !EVP_DigestInit_ex(ctx, ota_digest_md(alg), NULL)) {
 		rc = ota_error(OTA_EINTERNAL, "%s: out of memory", path);
 		goto out;
 	}

@@ -10,6 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "otatool/digest.h"
+
+/* OpenSSL's digest for alg (here: public headers show no OpenSSL type). */
+const EVP_MD *ota_digest_md(enum ota_digest_alg alg);
+
 struct ota_hasher;
 
 int ota_hasher_start(struct ota_hasher **out, const EVP_MD *md);

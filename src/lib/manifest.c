@@ -792,48 +792,6 @@ int ota_manifest_check_images(const struct ota_manifest *m,
 	return 0;
 }
 
-int ota_manifest_check_device(const struct ota_manifest *m,
-			      const char *hardware, bool check_counter,
-			      uint32_t counter,
-			      const struct ota_semver *bootloader)
-{
-	char a[OTA_SEMVER_MAX * 2 + 3], b[OTA_SEMVER_MAX * 2 + 3];
-
-	if (hardware) {
-		size_t i;
-
-		for (i = 0; i < m->n_hardware; i++)
-			if (strcmp(m->hardware[i], hardware) == 0)
-				break;
-		if (i == m->n_hardware)
-			return ota_error(OTA_EHARDWARE,
-					 "hardware \"%s\" is not among the "
-					 "release's %zu compatible variants",
-					 hardware, m->n_hardware);
-	}
-	if (check_counter && m->security_counter < counter)
-		return ota_error(OTA_EROLLBACK,
-				 "security counter %u is below the device's %u",
-				 m->security_counter, counter);
-	/*
-	 * Bootloaders report three numbers, and packages carry three: a
-	 * pre-release or build tag does not take part, here as on devices.
-	 */
-	if (bootloader && m->has_bootloader_min &&
-	    (bootloader->major != m->bootloader_min.major
-		 ? bootloader->major < m->bootloader_min.major
-	     : bootloader->minor != m->bootloader_min.minor
-		 ? bootloader->minor < m->bootloader_min.minor
-		 : bootloader->patch < m->bootloader_min.patch)) {
-		ota_semver_format(a, sizeof(a), bootloader);
-		ota_semver_format(b, sizeof(b), &m->bootloader_min);
-		return ota_error(OTA_EBOOTLOADER,
-				 "bootloader %s is older than the required %s",
-				 a, b);
-	}
-	return 0;
-}
-
 int ota_manifest_check_previous(const struct ota_manifest *m,
 				const struct ota_manifest *prev,
 				const char *prev_name)

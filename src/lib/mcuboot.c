@@ -1219,6 +1219,18 @@ static int stream_file(struct vstate *s, int fd, uint8_t *buf,
 	return 0;
 }
 
+/* The device policy (policy.c) on what the image says: its counter. */
+static int policy_judge(struct ota_mcuboot_info *info,
+			const struct ota_mcuboot_policy *p, bool authentic)
+{
+	struct ota_device_facts dev = { .check_counter = p->check_counter,
+					.counter = p->counter };
+	struct ota_release_facts rel;
+
+	ota_release_facts_of_mcuboot(&rel, info);
+	return ota_policy_judge(&info->policy, &dev, &rel, authentic);
+}
+
 int ota_mcuboot_verify(struct ota_mcuboot_info *info, const char *path,
 		       const struct ota_mcuboot_policy *policy,
 		       ota_progress_fn progress, void *progress_ctx)
@@ -1323,25 +1335,15 @@ int ota_mcuboot_verify(struct ota_mcuboot_info *info, const char *path,
 	}
 	if (policy->n_trusted > 0 && (rc = check_signature(info, &s, policy)))
 		goto out_wrap;
-	/* An image without SEC_CNT counts as 0, like an unset counter. */
-	if (policy->check_counter &&
-	    (info->has_security_counter ? info->security_counter : 0) <
-		policy->counter) {
-		rc = info->has_security_counter
-			 ? ota_error(OTA_EROLLBACK,
-				     "%s: security counter %" PRIu32
-				     " is below the required %" PRIu32,
-				     path, info->security_counter,
-				     policy->counter)
-			 : ota_error(OTA_EROLLBACK,
-				     "%s: no security counter (SEC_CNT TLV), "
-				     "but at least %" PRIu32 " is required",
-				     path, policy->counter);
-	}
+	/* Reached only once the signature verified (or none was asked). */
+	if ((rc = policy_judge(info, policy, true)))
+		rc = ota_error(rc, "%s: %s", path, info->policy.message);
 	goto out;
 out_wrap:
 	ota_error_wrap(rc, "%s", path);
 out:
+	if (policy->check_counter && info->policy.n_checks == 0)
+		policy_judge(info, policy, false);
 	for (int i = 0; i < 2; i++)
 		EVP_MD_CTX_free(s.md[i]);
 	free(s.win);

@@ -137,6 +137,16 @@ int ota_timestamp_format(char buf[OTA_TIMESTAMP_LEN], int64_t t)
 	return 0;
 }
 
+bool ota_timestamp_describe(char buf[OTA_TIMESTAMP_TEXT_LEN], uint64_t t)
+{
+	if (t <= (uint64_t)OTA_TIMESTAMP_MAX &&
+	    ota_timestamp_format(buf, (int64_t)t) == 0)
+		return true;
+	snprintf(buf, OTA_TIMESTAMP_TEXT_LEN,
+		 "%llu (out of range: after year 9999)", (unsigned long long)t);
+	return false;
+}
+
 int ota_timestamp_build(int64_t *out)
 {
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
@@ -152,7 +162,7 @@ int ota_timestamp_build(int64_t *out)
 	errno = 0;
 	v = strtoll(sde, &end, 10);
 	if (errno || *end || v < 0 || !isdigit((unsigned char)sde[0]) ||
-	    v > 253402300799LL)
+	    v > OTA_TIMESTAMP_MAX)
 		return ota_error(OTA_EINPUT,
 				 "SOURCE_DATE_EPOCH=\"%s\" is not a number of "
 				 "seconds between 0 and 253402300799",

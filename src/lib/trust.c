@@ -2,6 +2,7 @@
 #include "otatool/trust.h"
 #include "otatool/error.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,52 +138,78 @@ static void chain_input_free(struct ota_chain_input *in)
 	sk_X509_pop_free(in->intermediates, X509_free);
 }
 
-/* The chain path: signer certificate + intermediates -> an anchor. */
+/* A verdict with its reason, for the chain path. */
+static int verdict(struct ota_trust_result *res, enum ota_trust_verdict v,
+		   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int verdict(struct ota_trust_result *res, enum ota_trust_verdict v,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	res->verdict = v;
+	va_start(ap, fmt);
+	vsnprintf(res->message, sizeof(res->message), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+/*
+ * The chain path: the signature with the signer certificate's key first,
+ * then the chain from that certificate through the intermediates to an
+ * anchor, at the time the signed data gives.
+ */
 static int judge_chain(struct ota_trust_result *res, const struct ota_trust *t,
 		       const struct ota_trust_sig *s)
 {
 	struct ota_chain_input in;
 	EVP_PKEY *pub;
-	char id[OTA_KEY_ID_LEN + 1];
+	char id[OTA_KEY_ID_LEN + 1], subject[256];
 	int rc;
 
-	if ((rc = chain_input(&in, t, s->certs, s->cert_lens, s->n_certs,
-			      s->when)))
+	rc = chain_input(&in, t, s->certs, s->cert_lens, s->n_certs, s->when);
+	if (rc == OTA_EINPUT) {
+		rc = verdict(res, OTA_TRUST_CHAIN_FAIL, "%s",
+			     ota_error_message());
+		goto out;
+	}
+	if (rc)
 		goto out;
 	pub = X509_get0_pubkey(in.signer);
 	if (!pub || ota_key_id_of(id, pub) || strcmp(id, s->keyid) != 0) {
-		res->verdict = OTA_TRUST_CHAIN_FAIL;
-		snprintf(res->message, sizeof(res->message),
-			 "the embedded signer certificate does not hold key "
-			 "%.16s...",
-			 s->keyid);
-		rc = 0;
+		rc = verdict(res, OTA_TRUST_CHAIN_FAIL,
+			     "the embedded signer certificate does not hold "
+			     "key %.16s...",
+			     s->keyid);
+		goto out;
+	}
+	ota_chain_subject(subject, sizeof(subject), in.signer);
+	if (check_sig(pub, s)) {
+		rc = verdict(res, OTA_TRUST_BAD_SIG,
+			     "%s signature by the certificate \"%s\" does not "
+			     "verify",
+			     ota_sig_alg_name(s->alg), subject);
+		goto out;
+	}
+	if (s->when_error && !t->has_at) {
+		rc = verdict(res, OTA_TRUST_CHAIN_FAIL,
+			     "the chain of \"%s\" cannot be checked: %s",
+			     subject, s->when_error);
 		goto out;
 	}
 	res->has_chain = true;
 	rc = ota_chain_check(&res->chain, &in);
 	if (rc == OTA_EUNTRUSTED) {
-		res->verdict = OTA_TRUST_CHAIN_FAIL;
-		snprintf(res->message, sizeof(res->message), "%s",
-			 res->chain.message);
-		rc = 0;
+		rc = verdict(res, OTA_TRUST_CHAIN_FAIL, "%s",
+			     res->chain.message);
 		goto out;
 	}
 	if (rc)
 		goto out;
-	if (check_sig(pub, s)) {
-		res->verdict = OTA_TRUST_BAD_SIG;
-		snprintf(res->message, sizeof(res->message),
-			 "%s signature by the certificate \"%s\" does not "
-			 "verify",
-			 ota_sig_alg_name(s->alg), res->chain.certs[0].subject);
-	} else {
-		res->verdict = OTA_TRUST_VALID;
-		snprintf(res->message, sizeof(res->message),
-			 "%s signature by \"%s\", chain to \"%s\" trusted",
-			 ota_sig_alg_name(s->alg), res->chain.certs[0].subject,
-			 res->chain.certs[res->chain.n_certs - 1].subject);
-	}
+	verdict(res, OTA_TRUST_VALID,
+		"%s signature by \"%s\", chain to \"%s\" trusted",
+		ota_sig_alg_name(s->alg), res->chain.certs[0].subject,
+		res->chain.certs[res->chain.n_certs - 1].subject);
 out:
 	chain_input_free(&in);
 	return rc;

@@ -847,6 +847,77 @@ check "package: a revoked signer, without the CRL" otatool package -q \
 expect_exit 6 "verify --crl: a package by a revoked signer" otatool verify -q \
 	"${ROOT[@]}" --crl "$C/inter.crl" "$R/revoked.otapkg"
 
+# ------------------------------------------------- package: SIGNING_TIME
+
+# set_time PKG OUT SECONDS: PKG with its SIGNING_TIME TLV (type 9) set to
+# SECONDS (a u64), written to OUT; prints the value's byte offset.
+set_time() {
+	python3 - "$@" <<'PY'
+import struct, sys
+src, dst, val = sys.argv[1], sys.argv[2], int(sys.argv[3])
+b = bytearray(open(src, 'rb').read())
+end, pos = 64 + struct.unpack_from('<I', b, 16)[0], 64
+while pos + 4 <= end:
+    t, l = struct.unpack_from('<HH', b, pos)
+    if t == 9 and l == 8:
+        struct.pack_into('<Q', b, pos + 4, val)
+        open(dst, 'wb').write(b)
+        print(pos + 4)
+        sys.exit(0)
+    pos += 4 + ((l + 3) & ~3)
+sys.exit('no SIGNING_TIME TLV')
+PY
+}
+
+# A changed SIGNING_TIME is a forgery: the signature over the signed region
+# says so (5), before any chain is judged at that time.
+F=$R/forged.otapkg
+for t in 17593982636503 18446744073709551615 2208988800 0; do
+	set_time "$P" "$F" "$t" >/dev/null || die "set_time"
+	expect_exit 5 "verify --trust: SIGNING_TIME forged as $t" otatool \
+		verify "${ROOT[@]}" "$F"
+	assert_matches "$OUT" '^\[ FAIL \] signature 0 +.*does not verify'
+	assert_contains "$ERR" "$F: signature 0: "
+	assert_contains "$ERR" "does not verify"
+done
+TOFF=$(set_time "$P" "$F" 0)
+bad=
+for bit in $(seq 0 63); do
+	python3 -c 'import sys
+src, dst, off, bit = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+b = bytearray(open(src, "rb").read())
+b[off + bit // 8] ^= 1 << (bit % 8)
+open(dst, "wb").write(b)' "$P" "$F" "$TOFF" "$bit"
+	run otatool verify -q "${ROOT[@]}" "$F"
+	[ "$RC" = 5 ] && _sanitizer_clean || bad="$bad $bit:$RC"
+done
+LAST_NAME="verify --trust: each bit flip of SIGNING_TIME is exit 5"
+if [ -z "$bad" ]; then pass; else fail "$LAST_NAME" "bit:status$bad"; fi
+check "verify --trust: the package is intact after the flips" otatool \
+	verify -q "${ROOT[@]}" "$P"
+
+# inspect shows a recorded time as recorded, and says when it is out of
+# range (ota_timestamp_format's result was ignored: the build time was
+# shown as the signing time, and 2^64-1 as 1969-12-31T23:59:59Z).
+for t in 17593982636503 18446744073709551615; do
+	set_time "$P" "$F" "$t" >/dev/null
+	check "inspect: SIGNING_TIME $t" otatool inspect "$F"
+	assert_matches "$OUT" "^  signed at: +$t \\(out of range: after year 9999\\)\$"
+	assert_not_contains "$OUT" "1969-12-31"
+	check "inspect --json: SIGNING_TIME $t" otatool inspect --json "$F"
+	assert_eq "$(jq -r .signing_time "$OUT")" null "signing_time"
+	assert_eq "$(jq -r .signing_time_raw "$OUT")" "$t" "signing_time_raw"
+done
+set_time "$P" "$F" 1795510800 >/dev/null
+check "inspect: an in-range SIGNING_TIME" otatool inspect "$F"
+assert_matches "$OUT" '^  signed at: +2026-11-24T09:00:00Z$'
+check "inspect --json: an in-range SIGNING_TIME" otatool inspect --json "$F"
+assert_eq "$(jq -r .signing_time "$OUT")" 2026-11-24T09:00:00Z "signing_time"
+assert_eq "$(jq -r .signing_time_raw "$OUT")" 1795510800 "signing_time_raw"
+assert_eq "$(jq -r .build_time_raw "$OUT")" \
+	"$(jq -r .build_time "$OUT" | xargs -I{} date -u -d {} +%s)" \
+	"build_time_raw"
+
 # ---------------------------------------------------------------- example
 
 # examples/release-with-ca.sh makes its own token when none is configured.

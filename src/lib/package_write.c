@@ -3,12 +3,12 @@
  * are copied or compressed), then the protected region, the signatures
  * over it, and the header written in front. One read of every image.
  */
-#include "otatool/package.h"
 #include "hasher.h"
 #include "otapkg.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
 #include "otatool/output.h"
+#include "otatool/package.h"
 #include "otatool/signer.h"
 #include "otatool/timestamp.h"
 
@@ -37,53 +37,6 @@ struct layout {
 	size_t n_certs_digests; /* key id + SHA-256 of the certificates area */
 	uint8_t certs_digests[OTAPKG_MAX_SIGS][64];
 };
-
-uint16_t ota_package_sig_code(enum ota_sig_alg alg)
-{
-	switch (alg) {
-	case OTA_SIG_ECDSA_P256_SHA256:
-		return OTAPKG_SIG_ECDSA_P256;
-	case OTA_SIG_ECDSA_P384_SHA384:
-		return OTAPKG_SIG_ECDSA_P384;
-	case OTA_SIG_RSA_PSS_SHA256:
-		return OTAPKG_SIG_RSA_PSS;
-	case OTA_SIG_RSA_PKCS1_SHA256:
-		return OTAPKG_SIG_RSA_PKCS1;
-	default:
-		return OTAPKG_SIG_ED25519;
-	}
-}
-
-int ota_package_sig_alg(enum ota_sig_alg *out, uint16_t code)
-{
-	switch (code) {
-	case OTAPKG_SIG_ECDSA_P256:
-		*out = OTA_SIG_ECDSA_P256_SHA256;
-		return 0;
-	case OTAPKG_SIG_ECDSA_P384:
-		*out = OTA_SIG_ECDSA_P384_SHA384;
-		return 0;
-	case OTAPKG_SIG_RSA_PSS:
-		*out = OTA_SIG_RSA_PSS_SHA256;
-		return 0;
-	case OTAPKG_SIG_RSA_PKCS1:
-		*out = OTA_SIG_RSA_PKCS1_SHA256;
-		return 0;
-	case OTAPKG_SIG_ED25519:
-		*out = OTA_SIG_ED25519;
-		return 0;
-	default:
-		return ota_error(OTA_EVERIFY, "unknown signature algorithm %u",
-				 code);
-	}
-}
-
-static uint8_t digest_code(enum ota_digest_alg alg)
-{
-	return alg == OTA_DIGEST_SHA384   ? OTAPKG_DIGEST_SHA384
-	       : alg == OTA_DIGEST_SHA512 ? OTAPKG_DIGEST_SHA512
-					  : OTAPKG_DIGEST_SHA256;
-}
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
@@ -144,17 +97,6 @@ static size_t tlv(uint8_t *buf, size_t pos, uint16_t type, const void *v1,
 		memset(buf + pos + 4 + len, 0, pad4(len) - len);
 	}
 	return 4 + pad4(len);
-}
-
-static uint8_t kind_code(const char *kind)
-{
-	static const char *const names[] = { "bootloader", "application",
-					     "config", "factory-reset" };
-
-	for (uint8_t i = 0; i < 4; i++)
-		if (strcmp(kind, names[i]) == 0)
-			return (uint8_t)(i + 1);
-	return OTAPKG_KIND_CUSTOM;
 }
 
 static int hex_to_bytes(uint8_t *out, const char *hex, size_t n)
@@ -250,13 +192,13 @@ static int build_region(uint8_t *buf, size_t *size,
 		const struct ota_image *img = &m->images[i];
 		size_t dl = ota_digest_alg_size(m->digest_alg);
 		size_t nl = strlen(img->name);
-		uint8_t kind = kind_code(img->kind);
+		uint8_t kind = ota_package_kind_code(img->kind);
 		size_t kl = kind == OTAPKG_KIND_CUSTOM ? strlen(img->kind) : 0;
 
 		memset(v, 0, OTAPKG_IMAGE_FIXED + 2 * dl);
 		v[0] = kind;
 		v[1] = L->compressed[i] ? OTAPKG_COMP_ZLIB : OTAPKG_COMP_NONE;
-		v[2] = digest_code(m->digest_alg);
+		v[2] = ota_package_digest_code(m->digest_alg);
 		v[3] = img->has_load_address ? 1 : 0;
 		v[4] = (uint8_t)nl;
 		v[5] = (uint8_t)kl;
@@ -299,9 +241,7 @@ static bool wants_compression(const struct ota_package_opts *o,
 static int compress_image(struct layout *L, size_t i, struct ota_image *img,
 			  enum ota_digest_alg alg, int level)
 {
-	const EVP_MD *md = alg == OTA_DIGEST_SHA384   ? EVP_sha384()
-			   : alg == OTA_DIGEST_SHA512 ? EVP_sha512()
-						      : EVP_sha256();
+	const EVP_MD *md = ota_digest_md(alg);
 	EVP_MD_CTX *in_md = EVP_MD_CTX_new(), *out_md = EVP_MD_CTX_new();
 	uint8_t *in = malloc(COPY_BUF), *out = malloc(COPY_BUF);
 	struct ota_digest flashed = { .alg = alg };
@@ -401,9 +341,7 @@ static int copy_image(struct ota_output *o, struct layout *L, size_t i,
 		      struct ota_image *img, enum ota_digest_alg alg,
 		      uint8_t *buf, const struct ota_package_opts *opts)
 {
-	const EVP_MD *md = alg == OTA_DIGEST_SHA384   ? EVP_sha384()
-			   : alg == OTA_DIGEST_SHA512 ? EVP_sha512()
-						      : EVP_sha256();
+	const EVP_MD *md = ota_digest_md(alg);
 	struct ota_hasher *h = NULL;
 	struct ota_digest d = { .alg = alg };
 	uint64_t done = 0, fsize = 0;
@@ -706,17 +644,14 @@ int ota_package_write(const char *out_path, struct ota_manifest *m,
 	memcpy(header, "OTAP", 4);
 	put16(header + OTAPKG_OFF_VERSION, OTAPKG_VERSION);
 	put16(header + OTAPKG_OFF_HEADER_SIZE, OTAPKG_HEADER_SIZE);
-	header[OTAPKG_OFF_DIGEST] = digest_code(L.region_alg);
+	header[OTAPKG_OFF_DIGEST] = ota_package_digest_code(L.region_alg);
 	put16(header + OTAPKG_OFF_IMAGE_COUNT, (uint16_t)m->n_images);
 	put32(header + OTAPKG_OFF_PROTECTED, L.P);
 	put32(header + OTAPKG_OFF_SIGBLOCK, L.S);
 	put32(header + OTAPKG_OFF_ALIGN, L.A);
 	put64(header + OTAPKG_OFF_TOTAL, L.total);
 
-	if (!EVP_DigestInit_ex(ctx,
-			       L.region_alg == OTA_DIGEST_SHA384 ? EVP_sha384()
-								 : EVP_sha256(),
-			       NULL) ||
+	if (!EVP_DigestInit_ex(ctx, ota_digest_md(L.region_alg), NULL) ||
 	    !EVP_DigestUpdate(ctx, header, sizeof(header)) ||
 	    !EVP_DigestUpdate(ctx, region, P) ||
 	    !EVP_DigestFinal_ex(ctx, H.bytes, &n)) {

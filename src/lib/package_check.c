@@ -1,13 +1,16 @@
 /*
- * Host-side package reading: the device verifier (otaverify.c) does the
- * parsing; this file gives it OpenSSL crypto, judges signatures against the
- * trust, inflates compressed images to check what would be flashed, and
+ * Checking a package on the host: the device verifier (otaverify.c) does
+ * the parsing; this file gives it OpenSSL crypto, judges signatures
+ * against the trust and the device policy (policy.c) where the device
+ * would, inflates compressed images to check what would be flashed, and
  * records everything for inspect and verify reports.
  */
+#include "hasher.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
 #include "otatool/output.h"
 #include "otatool/package.h"
+#include "otatool/policy.h"
 #include "otatool/timestamp.h"
 #include "otaverify.h"
 
@@ -25,6 +28,12 @@
 struct reader {
 	struct ota_package_report *r;
 	const struct ota_package_check_opts *o;
+	const char *path;
+	const struct ota_device_facts *device;
+	/* where the policy's facts are, for messages: as the device says */
+	uint64_t hw_off, counter_off, boot_off, policy_off;
+	bool policy_judged;
+	enum ota_package_stop stop; /* the part the last callback was in */
 	EVP_MD_CTX *md;
 	/* certificates of the signature being parsed */
 	uint8_t *certs[OTAPKG_MAX_SIGS];
@@ -44,23 +53,17 @@ struct reader {
 	int err;                /* a host-side failure inside a callback */
 };
 
-bool ota_package_is_package(const uint8_t *head, size_t len)
+/* The digest of an OTAPKG_DIGEST_* code that the verifier accepted. */
+static enum ota_digest_alg digest_of(uint8_t code)
 {
-	return len >= 4 && memcmp(head, "OTAP", 4) == 0;
+	enum ota_digest_alg alg;
+
+	return ota_package_digest_alg(&alg, code) ? OTA_DIGEST_SHA256 : alg;
 }
 
 static const EVP_MD *md_for(uint8_t code)
 {
-	return code == OTAPKG_DIGEST_SHA384   ? EVP_sha384()
-	       : code == OTAPKG_DIGEST_SHA512 ? EVP_sha512()
-					      : EVP_sha256();
-}
-
-static size_t md_len(uint8_t code)
-{
-	return code == OTAPKG_DIGEST_SHA384   ? 48
-	       : code == OTAPKG_DIGEST_SHA512 ? 64
-					      : 32;
+	return ota_digest_md(digest_of(code));
 }
 
 static int c_hash_init(void *ctx, uint8_t alg)
@@ -115,8 +118,10 @@ static int c_verify(void *ctx, const struct otav_sig *sig,
 	struct ota_trust_sig ts = { 0 };
 	struct ota_digest d = { 0 };
 	enum ota_sig_alg alg;
+	char when_error[OTA_TIMESTAMP_TEXT_LEN + 64];
 	unsigned idx = (unsigned)r->n_sigs;
 
+	rd->stop = OTA_PACKAGE_STOP_SIGNATURE;
 	if (idx >= OTA_PACKAGE_MAX_SIGS)
 		return -1;
 	si = &r->sigs[idx];
@@ -131,9 +136,7 @@ static int c_verify(void *ctx, const struct otav_sig *sig,
 	}
 	if (ota_package_sig_alg(&alg, sig->alg))
 		return -1;
-	d.alg = r->region_digest_alg == OTAPKG_DIGEST_SHA384
-		    ? OTA_DIGEST_SHA384
-		    : OTA_DIGEST_SHA256;
+	d.alg = digest_of(r->region_digest_alg);
 	d.len = digest_len;
 	memcpy(d.bytes, digest, digest_len);
 	ts.keyid = si->keyid;
@@ -144,15 +147,34 @@ static int c_verify(void *ctx, const struct otav_sig *sig,
 	ts.certs = (const uint8_t *const *)rd->certs;
 	ts.cert_lens = rd->cert_lens;
 	ts.digest = &d;
-	/* Chains are judged when the package was signed (otapkg.h). */
-	ts.when = r->has_signing_time ? r->signing_time : (int64_t)time(NULL);
+	/*
+	 * Chains are judged when the package was signed (otapkg.h), a time
+	 * the signature vouches for: ota_trust_judge checks it first.
+	 */
+	ts.when = (int64_t)time(NULL);
+	if (r->has_signing_time &&
+	    r->signing_time <= (uint64_t)OTA_TIMESTAMP_MAX) {
+		ts.when = (int64_t)r->signing_time;
+	} else if (r->has_signing_time) {
+		char t[OTA_TIMESTAMP_TEXT_LEN];
+
+		ota_timestamp_describe(t, r->signing_time);
+		snprintf(when_error, sizeof(when_error),
+			 "SIGNING_TIME at offset %llu is %s",
+			 (unsigned long long)r->signing_time_offset, t);
+		ts.when_error = when_error;
+	}
 	si->trust = calloc(1, sizeof(*si->trust));
 	if (!si->trust) {
 		rd->err = ota_error(OTA_EINTERNAL, "out of memory");
-		return -1;
+		return 2; /* stops: the verifier says "crypto" */
 	}
-	if ((rd->err = ota_trust_judge(si->trust, rd->o->trust, &ts)))
-		return -1;
+	if ((rd->err = ota_trust_judge(si->trust, rd->o->trust, &ts))) {
+		/* Could not judge at all: say why on the signature's line. */
+		snprintf(si->trust->message, sizeof(si->trust->message), "%s",
+			 ota_error_message());
+		return 2;
+	}
 	si->judged = true;
 	drop_certs(rd);
 	switch (si->trust->verdict) {
@@ -173,6 +195,7 @@ static int e_cert_data(void *ctx, unsigned sig_index, unsigned cert_index,
 {
 	struct reader *rd = ctx;
 
+	rd->stop = OTA_PACKAGE_STOP_STRUCTURE;
 	if (cert_index >= OTAPKG_MAX_SIGS)
 		return 0; /* more than the chain checker takes: ignored */
 	if (rd->n_cert <= cert_index) {
@@ -206,7 +229,6 @@ static int e_tlv(void *ctx, uint64_t offset, uint16_t type, const uint8_t *v,
 	struct reader *rd = ctx;
 	struct ota_package_report *r = rd->r;
 
-	(void)offset;
 	switch (type) {
 	case OTAPKG_TLV_NAME:
 		copy_text(r->name, sizeof(r->name), v, len);
@@ -215,10 +237,12 @@ static int e_tlv(void *ctx, uint64_t offset, uint16_t type, const uint8_t *v,
 		copy_text(r->version, sizeof(r->version), v, len);
 		break;
 	case OTAPKG_TLV_SECURITY_COUNTER:
+		rd->counter_off = offset + 4;
 		if (len == 4)
 			r->security_counter = get32(v);
 		break;
 	case OTAPKG_TLV_BOOTLOADER_MIN:
+		rd->boot_off = offset + 4;
 		if (len == 12) {
 			r->has_bootloader_min = true;
 			for (int i = 0; i < 3; i++)
@@ -226,6 +250,8 @@ static int e_tlv(void *ctx, uint64_t offset, uint16_t type, const uint8_t *v,
 		}
 		break;
 	case OTAPKG_TLV_HARDWARE:
+		if (r->n_hardware == 0)
+			rd->hw_off = offset;
 		if (r->n_hardware < OTA_PACKAGE_MAX_HW)
 			copy_text(r->hardware[r->n_hardware++], 65, v, len);
 		break;
@@ -236,13 +262,14 @@ static int e_tlv(void *ctx, uint64_t offset, uint16_t type, const uint8_t *v,
 	case OTAPKG_TLV_BUILD_TIME:
 		if (len == 8) {
 			r->has_build_time = true;
-			r->build_time = (int64_t)get64(v);
+			r->build_time = get64(v);
 		}
 		break;
 	case OTAPKG_TLV_SIGNING_TIME:
 		if (len == 8) {
 			r->has_signing_time = true;
-			r->signing_time = (int64_t)get64(v);
+			r->signing_time = get64(v);
+			r->signing_time_offset = offset + 4;
 		}
 		break;
 	case OTAPKG_TLV_DEPENDENCY:
@@ -260,26 +287,11 @@ static int e_tlv(void *ctx, uint64_t offset, uint16_t type, const uint8_t *v,
 	return 0;
 }
 
-static const char *kind_name(uint8_t kind)
-{
-	switch (kind) {
-	case OTAPKG_KIND_BOOTLOADER:
-		return "bootloader";
-	case OTAPKG_KIND_APPLICATION:
-		return "application";
-	case OTAPKG_KIND_CONFIG:
-		return "config";
-	case OTAPKG_KIND_FACTORY_RESET:
-		return "factory-reset";
-	default:
-		return "custom";
-	}
-}
-
 static int e_image(void *ctx, unsigned index, const struct otav_image *img)
 {
 	struct reader *rd = ctx;
 	struct ota_package_report *r = rd->r;
+	const char *kind = ota_package_kind_name(img->kind);
 
 	if (index >= OTA_PACKAGE_MAX_IMAGES)
 		return -1;
@@ -287,8 +299,7 @@ static int e_image(void *ctx, unsigned index, const struct otav_image *img)
 		r->n_images = index + 1;
 	snprintf(r->images[index].name, 65, "%s", img->name);
 	snprintf(r->images[index].kind, 65, "%s",
-		 img->kind == OTAPKG_KIND_CUSTOM ? img->custom_kind
-						 : kind_name(img->kind));
+		 kind ? kind : img->custom_kind);
 	r->images[index].compression = img->compression;
 	r->images[index].digest_alg = img->digest_alg;
 	r->images[index].has_load_address = img->flags & 1;
@@ -296,7 +307,8 @@ static int e_image(void *ctx, unsigned index, const struct otav_image *img)
 	r->images[index].stored_size = img->stored_size;
 	r->images[index].size = img->size;
 	r->images[index].load_address = img->load_address;
-	r->images[index].digest_len = md_len(img->digest_alg);
+	r->images[index].digest_len =
+	    ota_digest_alg_size(digest_of(img->digest_alg));
 	memcpy(r->images[index].digest, img->digest, 64);
 	memcpy(r->images[index].stored_digest, img->stored_digest, 64);
 	return 0;
@@ -317,14 +329,42 @@ static int e_header(void *ctx, const uint8_t header[OTAPKG_HEADER_SIZE])
 	return 0;
 }
 
-static int e_signature(void *ctx, unsigned index, const struct otav_sig *sig,
-		       int result)
+/* The otav status of a policy refusal, for the report's status name. */
+static enum otav_status policy_status(int rc)
 {
-	(void)ctx;
-	(void)index;
-	(void)sig;
-	(void)result;
-	return 0;
+	return rc == OTA_EHARDWARE   ? OTAV_E_HARDWARE
+	       : rc == OTA_EROLLBACK ? OTAV_E_ROLLBACK
+				     : OTAV_E_BOOTLOADER;
+}
+
+/*
+ * The device policy, at the point the device verifier judges its own: a
+ * signature verified and the signature block is done, no image read yet.
+ */
+static int e_authentic(void *ctx, const struct otav_info *info)
+{
+	struct reader *rd = ctx;
+	struct ota_package_report *r = rd->r;
+	struct ota_release_facts f;
+	int rc;
+
+	(void)info;
+	if (!rd->device)
+		return 0;
+	rd->stop = OTA_PACKAGE_STOP_POLICY;
+	rd->policy_judged = true;
+	ota_release_facts_of_package(&f, r);
+	rc = ota_policy_judge(&r->policy, rd->device, &f, r->trusted_sig >= 0);
+	if (!rc)
+		return 0;
+	rd->policy_off = rc == OTA_EHARDWARE   ? rd->hw_off
+			 : rc == OTA_EROLLBACK ? rd->counter_off
+					       : rd->boot_off;
+	rd->err =
+	    ota_error(rc, "%s: offset %llu: %s (%s)", rd->path,
+		      (unsigned long long)rd->policy_off, r->policy.message,
+		      otav_status_name(policy_status(rc)));
+	return -1;
 }
 
 /* Starts the per-image work: inflater, flashed digest, extraction file. */
@@ -400,6 +440,7 @@ static int e_image_data(void *ctx, unsigned index, const uint8_t *data,
 {
 	struct reader *rd = ctx;
 
+	rd->stop = OTA_PACKAGE_STOP_IMAGE;
 	if (index != rd->current_image) {
 		rd->current_image = index;
 		if (image_begin(rd, index))
@@ -433,6 +474,7 @@ static int e_image_done(void *ctx, unsigned index)
 	uint8_t d[64];
 	unsigned int n;
 
+	rd->stop = OTA_PACKAGE_STOP_IMAGE;
 	if (index != rd->current_image) { /* empty image: no data event */
 		rd->current_image = index;
 		if (image_begin(rd, index))
@@ -487,19 +529,42 @@ static int e_image_done(void *ctx, unsigned index)
 	return 0;
 }
 
-static int status_code(enum otav_status s)
+/*
+ * The part of the package where the verifier stopped with status s; for a
+ * host callback's refusal, the part that callback was working on (cb).
+ */
+static enum ota_package_stop stop_of(enum otav_status s,
+				     enum ota_package_stop cb)
 {
 	switch (s) {
+	case OTAV_E_ABORTED:
+		return cb;
+	case OTAV_E_CRYPTO: /* judging a signature, or hashing */
+		return cb == OTA_PACKAGE_STOP_SIGNATURE
+			   ? cb
+			   : OTA_PACKAGE_STOP_OTHER;
 	case OTAV_OK:
-		return 0;
+		return OTA_PACKAGE_STOP_NONE;
+	case OTAV_E_TRUNCATED:
+	case OTAV_E_TRAILING:
+		return OTA_PACKAGE_STOP_END;
+	case OTAV_E_MAGIC:
+	case OTAV_E_VERSION:
+	case OTAV_E_HEADER:
+	case OTAV_E_TLV:
+	case OTAV_E_SIGBLOCK:
+	case OTAV_E_PADDING:
+		return OTA_PACKAGE_STOP_STRUCTURE;
+	case OTAV_E_SIGNATURE:
+		return OTA_PACKAGE_STOP_SIGNATURE;
+	case OTAV_E_DIGEST:
+		return OTA_PACKAGE_STOP_IMAGE;
 	case OTAV_E_HARDWARE:
-		return OTA_EHARDWARE;
 	case OTAV_E_ROLLBACK:
-		return OTA_EROLLBACK;
 	case OTAV_E_BOOTLOADER:
-		return OTA_EBOOTLOADER;
+		return OTA_PACKAGE_STOP_POLICY;
 	default:
-		return OTA_EVERIFY;
+		return OTA_PACKAGE_STOP_OTHER;
 	}
 }
 
@@ -546,6 +611,9 @@ int ota_package_check(struct ota_package_report *r, const char *path,
 	rd.current_image = (unsigned)-1;
 	rd.r = r;
 	rd.o = o;
+	rd.path = path;
+	rd.device = o->device;
+	rd.stop = OTA_PACKAGE_STOP_STRUCTURE;
 	if ((rc = ota_file_open_regular(&fd, &r->file_size, path)))
 		return rc;
 	v = malloc(sizeof(*v));
@@ -562,18 +630,14 @@ int ota_package_check(struct ota_package_report *r, const char *path,
 	crypto.hash_update = c_hash_update;
 	crypto.hash_final = c_hash_final;
 	crypto.verify = c_verify;
-	pol.hardware = o->hardware;
-	pol.check_counter = o->check_counter;
-	pol.counter = o->counter;
-	pol.check_bootloader = o->check_bootloader;
-	memcpy(pol.bootloader, o->bootloader, sizeof(pol.bootloader));
+	/* The device policy is judged here (e_authentic), not by otav. */
 	pol.skip_signature = o->trust == NULL;
 	ev.ctx = &rd;
 	ev.header = e_header;
 	ev.tlv = e_tlv;
 	ev.image = e_image;
 	ev.cert_data = e_cert_data;
-	ev.signature = e_signature;
+	ev.authentic = e_authentic;
 	ev.image_data = e_image_data;
 	ev.image_done = e_image_done;
 	otav_init(v, &crypto, &pol, &ev);
@@ -602,6 +666,16 @@ int ota_package_check(struct ota_package_report *r, const char *path,
 	r->status = (int)st;
 	r->status_name = otav_status_name(st);
 	r->error_offset = v->err_offset;
+	r->stopped = stop_of(st, rd.stop);
+	if (rd.err && rd.stop == OTA_PACKAGE_STOP_POLICY)
+		r->error_offset = rd.policy_off;
+	/* The policy lines the device asked for, even where not reached. */
+	if (o->device && !rd.policy_judged) {
+		struct ota_release_facts f;
+
+		ota_release_facts_of_package(&f, r);
+		ota_policy_judge(&r->policy, o->device, &f, false);
+	}
 	if (st == OTAV_OK) {
 		rc = 0;
 		/* A trusted key's failing signature is tampering, even beside a
@@ -617,8 +691,8 @@ int ota_package_check(struct ota_package_report *r, const char *path,
 	} else if (st == OTAV_E_SIGNATURE) {
 		rc = signature_failure(r, path, v->err_offset);
 	} else {
-		rc = ota_error(status_code(st), "%s: offset %llu: %s (%s)",
-			       path, (unsigned long long)v->err_offset,
+		rc = ota_error(OTA_EVERIFY, "%s: offset %llu: %s (%s)", path,
+			       (unsigned long long)v->err_offset,
 			       v->err_what ? v->err_what : "invalid",
 			       otav_status_name(st));
 	}
@@ -698,19 +772,33 @@ static json_t *sig_json(const struct ota_package_sig_info *s)
 	return o;
 }
 
+/*
+ * A recorded time: NAME in RFC 3339, null when absent or out of range;
+ * NAME_raw the count of seconds as recorded, as a decimal string (a u64
+ * need not fit a JSON number), null when absent.
+ */
+static void time_json(json_t *o, const char *name, bool has, uint64_t t)
+{
+	char text[OTA_TIMESTAMP_TEXT_LEN], raw[24], key[32];
+	bool in_range = has && ota_timestamp_describe(text, t);
+
+	snprintf(raw, sizeof(raw), "%llu", (unsigned long long)t);
+	json_object_set_new(o, name,
+			    in_range ? json_string(text) : json_null());
+	snprintf(key, sizeof(key), "%s_raw", name);
+	json_object_set_new(o, key, has ? json_string(raw) : json_null());
+}
+
 json_t *ota_package_report_json(const struct ota_package_report *r)
 {
 	json_t *o = json_object(), *hw = json_array(), *deps = json_array();
 	json_t *imgs = json_array(), *sigs = json_array(), *hdr = json_object();
-	char ts[OTA_TIMESTAMP_LEN] = "";
 
 	json_object_set_new(hdr, "format_version",
 			    json_integer(r->format_version));
 	json_object_set_new(
 	    hdr, "region_digest",
-	    json_string(r->region_digest_alg == OTAPKG_DIGEST_SHA384
-			    ? "sha384"
-			    : "sha256"));
+	    json_string(ota_digest_alg_name(digest_of(r->region_digest_alg))));
 	json_object_set_new(hdr, "protected_size",
 			    json_integer(r->protected_size));
 	json_object_set_new(hdr, "signature_block_size",
@@ -746,10 +834,8 @@ json_t *ota_package_report_json(const struct ota_package_report *r)
 				    img->has_load_address ? json_string(addr)
 							  : json_null());
 		json_object_set_new(j, "digest_algorithm",
-				    json_string(img->digest_len == 64 ? "sha512"
-						: img->digest_len == 48
-						    ? "sha384"
-						    : "sha256"));
+				    json_string(ota_digest_alg_name(
+					digest_of(img->digest_alg))));
 		json_object_set_new(j, "digest",
 				    hex_json(img->digest, img->digest_len));
 		json_object_set_new(
@@ -763,8 +849,6 @@ json_t *ota_package_report_json(const struct ota_package_report *r)
 	}
 	for (size_t i = 0; i < r->n_sigs; i++)
 		json_array_append_new(sigs, sig_json(&r->sigs[i]));
-	if (r->has_build_time)
-		ota_timestamp_format(ts, r->build_time);
 	json_object_set_new(o, "format", json_string("otatool-package"));
 	json_object_set_new(o, "file_size",
 			    json_integer((json_int_t)r->file_size));
@@ -786,13 +870,8 @@ json_t *ota_package_report_json(const struct ota_package_report *r)
 	json_object_set_new(o, "git_commit",
 			    r->git_commit[0] ? json_string(r->git_commit)
 					     : json_null());
-	json_object_set_new(o, "build_time",
-			    ts[0] ? json_string(ts) : json_null());
-	ts[0] = '\0';
-	if (r->has_signing_time)
-		ota_timestamp_format(ts, r->signing_time);
-	json_object_set_new(o, "signing_time",
-			    ts[0] ? json_string(ts) : json_null());
+	time_json(o, "build_time", r->has_build_time, r->build_time);
+	time_json(o, "signing_time", r->has_signing_time, r->signing_time);
 	json_object_set_new(o, "dependencies", deps);
 	json_object_set_new(o, "images", imgs);
 	json_object_set_new(o, "signatures", sigs);
