@@ -1,6 +1,6 @@
 /*
  * The otatool package format, version 1: constants and layout shared by the
- * host writer (src/lib/package.c) and the device-side verifier
+ * host writer (src/lib/package_write.c) and the device-side verifier
  * (otaverify.c). C99, no dependencies. All integers are little-endian.
  * The byte-by-byte specification is otatool-package(5).
  *

@@ -682,10 +682,12 @@ int ota_package_check(struct ota_package_report *r, const char *path,
 		 * good one: the same rule as for signed manifests. */
 		for (size_t i = 0; rc == 0 && i < r->n_sigs; i++)
 			if (r->sigs[i].trust &&
-			    r->sigs[i].trust->verdict == OTA_TRUST_BAD_SIG)
+			    r->sigs[i].trust->verdict == OTA_TRUST_BAD_SIG) {
 				rc = ota_error(OTA_EVERIFY,
 					       "%s: signature %zu: %s", path, i,
 					       r->sigs[i].trust->message);
+				r->stopped = OTA_PACKAGE_STOP_SIGNATURE;
+			}
 	} else if (rd.err) {
 		rc = rd.err; /* our own callbacks said why */
 	} else if (st == OTAV_E_SIGNATURE) {

@@ -326,3 +326,42 @@ Test(package_read, forged_signing_time_is_a_bad_signature)
 	}
 	chain_env_free(&c);
 }
+
+/*
+ * A trusted key's bad signature beside a good one is tampering: refused,
+ * and the report says it stopped at the signatures, not that it read a
+ * valid package (found by fuzz/fuzz_package_check.c).
+ */
+Test(package_read, bad_trusted_signature_beside_a_good_one)
+{
+	struct pkgb_desc d = { 0 };
+	struct pkgb_pkg pkg = { 0 };
+	struct ota_package_report r;
+	struct env e;
+	EVP_PKEY *k2 = pkgb_key(OTAPKG_SIG_ED25519);
+	FILE *f;
+
+	env_init(&e);
+	cr_assert_eq(ota_trust_add_pkey(&e.trust, k2, "second key"), 0);
+	d.n_images = 1;
+	d.images[0].name = "app";
+	d.images[0].data = content;
+	d.images[0].len = sizeof(content);
+	d.n_signers = 2;
+	d.signers[0].key = e.key;
+	d.signers[1].key = k2;
+	d.signers[1].corrupt = 1;
+	pkgb_build(&pkg, &d);
+	f = fopen(e.pkg, "wb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(pkg.data, 1, pkg.len, f), pkg.len);
+	cr_assert_eq(fclose(f), 0);
+	pkgb_free(&pkg);
+	cr_assert_eq(extract(&e, &r), OTA_EVERIFY);
+	cr_assert(strstr(r.error, "signature 1: "), "%s", r.error);
+	cr_assert_eq(r.stopped, OTA_PACKAGE_STOP_SIGNATURE);
+	cr_assert_eq(entries(e.out), 0, "nothing extracted");
+	ota_package_report_clear(&r);
+	EVP_PKEY_free(k2);
+	env_free(&e);
+}
