@@ -121,6 +121,51 @@ int ota_envelope_load_manifest(struct ota_envelope **e, struct ota_manifest **m,
 /* Canonical JSON: payloadType, payload, signatures; 2-space indent. */
 int ota_envelope_to_json(char **out, size_t *len, const struct ota_envelope *e);
 
+/* Signing (otatool sign) ----------------------------------------------- */
+
+struct ota_signers;
+
+/*
+ * Adds every signer's signature over the PAE, each with the certificates
+ * attached to its key (signer first, then its chain).
+ */
+int ota_envelope_sign(struct ota_envelope *e, const struct ota_signers *s);
+
+/*
+ * The two-step form, for a signer that otatool cannot reach: writes what
+ * an alg signature covers, as its digest (digest_path: the hash of the
+ * PAE, for algorithms that sign a digest; OTA_EUSAGE for Ed25519) and/or
+ * the PAE itself (payload_path); either may be NULL.
+ */
+int ota_envelope_export_to_sign(const struct ota_envelope *e,
+				enum ota_sig_alg alg, const char *digest_path,
+				const char *payload_path);
+
+/*
+ * The second step: reads the signature made over the PAE from sig_path
+ * (raw, DER or base64: ota_signature_decode), checks it with key's public
+ * half and adds it with key's certificates. OTA_EVERIFY if it is not a
+ * valid alg signature by key (then e is unchanged).
+ */
+int ota_envelope_import_signature(struct ota_envelope *e,
+				  const struct ota_key *key,
+				  enum ota_sig_alg alg, const char *sig_path);
+
+/*
+ * Where a signed manifest goes by default: NAME.json -> NAME.signed.json;
+ * a signed manifest (NAME.signed.json) is updated in place. Malloc'd; NULL
+ * when out of memory.
+ */
+char *ota_envelope_default_output(const char *input);
+
+/*
+ * Writes e to path atomically. When path is input itself (same file) the
+ * signed manifest replaces it (an update in place); any other input of the
+ * command is never replaced (output.h).
+ */
+int ota_envelope_write(const struct ota_envelope *e, const char *path,
+		       const char *input);
+
 #ifdef __cplusplus
 }
 #endif

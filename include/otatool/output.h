@@ -39,6 +39,13 @@ enum {
 int ota_output_open(struct ota_output **out, const char *path, mode_t mode,
 		    int flags);
 
+/*
+ * A whole output at once: ota_output_open(), one write, commit; nothing
+ * is left behind on failure.
+ */
+int ota_output_write_file(const char *path, const void *data, size_t len,
+			  mode_t mode, int flags);
+
 /* Appends bytes; OTA_EOUTPUT naming the path on failure. */
 int ota_output_write(struct ota_output *o, const void *data, size_t len);
 

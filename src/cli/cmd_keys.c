@@ -219,7 +219,6 @@ static int keys_export_public(const struct keys_args *a)
 {
 	struct ota_pkcs11 *p11 = NULL;
 	struct ota_pkcs11_key *k = NULL;
-	struct ota_output *out = NULL;
 	const char *ref = a->key ? a->key : (a->n_rest ? a->rest[0] : NULL);
 	EVP_PKEY *pub = NULL;
 	char id[OTA_KEY_ID_LEN + 1];
@@ -250,15 +249,11 @@ static int keys_export_public(const struct keys_args *a)
 		if (!a->output)
 			goto out;
 	}
-	if ((rc = ota_output_open(&out, a->output, 0644, 0)) ||
-	    (rc = ota_output_write(out, enc, len)))
+	if ((rc = ota_output_write_file(a->output, enc, len, 0644, 0)))
 		goto out;
-	rc = ota_output_commit(out);
-	out = NULL;
 	if (!a->quiet && !a->json)
 		fprintf(stderr, "otatool: keys: key id %s\n", id);
 out:
-	ota_output_abort(out);
 	free(enc);
 	EVP_PKEY_free(pub);
 	ota_pkcs11_free(p11);

@@ -148,7 +148,6 @@ int cmd_manifest(int argc, char **argv)
 {
 	struct ota_manifest *m = NULL, *prev = NULL;
 	struct ota_resolve_opts ropts = { 0 };
-	struct ota_output *out = NULL;
 	struct cli_progress progress;
 	const char *output = NULL, *previous = NULL, *release = NULL;
 	bool quiet = false;
@@ -202,11 +201,8 @@ int cmd_manifest(int argc, char **argv)
 	if ((rc = rebase(m, output)))
 		goto out;
 	if ((rc = ota_manifest_to_json(&json, &len, m)) ||
-	    (rc = ota_output_open(&out, output, 0644, 0)) ||
-	    (rc = ota_output_write(out, json, len)))
+	    (rc = ota_output_write_file(output, json, len, 0644, 0)))
 		goto out;
-	rc = ota_output_commit(out);
-	out = NULL;
 	if (rc == 0 && !quiet && output && strcmp(output, "-") != 0) {
 		uint64_t total = 0;
 
@@ -219,7 +215,6 @@ int cmd_manifest(int argc, char **argv)
 			(unsigned long long)total);
 	}
 out:
-	ota_output_abort(out);
 	free(json);
 	ota_manifest_free(prev);
 	ota_manifest_free(m);

@@ -3,10 +3,8 @@
 
 #include "otatool/envelope.h"
 #include "otatool/error.h"
-#include "otatool/fileio.h"
 #include "otatool/key.h"
 #include "otatool/manifest.h"
-#include "otatool/output.h"
 #include "otatool/signer.h"
 #include "otatool/trust.h"
 
@@ -14,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 static const struct cli_opt_spec opts[] = {
@@ -93,70 +90,6 @@ static int load_manifest(struct ota_envelope **e, const struct sign_args *a,
 	return rc;
 }
 
-/* NAME.json -> NAME.signed.json; a signed manifest is updated in place. */
-static char *default_output(const char *input)
-{
-	size_t len = strlen(input);
-	const char *suffix = ".signed.json";
-	char *out;
-
-	if (len >= strlen(suffix) &&
-	    strcmp(input + len - strlen(suffix), suffix) == 0)
-		return strdup(input);
-	if (len >= 5 && strcmp(input + len - 5, ".json") == 0)
-		len -= 5;
-	out = malloc(len + strlen(suffix) + 1);
-	if (out) {
-		memcpy(out, input, len);
-		strcpy(out + len, suffix);
-	}
-	return out;
-}
-
-/* Whether a and b name one existing file. */
-static bool same_file(const char *a, const char *b)
-{
-	struct stat sa, sb;
-
-	return stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
-	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
-/* The signed manifest; it may replace the manifest it signs (in place). */
-static int write_envelope(const struct ota_envelope *e, const char *path,
-			  const char *input)
-{
-	int flags = same_file(path, input) ? OTA_OUTPUT_UPDATE : 0;
-	struct ota_output *out = NULL;
-	char *json = NULL;
-	size_t len = 0;
-	int rc;
-
-	if ((rc = ota_envelope_to_json(&json, &len, e)) ||
-	    (rc = ota_output_open(&out, path, 0644, flags)) ||
-	    (rc = ota_output_write(out, json, len)))
-		goto out;
-	rc = ota_output_commit(out);
-	out = NULL;
-out:
-	ota_output_abort(out);
-	free(json);
-	return rc;
-}
-
-static int write_file(const char *path, const void *data, size_t len)
-{
-	struct ota_output *out = NULL;
-	int rc;
-
-	if ((rc = ota_output_open(&out, path, 0644, 0)) ||
-	    (rc = ota_output_write(out, data, len))) {
-		ota_output_abort(out);
-		return rc;
-	}
-	return ota_output_commit(out);
-}
-
 static json_t *report_entry(const char *input, const char *output,
 			    const struct ota_envelope *e)
 {
@@ -178,50 +111,27 @@ static json_t *report_entry(const char *input, const char *output,
 	return o;
 }
 
-static int add_signature(struct ota_envelope *e, struct ota_key *key,
-			 const uint8_t *sig, size_t sig_len)
-{
-	const uint8_t *const *der;
-	const size_t *lens;
-	size_t n = ota_key_certs(key, &der, &lens);
-	int rc = ota_envelope_add(e, ota_key_id(key), ota_key_alg(key), sig,
-				  sig_len);
-
-	for (size_t c = 0; rc == 0 && c < n; c++)
-		rc = ota_envelope_add_cert(e, e->n_sigs - 1, der[c], lens[c]);
-	return rc;
-}
-
 /* Adds each key's signature, with its certificates, to one manifest. */
 static int sign_one(const struct sign_args *a, const char *input,
 		    json_t *report)
 {
 	struct ota_envelope *e = NULL;
-	uint8_t *pae = NULL, *sig = NULL;
-	size_t pae_len = 0, sig_len = 0;
 	char *output = NULL;
 	int rc;
 
-	if ((rc = load_manifest(&e, a, input)) ||
-	    (rc = ota_envelope_pae(&pae, &pae_len, e)))
+	if ((rc = load_manifest(&e, a, input)))
 		goto out;
-	for (size_t k = 0; k < ota_signers_count(a->signers); k++) {
-		struct ota_key *key = ota_signers_key(a->signers, k);
-
-		if ((rc = ota_key_sign(&sig, &sig_len, key, pae, pae_len)) ||
-		    (rc = add_signature(e, key, sig, sig_len))) {
-			rc = ota_error_wrap(rc, "%s", input);
-			goto out;
-		}
-		free(sig);
-		sig = NULL;
+	if ((rc = ota_envelope_sign(e, a->signers))) {
+		rc = ota_error_wrap(rc, "%s", input);
+		goto out;
 	}
-	output = a->output ? strdup(a->output) : default_output(input);
+	output =
+	    a->output ? strdup(a->output) : ota_envelope_default_output(input);
 	if (!output) {
 		rc = ota_error(OTA_EINTERNAL, "out of memory");
 		goto out;
 	}
-	if ((rc = write_envelope(e, output, input)))
+	if ((rc = ota_envelope_write(e, output, input)))
 		goto out;
 	if (report)
 		json_array_append_new(report, report_entry(input, output, e));
@@ -230,8 +140,6 @@ static int sign_one(const struct sign_args *a, const char *input,
 			input, output, e->n_sigs, e->n_sigs == 1 ? "" : "s");
 out:
 	free(output);
-	free(sig);
-	free(pae);
 	ota_envelope_free(e);
 	return rc;
 }
@@ -272,30 +180,12 @@ static int export_to_sign(struct sign_args *a, json_t **report)
 	struct ota_envelope *e = NULL;
 	struct ota_key *key = NULL;
 	enum ota_sig_alg alg;
-	enum ota_digest_alg d;
-	struct ota_digest dg;
-	uint8_t *pae = NULL;
-	size_t pae_len = 0;
 	int rc;
 
 	if ((rc = two_step_key(&key, &alg, a)) ||
 	    (rc = load_manifest(&e, a, a->inputs[0])) ||
-	    (rc = ota_envelope_pae(&pae, &pae_len, e)))
-		goto out;
-	if (a->export_digest) {
-		if (!ota_sig_alg_digest(alg, &d)) {
-			rc = ota_error(OTA_EUSAGE,
-				       "%s signs the whole message, not a "
-				       "digest: use --export-payload",
-				       ota_sig_alg_name(alg));
-			goto out;
-		}
-		if ((rc = ota_digest_buffer(&dg, d, pae, pae_len)) ||
-		    (rc = write_file(a->export_digest, dg.bytes, dg.len)))
-			goto out;
-	}
-	if (a->export_payload &&
-	    (rc = write_file(a->export_payload, pae, pae_len)))
+	    (rc = ota_envelope_export_to_sign(e, alg, a->export_digest,
+					      a->export_payload)))
 		goto out;
 	if (a->json) {
 		json_decref(*report);
@@ -310,7 +200,6 @@ static int export_to_sign(struct sign_args *a, json_t **report)
 			a->export_digest ? a->export_digest : a->export_payload,
 			ota_sig_alg_name(alg), a->inputs[0]);
 out:
-	free(pae);
 	ota_envelope_free(e);
 	return rc;
 }
@@ -320,9 +209,7 @@ static int import_signature(struct sign_args *a, json_t *report)
 	struct ota_envelope *e = NULL;
 	struct ota_key *key = NULL;
 	enum ota_sig_alg alg;
-	char *raw = NULL, *output = NULL;
-	uint8_t *pae = NULL, *sig = NULL;
-	size_t pae_len = 0, raw_len = 0, sig_len = 0;
+	char *output = NULL;
 	int rc;
 
 	if (a->names.opts.n_keys == 0) {
@@ -333,35 +220,19 @@ static int import_signature(struct sign_args *a, json_t *report)
 		goto out;
 	}
 	if ((rc = two_step_key(&key, &alg, a)) ||
-	    (rc = ota_envelope_load(&e, a->inputs[0])) ||
-	    (rc = ota_envelope_pae(&pae, &pae_len, e)) ||
-	    (rc =
-		 ota_file_read_small(&raw, &raw_len, a->import_sig, 64u << 10)))
+	    (rc = ota_envelope_load(&e, a->inputs[0])))
 		goto out;
-	if ((rc = ota_signature_decode(&sig, &sig_len, alg,
-				       (const uint8_t *)raw, raw_len))) {
-		rc = ota_error_wrap(rc, "%s", a->import_sig);
-		goto out;
-	}
-	if (ota_signature_verify(ota_key_public(key), alg, pae, pae_len, sig,
-				 sig_len)) {
-		rc = ota_error(OTA_EVERIFY,
-			       "%s: not a valid %s signature of %s by %s; "
-			       "nothing written",
-			       a->import_sig, ota_sig_alg_name(alg),
-			       a->inputs[0], a->names.keys[0]);
-		goto out;
-	}
-	if ((rc = add_signature(e, key, sig, sig_len))) {
+	if ((rc = ota_envelope_import_signature(e, key, alg, a->import_sig))) {
 		rc = ota_error_wrap(rc, "%s", a->inputs[0]);
 		goto out;
 	}
-	output = a->output ? strdup(a->output) : default_output(a->inputs[0]);
+	output = a->output ? strdup(a->output)
+			   : ota_envelope_default_output(a->inputs[0]);
 	if (!output) {
 		rc = ota_error(OTA_EINTERNAL, "out of memory");
 		goto out;
 	}
-	if ((rc = write_envelope(e, output, a->inputs[0])))
+	if ((rc = ota_envelope_write(e, output, a->inputs[0])))
 		goto out;
 	if (report)
 		json_array_append_new(report,
@@ -372,9 +243,6 @@ static int import_signature(struct sign_args *a, json_t *report)
 			a->import_sig, output);
 out:
 	free(output);
-	free(sig);
-	free(raw);
-	free(pae);
 	ota_envelope_free(e);
 	return rc;
 }

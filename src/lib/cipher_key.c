@@ -612,20 +612,6 @@ int ota_unwrap(struct ota_content_key *out, struct ota_decrypt_key *k,
 
 /* ---- Generating key files ---------------------------------------------- */
 
-static int write_file(const char *path, const void *data, size_t len,
-		      mode_t mode)
-{
-	struct ota_output *o = NULL;
-	int rc;
-
-	if ((rc = ota_output_open(&o, path, mode, 1)) ||
-	    (rc = ota_output_write(o, data, len))) {
-		ota_output_abort(o);
-		return rc;
-	}
-	return ota_output_commit(o);
-}
-
 static int generate_kek(const char *path, size_t len)
 {
 	uint8_t raw[32];
@@ -638,7 +624,8 @@ static int generate_kek(const char *path, size_t len)
 	}
 	n = EVP_EncodeBlock((unsigned char *)text, raw, (int)len);
 	text[n++] = '\n';
-	rc = write_file(path, text, (size_t)n, 0600);
+	rc = ota_output_write_file(path, text, (size_t)n, 0600,
+				   OTA_OUTPUT_EXCLUSIVE);
 	OPENSSL_cleanse(raw, sizeof(raw));
 	OPENSSL_cleanse(text, sizeof(text));
 	return rc;
@@ -662,9 +649,11 @@ static int generate_x25519(char id[65], const char *private_path,
 	plen = BIO_get_mem_data(priv, &pdata);
 	ulen = BIO_get_mem_data(pub, &udata);
 	if ((rc = ota_key_id_of(id, pk)) ||
-	    (rc = write_file(public_path, udata, (size_t)ulen, 0644)))
+	    (rc = ota_output_write_file(public_path, udata, (size_t)ulen, 0644,
+					OTA_OUTPUT_EXCLUSIVE)))
 		goto out;
-	if ((rc = write_file(private_path, pdata, (size_t)plen, 0600)))
+	if ((rc = ota_output_write_file(private_path, pdata, (size_t)plen, 0600,
+					OTA_OUTPUT_EXCLUSIVE)))
 		unlink(public_path);
 out:
 	ERR_clear_error();

@@ -859,17 +859,11 @@ static EVP_PKEY *keygen(const char *type)
 
 static int bio_to_output(BIO *bio, const char *path, mode_t mode)
 {
-	struct ota_output *out = NULL;
 	char *data = NULL;
 	long len = BIO_get_mem_data(bio, &data);
-	int rc;
 
-	if ((rc = ota_output_open(&out, path, mode, 1)) ||
-	    (rc = ota_output_write(out, data, (size_t)len))) {
-		ota_output_abort(out);
-		return rc;
-	}
-	return ota_output_commit(out);
+	return ota_output_write_file(path, data, (size_t)len, mode,
+				     OTA_OUTPUT_EXCLUSIVE);
 }
 
 int ota_key_generate_file(char id[OTA_KEY_ID_LEN + 1], const char *type,

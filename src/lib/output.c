@@ -377,3 +377,17 @@ void ota_output_abort(struct ota_output *o)
 	}
 	output_free(o);
 }
+
+int ota_output_write_file(const char *path, const void *data, size_t len,
+			  mode_t mode, int flags)
+{
+	struct ota_output *o = NULL;
+	int rc;
+
+	if ((rc = ota_output_open(&o, path, mode, flags)) ||
+	    (rc = ota_output_write(o, data, len))) {
+		ota_output_abort(o);
+		return rc;
+	}
+	return ota_output_commit(o);
+}
