@@ -118,6 +118,21 @@ int ota_envelope_load_manifest(struct ota_envelope **e, struct ota_manifest **m,
 			       const char *path,
 			       const struct ota_envelope_load_opts *opts);
 
+/*
+ * What a package is made from (otatool package INPUT): a release file
+ * (.yaml or .yml: loaded and resolved with ro, ro->source set to path),
+ * or a manifest, bare or signed. A signed manifest must verify against
+ * trust; an empty trust means the signers' own keys (what they package,
+ * they must have signed), and trust is filled with them. A bare manifest
+ * is taken as is. *m is the caller's to free.
+ */
+struct ota_resolve_opts;
+struct ota_signers;
+int ota_manifest_load_input(struct ota_manifest **m, const char *path,
+			    const struct ota_resolve_opts *ro,
+			    struct ota_trust *trust,
+			    const struct ota_signers *signers);
+
 /* Canonical JSON: payloadType, payload, signatures; 2-space indent. */
 int ota_envelope_to_json(char **out, size_t *len, const struct ota_envelope *e);
 

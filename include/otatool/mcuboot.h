@@ -81,6 +81,24 @@ int ota_mcuboot_write(const char *out_path, const char *image_path,
 		      const struct ota_mcuboot_opts *opts,
 		      ota_progress_fn progress, void *progress_ctx);
 
+/*
+ * One image of a release as an MCUboot image: the image named image (NULL:
+ * the only one, else the one of kind application), its version from the
+ * release's (build_number, or -1 for the prerelease's number, as
+ * ota_mcuboot_version_from_semver), its load address (which must fit 32
+ * bits) and the release's security counter set in opts, the manifest's
+ * digest of the image checked again while it is read, then written as
+ * ota_mcuboot_write. No image to choose, or more than one signer, is
+ * OTA_EUSAGE; what names the release in messages.
+ */
+struct ota_manifest;
+int ota_mcuboot_write_release(const char *out_path,
+			      const struct ota_manifest *m, const char *what,
+			      const char *image, int64_t build_number,
+			      const struct ota_signers *signers,
+			      struct ota_mcuboot_opts *opts,
+			      ota_progress_fn progress, void *progress_ctx);
+
 /* What a verification was asked to check. */
 struct ota_mcuboot_policy {
 	EVP_PKEY *const *trusted; /* keys the signature may be by */

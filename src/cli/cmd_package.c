@@ -104,44 +104,18 @@ struct package_args {
 	int64_t build_number;
 };
 
-static bool is_yaml(const char *path)
-{
-	size_t n = strlen(path);
-
-	return (n > 5 && strcmp(path + n - 5, ".yaml") == 0) ||
-	       (n > 4 && strcmp(path + n - 4, ".yml") == 0);
-}
-
 /* The manifest: resolved from a release file, or read from a manifest. */
 static int load_manifest(struct ota_manifest **m, struct package_args *a)
 {
-	struct ota_envelope_load_opts lo = { .trust = &a->trust,
-					     .unsigned_ok = true };
-	struct ota_envelope *e = NULL;
-	int rc = 0;
+	struct ota_resolve_opts ro = {
+		.git_dir = a->git_dir,
+		.allow_dirty = a->allow_dirty,
+		.allow_outside = a->allow_outside,
+		/* Hashed once, while they are copied in. */
+		.skip_digests = true,
+	};
 
-	if (is_yaml(a->input)) {
-		struct ota_resolve_opts ro = {
-			.source = a->input,
-			.git_dir = a->git_dir,
-			.allow_dirty = a->allow_dirty,
-			.allow_outside = a->allow_outside,
-			/* Hashed once, while they are copied in. */
-			.skip_digests = true,
-		};
-
-		if ((rc = ota_manifest_new(m)) ||
-		    (rc = ota_manifest_load_yaml(*m, a->input)))
-			return rc;
-		return ota_manifest_resolve(*m, &ro);
-	}
-	/* Without explicit trust, the packaging keys must have signed. */
-	if (ota_trust_empty(&a->trust))
-		rc = ota_signers_trust(&a->trust, a->signers);
-	if (rc == 0)
-		rc = ota_envelope_load_manifest(&e, m, a->input, &lo);
-	ota_envelope_free(e);
-	return rc;
+	return ota_manifest_load_input(m, a->input, &ro, &a->trust, a->signers);
 }
 
 static int package_otatool(struct package_args *a, struct ota_manifest *m)
@@ -152,52 +126,9 @@ static int package_otatool(struct package_args *a, struct ota_manifest *m)
 static int package_mcuboot(struct package_args *a, struct ota_manifest *m,
 			   struct cli_progress *progress)
 {
-	const struct ota_image *img = NULL;
-	size_t i;
-	int rc;
-
-	if (ota_signers_count(a->signers) != 1)
-		return ota_error(OTA_EUSAGE,
-				 "an MCUboot image carries one signature: give "
-				 "one --key");
-	for (i = 0; i < m->n_images; i++) {
-		const struct ota_image *c = &m->images[i];
-
-		if (a->image ? strcmp(c->name, a->image) == 0
-			     : (m->n_images == 1 ||
-				strcmp(c->kind, "application") == 0)) {
-			img = c;
-			break;
-		}
-	}
-	if (!img)
-		return ota_error(OTA_EUSAGE,
-				 a->image ? "--image %s: no image of that name"
-					  : "%s: several images and none of "
-					    "kind application: choose one with "
-					    "--image",
-				 a->image ? a->image : a->input);
-	if ((rc = ota_mcuboot_version_from_semver(
-		 &a->mopts.version, &m->version, a->build_number)))
-		return ota_error_wrap(rc, "%s: version", a->input);
-	if (img->has_load_address) {
-		if (img->load_address > UINT32_MAX)
-			return ota_error(OTA_EINPUT,
-					 "image %s: load address 0x%llx does "
-					 "not fit MCUboot's 32 bits",
-					 img->name,
-					 (unsigned long long)img->load_address);
-		a->mopts.has_load_address = true;
-		a->mopts.load_address = (uint32_t)img->load_address;
-	}
-	a->mopts.has_security_counter = true;
-	a->mopts.security_counter = m->security_counter;
-	/* The manifest's digest of this image must still hold. */
-	if (img->digest.len &&
-	    (rc = ota_manifest_check_image(m, i, cli_progress_cb, progress)))
-		return rc;
-	return ota_mcuboot_write(a->output, img->path, a->signers, &a->mopts,
-				 cli_progress_cb, progress);
+	return ota_mcuboot_write_release(a->output, m, a->input, a->image,
+					 a->build_number, a->signers, &a->mopts,
+					 cli_progress_cb, progress);
 }
 
 /* A bad option value is a usage error (exit 2), naming the option. */

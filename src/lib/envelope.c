@@ -3,6 +3,7 @@
 #include "otatool/error.h"
 #include "otatool/fileio.h"
 #include "otatool/manifest.h"
+#include "otatool/signer.h"
 #include "otatool/trust.h"
 
 #include <ctype.h>
@@ -517,5 +518,48 @@ fail:
 	ota_envelope_free(*e);
 	*m = NULL;
 	*e = NULL;
+	return rc;
+}
+
+static bool is_release_file(const char *path)
+{
+	size_t n = strlen(path);
+
+	return (n > 5 && strcmp(path + n - 5, ".yaml") == 0) ||
+	       (n > 4 && strcmp(path + n - 4, ".yml") == 0);
+}
+
+int ota_manifest_load_input(struct ota_manifest **m, const char *path,
+			    const struct ota_resolve_opts *ro,
+			    struct ota_trust *trust,
+			    const struct ota_signers *signers)
+{
+	struct ota_envelope_load_opts lo = { .trust = trust,
+					     .unsigned_ok = true };
+	struct ota_envelope *e = NULL;
+	int rc = 0;
+
+	*m = NULL;
+	if (is_release_file(path)) {
+		struct ota_resolve_opts r = *ro;
+
+		r.source = path;
+		if ((rc = ota_manifest_new(m)) ||
+		    (rc = ota_manifest_load_yaml(*m, path)) ||
+		    (rc = ota_manifest_resolve(*m, &r))) {
+			ota_manifest_free(*m);
+			*m = NULL;
+		}
+		return rc;
+	}
+	if (ota_trust_empty(trust))
+		rc = ota_signers_trust(trust, signers);
+	if (rc == 0)
+		rc = ota_envelope_load_manifest(&e, m, path, &lo);
+	ota_envelope_free(e);
+	if (rc) {
+		ota_manifest_free(*m);
+		*m = NULL;
+	}
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include "otatool/mcuboot.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
+#include "otatool/manifest.h"
 #include "otatool/output.h"
 #include "otatool/signer.h"
 
@@ -1481,4 +1482,68 @@ json_t *ota_mcuboot_info_json(const struct ota_mcuboot_info *info)
 		return NULL;
 	}
 	return o;
+}
+
+/* The release's image to sign: named, the only one, or the application. */
+static int release_image(size_t *index, const struct ota_manifest *m,
+			 const char *what, const char *image)
+{
+	for (size_t i = 0; i < m->n_images; i++) {
+		const struct ota_image *c = &m->images[i];
+
+		if (image ? strcmp(c->name, image) == 0
+			  : (m->n_images == 1 ||
+			     strcmp(c->kind, "application") == 0)) {
+			*index = i;
+			return 0;
+		}
+	}
+	if (image)
+		return ota_error(OTA_EUSAGE,
+				 "--image %s: no image of that name", image);
+	return ota_error(OTA_EUSAGE,
+			 "%s: several images and none of kind application: "
+			 "choose one with --image",
+			 what);
+}
+
+int ota_mcuboot_write_release(const char *out_path,
+			      const struct ota_manifest *m, const char *what,
+			      const char *image, int64_t build_number,
+			      const struct ota_signers *signers,
+			      struct ota_mcuboot_opts *opts,
+			      ota_progress_fn progress, void *progress_ctx)
+{
+	const struct ota_image *img;
+	size_t i = 0;
+	int rc;
+
+	if (ota_signers_count(signers) != 1)
+		return ota_error(OTA_EUSAGE,
+				 "an MCUboot image carries one signature: give "
+				 "one --key");
+	if ((rc = release_image(&i, m, what, image)))
+		return rc;
+	img = &m->images[i];
+	if ((rc = ota_mcuboot_version_from_semver(&opts->version, &m->version,
+						  build_number)))
+		return ota_error_wrap(rc, "%s: version", what);
+	if (img->has_load_address) {
+		if (img->load_address > UINT32_MAX)
+			return ota_error(OTA_EINPUT,
+					 "image %s: load address 0x%llx does "
+					 "not fit MCUboot's 32 bits",
+					 img->name,
+					 (unsigned long long)img->load_address);
+		opts->has_load_address = true;
+		opts->load_address = (uint32_t)img->load_address;
+	}
+	opts->has_security_counter = true;
+	opts->security_counter = m->security_counter;
+	/* The manifest's digest of this image must still hold. */
+	if (img->digest.len &&
+	    (rc = ota_manifest_check_image(m, i, progress, progress_ctx)))
+		return rc;
+	return ota_mcuboot_write(out_path, img->path, signers, opts, progress,
+				 progress_ctx);
 }

@@ -25,6 +25,7 @@
 #include "otatool/error.h"
 #include "otatool/fileio.h"
 #include "otatool/key.h"
+#include "otatool/manifest.h"
 #include "otatool/mcuboot.h"
 #include "otatool/semver.h"
 #include "otatool/signer.h"
@@ -1461,4 +1462,112 @@ Test(mcuboot_verify, inspect_without_keys)
 	    OTA_EINPUT);
 	free(img);
 	free_key(&k);
+}
+
+/* ---- One image of a release (ota_mcuboot_write_release) ---------------- */
+
+/* A release of version 1.2.3 with the images given as NAME:KIND:FILE. */
+static struct ota_manifest *release_of(const char *const *images, size_t n)
+{
+	struct ota_manifest *m = NULL;
+
+	cr_assert_eq(ota_manifest_new(&m), 0);
+	cr_assert_eq(ota_manifest_set(m, "version", "1.2.3", "test"), 0);
+	cr_assert_eq(ota_manifest_set(m, "security-counter", "9", "test"), 0);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(ota_manifest_set(m, "image", images[i], "test"), 0,
+			     "%s", ota_error_message());
+	return m;
+}
+
+static int write_release(struct ota_manifest *m, const char *image,
+			 struct ota_key **keys, size_t n_keys)
+{
+	struct ota_mcuboot_opts o = base_opts();
+	struct ota_signers *s = NULL;
+	int rc;
+
+	cr_assert_eq(ota_signers_wrap(&s, keys, n_keys), 0);
+	ota_input_forget_all();
+	rc = ota_mcuboot_write_release(signed_path, m, "rel.yaml", image, 4, s,
+				       &o, NULL, NULL);
+	ota_signers_free(s);
+	return rc;
+}
+
+Test(mcuboot_write, release_picks_the_application_image)
+{
+	char app[600], cfg[600];
+	const char *imgs[] = { cfg, app };
+	struct ota_manifest *m;
+	struct test_key k;
+	uint8_t *payload = make_payload(64), hdr[32];
+	FILE *f;
+
+	make_key(&k, K_ED25519, "ed");
+	write_file(in_tmp("app.bin"), payload, 64);
+	write_file(in_tmp("cfg.bin"), payload, 32);
+	snprintf(app, sizeof(app), "app:application:%s:0x08020000",
+		 in_tmp("app.bin"));
+	snprintf(cfg, sizeof(cfg), "cfg:config:%s", in_tmp("cfg.bin"));
+	m = release_of(imgs, 2);
+	cr_assert_eq(write_release(m, NULL, &k.key, 1), 0, "%s",
+		     ota_error_message());
+	f = fopen(signed_path, "rb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fread(hdr, 1, sizeof(hdr), f), sizeof(hdr));
+	fclose(f);
+	/* ih_load_addr, ih_img_size, ih_ver: 1.2.3 and the build number 4 */
+	cr_assert_eq(hdr[4] | hdr[5] << 8 | hdr[6] << 16 |
+			 (uint32_t)hdr[7] << 24,
+		     0x08020000u);
+	cr_assert_eq(hdr[12] | hdr[13] << 8, 64);
+	cr_assert_eq(hdr[20], 1);
+	cr_assert_eq(hdr[21], 2);
+	cr_assert_eq(hdr[22] | hdr[23] << 8, 3);
+	cr_assert_eq(hdr[24], 4);
+	/* --image chooses another one. */
+	cr_assert_eq(write_release(m, "cfg", &k.key, 1), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(write_release(m, "nope", &k.key, 1), OTA_EUSAGE);
+	cr_assert(strstr(ota_error_message(), "--image nope"), "%s",
+		  ota_error_message());
+	ota_manifest_free(m);
+	free(payload);
+	free_key(&k);
+}
+
+Test(mcuboot_write, release_refusals)
+{
+	char a[600], b[600];
+	const char *two[] = { a, b }, *far[] = { a };
+	struct ota_manifest *m;
+	struct test_key k, k2;
+	struct ota_key *both[2];
+	uint8_t *payload = make_payload(16);
+
+	make_key(&k, K_ED25519, "ed");
+	make_key(&k2, K_P256, "p256");
+	write_file(in_tmp("x.bin"), payload, 16);
+	snprintf(a, sizeof(a), "a:config:%s", in_tmp("x.bin"));
+	snprintf(b, sizeof(b), "b:config:%s", in_tmp("x.bin"));
+	m = release_of(two, 2);
+	cr_assert_eq(write_release(m, NULL, &k.key, 1), OTA_EUSAGE);
+	cr_assert(strstr(ota_error_message(), "rel.yaml: several images"), "%s",
+		  ota_error_message());
+	both[0] = k.key;
+	both[1] = k2.key;
+	cr_assert_eq(write_release(m, "a", both, 2), OTA_EUSAGE);
+	cr_assert(strstr(ota_error_message(), "one signature"), "%s",
+		  ota_error_message());
+	ota_manifest_free(m);
+	snprintf(a, sizeof(a), "a:application:%s:0x100000000", in_tmp("x.bin"));
+	m = release_of(far, 1);
+	cr_assert_eq(write_release(m, NULL, &k.key, 1), OTA_EINPUT);
+	cr_assert(strstr(ota_error_message(), "32 bits"), "%s",
+		  ota_error_message());
+	ota_manifest_free(m);
+	free(payload);
+	free_key(&k);
+	free_key(&k2);
 }
