@@ -20,6 +20,7 @@ _otatool_commands=(
 	'verify file --trust-key --trust --crl --crl-required --at --allow-weak-crypto --hardware --counter --bootloader-version --images --json -q --quiet -h --help'
 	'inspect file --json -h --help'
 	'extract file -o --output --trust-key --trust --crl --crl-required --at --allow-weak-crypto -q --quiet -h --help'
+	'diff file --json -q --quiet -h --help'
 	'help command'
 )
 

@@ -21,6 +21,7 @@ set -g __otatool_commands \
     'verify|verify a package, MCUboot image or signed manifest|file|trust-key trust crl crl-required at allow-weak-crypto hardware counter bootloader-version images json quiet help' \
     'inspect|show every field of a package, MCUboot image or manifest|file|json help' \
     "extract|write a verified package's images out|file|output trust-key trust crl crl-required at allow-weak-crypto quiet help" \
+    'diff|whether two packages or MCUboot images sign the same content|file|json quiet help' \
     'help|show help for otatool or one of its commands|command|'
 
 # The actions of otatool keys: NAME|SUMMARY.
@@ -157,8 +158,8 @@ complete -c otatool -n '__otatool_operand chainaction; and __otatool_action chai
 # Options, one line each, offered to the commands that list them.
 complete -c otatool -n '__otatool_takes output; and not __otatool_is extract' -s o -l output -r -F -d 'write to FILE instead of standard output'
 complete -c otatool -n '__otatool_takes output; and __otatool_is extract' -s o -l output -x -a '(__fish_complete_directories)' -d 'directory to write the images to'
-complete -c otatool -n '__otatool_takes quiet; and not __otatool_is verify chain' -s q -l quiet -d 'no progress or summary on stderr'
-complete -c otatool -n '__otatool_takes quiet; and __otatool_is verify chain' -s q -l quiet -d 'no report; the exit status says it all'
+complete -c otatool -n '__otatool_takes quiet; and not __otatool_is verify chain diff' -s q -l quiet -d 'no progress or summary on stderr'
+complete -c otatool -n '__otatool_takes quiet; and __otatool_is verify chain diff' -s q -l quiet -d 'no report; the exit status says it all'
 complete -c otatool -n '__otatool_takes help' -s h -l help -d 'show help for the command'
 complete -c otatool -n '__otatool_takes name' -l name -x -d 'component name'
 complete -c otatool -n '__otatool_takes release-version' -l release-version -x -d 'semantic version of the release'

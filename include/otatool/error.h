@@ -17,18 +17,19 @@ extern "C" {
  */
 enum ota_err {
 	OTA_OK = 0,
-	OTA_EINTERNAL = -1,   /* out of memory, unexpected library failure */
-	OTA_EUSAGE = -2,      /* bad command line */
-	OTA_EINPUT = -3,      /* unreadable or invalid input file or field */
-	OTA_EOUTPUT = -4,     /* output could not be written */
-	OTA_EVERIFY = -5,     /* signature, digest or structure check failed */
-	OTA_EUNTRUSTED = -6,  /* certificate chain not trusted */
-	OTA_EKEY = -7,        /* key, PIN, token or PKCS#11 module problem */
-	OTA_EPOLICY = -8,     /* refused by policy (dirty tree, ...) */
-	OTA_EDOWNGRADE = -9,  /* version not higher than the previous one */
-	OTA_EROLLBACK = -10,  /* security counter lower than the previous one */
-	OTA_EHARDWARE = -11,  /* hardware variant not listed */
-	OTA_EBOOTLOADER = -12 /* bootloader older than the required minimum */
+	OTA_EINTERNAL = -1,  /* out of memory, unexpected library failure */
+	OTA_EUSAGE = -2,     /* bad command line */
+	OTA_EINPUT = -3,     /* unreadable or invalid input file or field */
+	OTA_EOUTPUT = -4,    /* output could not be written */
+	OTA_EVERIFY = -5,    /* signature, digest or structure check failed */
+	OTA_EUNTRUSTED = -6, /* certificate chain not trusted */
+	OTA_EKEY = -7,       /* key, PIN, token or PKCS#11 module problem */
+	OTA_EPOLICY = -8,    /* refused by policy (dirty tree, ...) */
+	OTA_EDOWNGRADE = -9, /* version not higher than the previous one */
+	OTA_EROLLBACK = -10, /* security counter lower than the previous one */
+	OTA_EHARDWARE = -11, /* hardware variant not listed */
+	OTA_EBOOTLOADER = -12, /* bootloader older than the required minimum */
+	OTA_EDIFFERENT = -13   /* otatool diff: the signed content differs */
 };
 
 /*

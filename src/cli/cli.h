@@ -23,6 +23,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_package(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 int cmd_chain(int argc, char **argv);
 
 /*

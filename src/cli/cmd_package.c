@@ -10,6 +10,7 @@
 #include "otatool/mcuboot.h"
 #include "otatool/package.h"
 #include "otatool/signer.h"
+#include "otatool/timestamp.h"
 #include "otatool/trust.h"
 
 #include <stdio.h>
@@ -303,6 +304,7 @@ int cmd_package(int argc, char **argv)
 	struct ota_manifest *m = NULL;
 	struct cli_progress progress;
 	struct cli_args p;
+	int64_t signed_at;
 	int rc;
 
 	if ((rc = cli_parse(&p, &spec, argc, argv)))
@@ -321,9 +323,11 @@ int cmd_package(int argc, char **argv)
 	progress.label = "packaging";
 	a.popts.progress = cli_progress_cb;
 	a.popts.progress_ctx = &progress;
-	if ((rc = ota_signers_open(&a.signers, &a.names.opts)) ||
-	    (rc = ota_signers_check_chains(a.signers, &a.trust,
-					   (int64_t)time(NULL))) ||
+	/* Chains are judged when the package says it was signed. */
+	signed_at = (int64_t)time(NULL);
+	if ((!a.mcuboot && (rc = ota_timestamp_build(&signed_at))) ||
+	    (rc = ota_signers_open(&a.signers, &a.names.opts)) ||
+	    (rc = ota_signers_check_chains(a.signers, &a.trust, signed_at)) ||
 	    (rc = load_manifest(&m, &a)))
 		goto out;
 	rc = a.mcuboot ? package_mcuboot(&a, m, &progress)

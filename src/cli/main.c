@@ -26,6 +26,8 @@ const struct cli_command cli_commands[] = {
 	{ "inspect", cmd_inspect,
 	  "show every field of a package, MCUboot image or manifest" },
 	{ "extract", cmd_extract, "write a verified package's images out" },
+	{ "diff", cmd_diff,
+	  "whether two packages or MCUboot images sign the same content" },
 	{ "help", cmd_help, "show help for otatool or one of its commands" },
 	{ NULL, NULL, NULL },
 };

@@ -94,6 +94,8 @@ const char *ota_error_name(int code)
 		return "hardware";
 	case OTA_EBOOTLOADER:
 		return "bootloader";
+	case OTA_EDIFFERENT:
+		return "different";
 	default:
 		return "internal";
 	}

@@ -580,8 +580,13 @@ int ota_package_write(const char *out_path, struct ota_manifest *m,
 			L.region_alg = OTA_DIGEST_SHA384;
 		S += sig_entry_room(&signers[k]);
 	}
-	/* When it was signed: certificate chains are checked at this time. */
-	L.signing_time = (int64_t)time(NULL);
+	/*
+	 * When it was signed: certificate chains are checked at this time.
+	 * SOURCE_DATE_EPOCH, when set, as for the build time, so that a
+	 * rebuild signs the same bytes.
+	 */
+	if ((rc = ota_timestamp_build(&L.signing_time)))
+		return rc;
 	for (size_t k = 0; k < n_signers; k++)
 		if (signers[k].n_certs &&
 		    (rc = certs_digest(L.certs_digests[L.n_certs_digests++],
