@@ -34,7 +34,7 @@ static const struct cli_opt_spec opts[] = {
 	CLI_END,
 };
 
-static const struct cli_spec spec = { "inspect", opts, CLI_FILE_IN, 18 };
+static const struct cli_spec spec = { "inspect", opts, CLI_FILE_IN, 0 };
 
 static void print_hex(const uint8_t *b, size_t n)
 {
