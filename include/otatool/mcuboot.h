@@ -132,6 +132,8 @@ struct ota_mcuboot_info {
 	uint8_t keyhash[OTA_DIGEST_MAX];
 	int trusted_key;   /* index into policy->trusted, -1 */
 	uint16_t sig_type; /* TLV type of the signature */
+	/* Zero bytes after an ECDSA signature (imgtool --pad-sig). */
+	size_t sig_padding;
 	bool signature_ok;
 	uint64_t file_size;
 	/* Encryption: the flags' AES key bits (0: none), the key TLV. */

@@ -1276,10 +1276,44 @@ static int find_trusted_key(struct ota_mcuboot_info *info,
 		      p->n_trusted);
 }
 
+/*
+ * imgtool --pad-sig pads an ECDSA signature with zero bytes to a fixed
+ * TLV length (72 for P-256, 103 for P-384); MCUboot reads the DER
+ * SEQUENCE and ignores what follows it. Here what follows must be zeros:
+ * *len becomes the DER length.
+ */
+static int ecdsa_unpad(size_t *len, struct ota_mcuboot_info *info,
+		       const struct vstate *s, const uint8_t *sig)
+{
+	size_t der;
+
+	*len = s->sig_len;
+	if (info->sig_type != TLV_ECDSA_SIG || s->sig_len < 2 ||
+	    sig[0] != 0x30 || sig[1] >= 0x80)
+		return 0;
+	der = 2 + (size_t)sig[1];
+	if (der >= s->sig_len)
+		return 0;
+	for (size_t i = der; i < s->sig_len; i++)
+		if (sig[i] != 0)
+			return verror(
+			    s->sig_off + 4 + i,
+			    "byte 0x%02x after the %zu-byte DER ECDSA "
+			    "signature in its %u-byte TLV: only zero "
+			    "padding (imgtool --pad-sig) may follow "
+			    "it",
+			    sig[i], der, s->sig_len);
+	info->sig_padding = s->sig_len - der;
+	*len = der;
+	return 0;
+}
+
 static int check_signature(struct ota_mcuboot_info *info,
 			   const struct vstate *s,
 			   const struct ota_mcuboot_policy *p)
 {
+	const uint8_t *sig_bytes;
+	size_t sig_len;
 	struct mcuboot_alg alg;
 	enum ota_sig_alg sig;
 	EVP_PKEY *pub;
@@ -1311,9 +1345,11 @@ static int check_signature(struct ota_mcuboot_info *info,
 			      "signature TLV 0x%02x does not fit the %s key "
 			      "(MCUboot expects 0x%02x)",
 			      info->sig_type, alg.name, alg.sig_tlv);
-	if (ota_signature_verify_digest(
-		pub, alg.sig, s->image_digest,
-		s->win + (s->sig_off + 4 - s->tlv_start), s->sig_len))
+	sig_bytes = s->win + (s->sig_off + 4 - s->tlv_start);
+	if ((rc = ecdsa_unpad(&sig_len, info, s, sig_bytes)))
+		return rc;
+	if (ota_signature_verify_digest(pub, alg.sig, s->image_digest,
+					sig_bytes, sig_len))
 		return verror(s->sig_off,
 			      "%s signature does not verify with trusted "
 			      "key %d",
@@ -1925,6 +1961,8 @@ json_t *ota_mcuboot_info_json(const struct ota_mcuboot_info *info)
 				    : json_null());
 	err |= json_object_set_new(o, "signature_ok",
 				   json_boolean(info->signature_ok));
+	err |= json_object_set_new(o, "signature_padding",
+				   json_integer((json_int_t)info->sig_padding));
 	err |= json_object_set_new(o, "encryption", encryption_json(info));
 	if (err) {
 		json_decref(o);

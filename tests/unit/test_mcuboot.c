@@ -1851,3 +1851,43 @@ Test(mcuboot_crypt, slot_size_counts_the_keys)
 	free_device(&d);
 	free_key(&k);
 }
+
+/*
+ * imgtool --pad-sig: an ECDSA signature padded with zeros to 72 bytes
+ * verifies (MCUboot reads the DER and ignores the rest); anything but
+ * zeros after the DER is refused, naming the byte.
+ */
+Test(mcuboot_verify, padded_ecdsa_signature)
+{
+	const char *out = signed_path;
+	struct test_key k;
+	struct layout l;
+	struct ota_mcuboot_info info;
+	const char *path = in_tmp("padsig.bin");
+	size_t len, n;
+	uint8_t *img = small_image(out, &k, K_P256, &len, &l);
+	uint8_t *buf = malloc(len + 256), sig[4 + 74] = { 0x22 };
+	struct part hash = { img + l.hash_off, l.key_off - l.hash_off };
+	struct part key = { img + l.key_off, l.sig_off - l.key_off };
+
+	/* 72 as imgtool pads; a signature that is 72 already gets 2 more. */
+	size_t plen = l.sig_len < 72 ? 72 : 74;
+
+	sig[2] = (uint8_t)plen;
+	memcpy(sig + 4, img + l.sig_off + 4, l.sig_len);
+	n = recompose(buf, img, &l,
+		      (struct part[]){ hash, key, { sig, 4 + plen } }, 3);
+	write_file(path, buf, n);
+	cr_assert_eq(verify_with(path, &k.pkey, 1, &info), 0, "%s",
+		     ota_error_message());
+	cr_assert(info.signature_ok);
+	cr_assert_eq(info.sig_padding, plen - l.sig_len);
+	sig[4 + plen - 1] = 1;
+	n = recompose(buf, img, &l,
+		      (struct part[]){ hash, key, { sig, 4 + plen } }, 3);
+	assert_refused(verify_bytes(buf, n, k.pkey), "padding not zero",
+		       "only zero padding (imgtool --pad-sig)");
+	free(buf);
+	free(img);
+	free_key(&k);
+}
