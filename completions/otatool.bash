@@ -16,10 +16,10 @@ _otatool_commands=(
 	'sign manifest -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file --trust-key --trust --crl --crl-required --at --allow-weak-crypto -o --output --no-image-check --json -q --quiet --export-digest --export-payload --import-signature --algorithm -h --help'
 	'keys action -t --type -k --key --public -o --output --format --pkcs11-module --json -q --quiet -h --help'
 	'chain action --cert --chain --trust-key --trust --crl --crl-required --at --allow-weak-crypto --key --pkcs11-module --json -q --quiet -h --help'
-	'package input -o --output --format -q --quiet -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file --alignment --compress --compress-image --image --header-size --slot-size --write-align --erased-value --rom-fixed --public-key-tlv --mcuboot-dependency --build-number --git-dir --allow-dirty --allow-outside --trust-key --trust --crl --crl-required --at --allow-weak-crypto -h --help'
-	'verify file --trust-key --trust --crl --crl-required --at --allow-weak-crypto --hardware --counter --bootloader-version --images --json -q --quiet -h --help'
-	'inspect file --json -h --help'
-	'extract file -o --output --trust-key --trust --crl --crl-required --at --allow-weak-crypto -q --quiet -h --help'
+	'package input -o --output --format -q --quiet -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file --alignment --compress --compress-image --image --header-size --slot-size --write-align --erased-value --rom-fixed --public-key-tlv --mcuboot-dependency --build-number --encrypt-key --encrypt-keylen --hmac-sha --clear --git-dir --allow-dirty --allow-outside --trust-key --trust --crl --crl-required --at --allow-weak-crypto -h --help'
+	'verify file --trust-key --trust --crl --crl-required --at --allow-weak-crypto --hardware --counter --bootloader-version --decrypt-key --pkcs11-module --passphrase-file --images --json -q --quiet -h --help'
+	'inspect file --json --decrypt-key --pkcs11-module --passphrase-file -h --help'
+	'extract file -o --output --trust-key --trust --crl --crl-required --at --allow-weak-crypto --decrypt-key --pkcs11-module --passphrase-file -q --quiet -h --help'
 	'diff file --json -q --quiet -h --help'
 	'help command'
 )
@@ -54,7 +54,7 @@ _otatool_optarg()
 	--previous | -k | --key | --cert | --chain | \
 		--passphrase-file | --pkcs11-module | --public | \
 		--export-digest | --export-payload | --import-signature | \
-		--trust-key | --trust | --crl)
+		--trust-key | --trust | --crl | --encrypt-key | --decrypt-key)
 		_otatool_arg=file ;;
 	--git-dir | --images) _otatool_arg=dir ;;
 	--digest) _otatool_arg='choice sha256 sha384 sha512' ;;
@@ -73,6 +73,8 @@ _otatool_optarg()
 		_otatool_arg='choice ecdsa-p256-sha256 ecdsa-p384-sha384 rsa-pss-sha256 rsa-pkcs1-sha256 ed25519' ;;
 	--write-align) _otatool_arg='choice 1 2 4 8 16 32' ;;
 	--erased-value) _otatool_arg='choice 0xff 0' ;;
+	--encrypt-keylen) _otatool_arg='choice 128 256' ;;
+	--hmac-sha) _otatool_arg='choice 256 512' ;;
 	--name | --release-version | --hardware | --bootloader-min | \
 		--security-counter | --dependency | --image | --build-id | \
 		--build-time | --git-commit | --git-branch | --git-tag | \

@@ -17,10 +17,10 @@ set -g __otatool_commands \
     'sign|sign manifests with key files or PKCS#11 tokens|manifest|key cert chain rsa-padding pkcs11-module passphrase-file trust-key trust crl crl-required at allow-weak-crypto output no-image-check json quiet export-digest export-payload import-signature algorithm help' \
     'keys|generate, list and export signing keys|keyaction|type key public output format pkcs11-module json quiet help' \
     "chain|check a signer certificate's chain to a root|chainaction|cert chain trust-key trust crl crl-required at allow-weak-crypto key pkcs11-module json quiet help" \
-    'package|build an otatool package or an MCUboot image|input|output format quiet key cert chain rsa-padding pkcs11-module passphrase-file alignment compress compress-image image header-size slot-size write-align erased-value rom-fixed public-key-tlv mcuboot-dependency build-number git-dir allow-dirty allow-outside trust-key trust crl crl-required at allow-weak-crypto help' \
-    'verify|verify a package, MCUboot image or signed manifest|file|trust-key trust crl crl-required at allow-weak-crypto hardware counter bootloader-version images json quiet help' \
-    'inspect|show every field of a package, MCUboot image or manifest|file|json help' \
-    "extract|write a verified package's images out|file|output trust-key trust crl crl-required at allow-weak-crypto quiet help" \
+    'package|build an otatool package or an MCUboot image|input|output format quiet key cert chain rsa-padding pkcs11-module passphrase-file alignment compress compress-image image header-size slot-size write-align erased-value rom-fixed public-key-tlv mcuboot-dependency build-number encrypt-key encrypt-keylen hmac-sha clear git-dir allow-dirty allow-outside trust-key trust crl crl-required at allow-weak-crypto help' \
+    'verify|verify a package, MCUboot image or signed manifest|file|trust-key trust crl crl-required at allow-weak-crypto hardware counter bootloader-version decrypt-key pkcs11-module passphrase-file images json quiet help' \
+    'inspect|show every field of a package, MCUboot image or manifest|file|json decrypt-key pkcs11-module passphrase-file help' \
+    "extract|write a verified package's images out|file|output trust-key trust crl crl-required at allow-weak-crypto decrypt-key pkcs11-module passphrase-file quiet help" \
     'diff|whether two packages or MCUboot images sign the same content|file|json quiet help' \
     'help|show help for otatool or one of its commands|command|'
 
@@ -219,3 +219,8 @@ complete -c otatool -n '__otatool_takes rom-fixed' -l rom-fixed -d 'the load add
 complete -c otatool -n '__otatool_takes public-key-tlv' -l public-key-tlv -d 'embed the public key, not its hash'
 complete -c otatool -n '__otatool_takes mcuboot-dependency' -l mcuboot-dependency -x -d 'ID:VERSION, a required image version (repeatable)'
 complete -c otatool -n '__otatool_takes build-number' -l build-number -x -d "the version's build number"
+complete -c otatool -n '__otatool_takes encrypt-key' -l encrypt-key -r -F -d 'encrypt for this device key (public key or AES-KW key file)'
+complete -c otatool -n '__otatool_takes encrypt-keylen' -l encrypt-keylen -x -a '128 256' -d 'AES content key bits'
+complete -c otatool -n '__otatool_takes hmac-sha' -l hmac-sha -x -a '256 512' -d 'ECIES-X25519 HKDF/HMAC hash'
+complete -c otatool -n '__otatool_takes clear' -l clear -d 'key TLV and flag, but the payload in the clear'
+complete -c otatool -n '__otatool_takes decrypt-key' -l decrypt-key -r -F -d "the device's key: decrypts an encrypted MCUboot image"

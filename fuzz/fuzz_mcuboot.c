@@ -1,6 +1,9 @@
 /*
  * libFuzzer target for the MCUboot image verifier: every input is an image
- * file, inspected (no trusted keys: structure, TLV bounds and hash). The
+ * file, inspected (no trusted keys: structure, TLV bounds and hash), with
+ * a fixed X25519 device key, so that an encrypted image's key TLV 0x33 is
+ * unwrapped and its payload decrypted (the seeds ecies-x25519-*.bin are
+ * encrypted for it). The
  * input goes to an anonymous memory file so the verifier reads it through
  * the same path as a real one, without touching the disk.
  *
@@ -25,12 +28,42 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "otatool/cipher.h"
 #include "otatool/error.h"
 #include "otatool/mcuboot.h"
 
 #include "memfile.h"
 
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A fuzzing-only device key: it protects nothing. */
+static const char device_key_pem[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MC4CAQAwBQYDK2VuBCIEIHjFaG5jShpggZjkuE6ECZ1b/RngtslBeiZyuaux7jBf\n"
+    "-----END PRIVATE KEY-----\n";
+
+static struct ota_decrypt_key *device_key(void)
+{
+	static struct ota_decrypt_key *k;
+	char path[64];
+	int fd;
+
+	if (k)
+		return k;
+	fd = memfd_create("fuzz-device-key", 0);
+	if (fd < 0 || write(fd, device_key_pem, strlen(device_key_pem)) !=
+			  (ssize_t)strlen(device_key_pem))
+		abort();
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (ota_decrypt_key_open(&k, path, NULL))
+		abort();
+	return k;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -39,13 +72,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *j;
 	int rc;
 
-	rc = ota_mcuboot_verify(&info, path, NULL, NULL, NULL);
+	struct ota_mcuboot_policy policy = { .decrypt_key = device_key() };
+
+	rc = ota_mcuboot_verify(&info, path, &policy, NULL, NULL);
 	/* Whatever was filled in must be reportable. */
 	j = ota_mcuboot_info_json(&info);
 	if (!j)
 		abort();
 	json_decref(j);
-	if (rc != 0 && rc != OTA_EVERIFY)
+	/* OTA_EKEY: a key TLV of a scheme this X25519 key cannot unwrap. */
+	if (rc != 0 && rc != OTA_EVERIFY && rc != OTA_EKEY)
 		abort();
 	return 0;
 }

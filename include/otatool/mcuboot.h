@@ -42,6 +42,9 @@ int ota_mcuboot_version_from_semver(struct ota_mcuboot_version *out,
 				    const struct ota_semver *v,
 				    int64_t build_number);
 
+struct ota_recipient;   /* otatool/cipher.h */
+struct ota_decrypt_key; /* otatool/cipher.h */
+
 struct ota_mcuboot_dep {
 	uint8_t image_id;
 	struct ota_mcuboot_version min_version;
@@ -65,6 +68,18 @@ struct ota_mcuboot_opts {
 	/* PUBKEY instead of KEYHASH. The image hash is not an option:
 	 * SHA-256, or SHA-384 when the key is P-384 (MCUboot pairs them so). */
 	bool public_key_tlv;
+	/*
+	 * Encryption (otatool-encryption(7)): with encrypt_to, a fresh
+	 * content key of encrypt_bits (128, or 0 for 128; or 256) is
+	 * wrapped for it into its key TLV, the header says ENC_AES128 or
+	 * ENC_AES256, the payload is zero-padded to a multiple of 16 bytes
+	 * (as imgtool pads it) and encrypted with AES-CTR, unless
+	 * encrypt_clear keeps it in the clear (a factory image, imgtool
+	 * --clear). The hash and the signature cover the plaintext.
+	 */
+	const struct ota_recipient *encrypt_to;
+	unsigned encrypt_bits;
+	bool encrypt_clear;
 };
 
 /*
@@ -105,6 +120,17 @@ struct ota_mcuboot_policy {
 	size_t n_trusted;
 	bool check_counter;
 	uint32_t counter; /* the image's security counter must be >= this */
+	/* Decrypts an encrypted image's payload; NULL: not decrypted. */
+	struct ota_decrypt_key *decrypt_key;
+};
+
+/* What the payload of an image turned out to be. */
+enum ota_mcuboot_body {
+	OTA_MCUBOOT_BODY_PLAIN,     /* not an encrypted image */
+	OTA_MCUBOOT_BODY_DECRYPTED, /* decrypted with the device key */
+	OTA_MCUBOOT_BODY_CLEAR,     /* ENC flag and key TLV, but stored in
+				     * the clear (imgtool --clear) */
+	OTA_MCUBOOT_BODY_SEALED,    /* encrypted, no key: hash unchecked */
 };
 
 /* Everything read from an image, for inspect and verify reports. */
@@ -124,8 +150,14 @@ struct ota_mcuboot_info {
 	uint8_t keyhash[OTA_DIGEST_MAX];
 	int trusted_key;   /* index into policy->trusted, -1 */
 	uint16_t sig_type; /* TLV type of the signature */
+	/* Zero bytes after an ECDSA signature (imgtool --pad-sig). */
+	size_t sig_padding;
 	bool signature_ok;
 	uint64_t file_size;
+	/* Encryption: the flags' AES key bits (0: none), the key TLV. */
+	unsigned enc_bits;
+	uint16_t enc_tlv, enc_tlv_len; /* 0 when there is none */
+	enum ota_mcuboot_body body;
 	/* The policy's lines (ota_policy_judge), skipped if not reached. */
 	struct ota_policy_report policy;
 };
@@ -139,10 +171,30 @@ struct ota_mcuboot_info {
  * offset; no trusted key or a bad signature OTA_EVERIFY; a counter below
  * the policy OTA_EROLLBACK. With n_trusted == 0, the signature is not
  * checked (inspect) and only the structure and hash are.
+ *
+ * An encrypted image's hash covers the plaintext: with
+ * policy->decrypt_key its key TLV is unwrapped (a key of the wrong type
+ * OTA_EKEY naming the type needed; a wrong key or an altered TLV
+ * OTA_EVERIFY) and the payload decrypted while it is hashed. A payload
+ * stored in the clear under the ENC flag (imgtool --clear) is recognised
+ * by its hash and checked as stored, with or without a key. Without a key
+ * an encrypted payload is OTA_MCUBOOT_BODY_SEALED: OTA_EVERIFY naming the key
+ * type needed when a signature was to be checked, 0 for inspect.
  */
 int ota_mcuboot_verify(struct ota_mcuboot_info *info, const char *path,
 		       const struct ota_mcuboot_policy *policy,
 		       ota_progress_fn progress, void *progress_ctx);
+
+/*
+ * ota_mcuboot_verify() with at least one trusted key, then the payload
+ * (img_size bytes after the header; decrypted when it was encrypted, with
+ * the zero padding encryption added) to out_path, read a second time and
+ * hashed again, committed only when that hash matches too.
+ */
+int ota_mcuboot_extract(struct ota_mcuboot_info *info, const char *out_path,
+			const char *path,
+			const struct ota_mcuboot_policy *policy,
+			ota_progress_fn progress, void *progress_ctx);
 
 /* The info as JSON for inspect/verify --json. */
 json_t *ota_mcuboot_info_json(const struct ota_mcuboot_info *info);

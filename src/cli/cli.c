@@ -1,7 +1,10 @@
 /* Shared CLI plumbing: error printing, option errors, progress display. */
 #include "cli.h"
 
+#include "otatool/cipher.h"
 #include "otatool/error.h"
+#include "otatool/key.h"
+#include "otatool/pkcs11.h"
 #include "otatool/timestamp.h"
 #include "otatool/trust.h"
 
@@ -106,6 +109,50 @@ const struct cli_opt_spec cli_trust_opts[] = {
 		 "other curves in certificates"),
 	CLI_END,
 };
+
+const struct cli_opt_spec cli_decrypt_opts[] = {
+	CLI_VALUE("decrypt-key", 0, "KEY", CLI_FILE_IN,
+		  "the device's private key (PEM/DER), AES-KW key\n"
+		  "file or pkcs11: URI: decrypts an encrypted\n"
+		  "MCUboot image before its hash is checked"),
+	CLI_VALUE("pkcs11-module", 0, "PATH", CLI_FILE_IN,
+		  "PKCS#11 module when the URI names none"),
+	CLI_VALUE("passphrase-file", 0, "FILE", CLI_FILE_IN,
+		  "passphrase of an encrypted key file"),
+	CLI_END,
+};
+
+int cli_decrypt_open(struct cli_decrypt *d, const struct cli_args *a)
+{
+	const char *ref = cli_value(a, "decrypt-key");
+	struct ota_key_opts ko = {
+		.passphrase_file = cli_value(a, "passphrase-file"),
+		.allow_prompt = ota_signers_can_prompt(),
+	};
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	if (!ref)
+		return 0;
+	if (ota_pkcs11_is_uri(ref) &&
+	    (rc =
+		 ota_signers_pkcs11(&d->pkcs11, cli_value(a, "pkcs11-module"))))
+		return rc;
+	ko.pkcs11 = d->pkcs11;
+	if ((rc = ota_decrypt_key_open(&d->key, ref, &ko))) {
+		cli_decrypt_close(d);
+		return rc;
+	}
+	return 0;
+}
+
+void cli_decrypt_close(struct cli_decrypt *d)
+{
+	ota_decrypt_key_free(d->key);
+	ota_pkcs11_free(d->pkcs11);
+	d->key = NULL;
+	d->pkcs11 = NULL;
+}
 
 int cli_signers_from_args(struct cli_signers *s, const char *cmd,
 			  const struct cli_args *a)

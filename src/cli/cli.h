@@ -56,6 +56,25 @@ extern const struct cli_opt_spec cli_trust_opts[];
 struct ota_trust;
 int cli_trust_load(struct ota_trust *t, const struct cli_args *a);
 
+/*
+ * The device-key options (verify, inspect, extract): --decrypt-key FILE or
+ * pkcs11: URI, with --pkcs11-module and --passphrase-file to open it.
+ */
+extern const struct cli_opt_spec cli_decrypt_opts[];
+
+/* An opened device key and the PKCS#11 context it may live in. */
+struct ota_decrypt_key;
+struct ota_pkcs11;
+struct cli_decrypt {
+	struct ota_decrypt_key *key; /* NULL: no --decrypt-key */
+	struct ota_pkcs11 *pkcs11;
+};
+
+/* Opens --decrypt-key if given; errors name it (the library's codes). */
+int cli_decrypt_open(struct cli_decrypt *d, const struct cli_args *a);
+/* Wipes the key and closes its token. Accepts an unopened one. */
+void cli_decrypt_close(struct cli_decrypt *d);
+
 /* The signing-key options (sign, package). */
 extern const struct cli_opt_spec cli_key_opts[];
 #define CLI_MAX_KEYS OTA_SIGNERS_MAX

@@ -1,11 +1,17 @@
-/* otatool extract: write a package's images out, after verifying it all. */
+/*
+ * otatool extract: write a package's images, or an MCUboot image's
+ * (decrypted) payload, out after verifying it all.
+ */
 #include "cli.h"
 
+#include "otatool/detect.h"
 #include "otatool/error.h"
+#include "otatool/mcuboot.h"
 #include "otatool/package.h"
 #include "otatool/trust.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,10 +26,16 @@ static const struct cli_opt_spec opts[] = {
 		 "DIR/NAME.bin as it will be flashed (compressed images "
 		 "inflated). Nothing\n"
 		 "is written unless everything verified.\n"
+		 "\n"
+		 "An MCUboot image's payload goes to DIR/payload.bin, "
+		 "decrypted with\n"
+		 "--decrypt-key when it is encrypted.\n"
 		 "\n"),
 	CLI_VALUE("output", 'o', "DIR", CLI_FILE_OUT,
 		  "where to write the images (created if missing)"),
 	CLI_GROUP(cli_trust_opts),
+	CLI_TEXT("\nEncrypted MCUboot images:\n"),
+	CLI_GROUP(cli_decrypt_opts),
 	CLI_FLAG("quiet", 'q', "no summary on stderr"),
 	CLI_HELP_OPT,
 	CLI_TEXT("\nSee otatool-extract(1).\n"),
@@ -32,11 +44,49 @@ static const struct cli_opt_spec opts[] = {
 
 static const struct cli_spec spec = { "extract", opts, CLI_FILE_IN, 0 };
 
+/* The MCUboot payload, decrypted if need be, as DIR/payload.bin. */
+static int extract_mcuboot(const char *dir, const char *path,
+			   const struct ota_trust *trust,
+			   const struct cli_args *p, bool quiet)
+{
+	struct ota_mcuboot_policy pol = { .trusted = trust->keys,
+					  .n_trusted = trust->n_keys };
+	struct ota_mcuboot_info info;
+	struct cli_decrypt d;
+	char out[4096];
+	int rc;
+
+	if (trust->n_keys == 0)
+		return ota_error(OTA_EUSAGE,
+				 "MCUboot images are checked against raw keys: "
+				 "give --trust-key (MCUboot has no "
+				 "certificates)");
+	if ((size_t)snprintf(out, sizeof(out), "%s/payload.bin", dir) >=
+	    sizeof(out))
+		return ota_error(OTA_EUSAGE, "%s: path too long", dir);
+	if ((rc = cli_decrypt_open(&d, p)))
+		return rc;
+	pol.decrypt_key = d.key;
+	rc = ota_mcuboot_extract(&info, out, path, &pol, NULL, NULL);
+	cli_decrypt_close(&d);
+	if (rc == 0 && !quiet)
+		fprintf(stderr,
+			"otatool: extract: %s (%" PRIu32 " bytes, %s, "
+			"verified)\n",
+			out, info.image_size,
+			info.body == OTA_MCUBOOT_BODY_DECRYPTED ? "decrypted"
+			: info.body == OTA_MCUBOOT_BODY_CLEAR
+			    ? "stored in the clear"
+			    : "not encrypted");
+	return rc;
+}
+
 int cmd_extract(int argc, char **argv)
 {
 	struct ota_package_check_opts o = { 0 };
 	struct ota_package_report r;
 	struct ota_trust trust;
+	enum ota_artifact kind;
 	const char *dir = NULL;
 	bool quiet = false, created = false;
 	struct cli_args p;
@@ -61,11 +111,27 @@ int cmd_extract(int argc, char **argv)
 					      "--trust-key or --trust");
 		goto out;
 	}
+	if ((rc = ota_detect_artifact(&kind, p.operands[0])))
+		goto out;
+	if (kind != OTA_ARTIFACT_MCUBOOT && cli_value(&p, "decrypt-key")) {
+		rc = cli_usage_error("extract",
+				     "--decrypt-key: %s is not an MCUboot "
+				     "image (otatool packages are not "
+				     "encrypted)",
+				     p.operands[0]);
+		goto out;
+	}
 	if (mkdir(dir, 0755) == 0) {
 		created = true;
 	} else if (errno != EEXIST) {
 		rc = ota_error(OTA_EOUTPUT, "%s: cannot create: %s", dir,
 			       strerror(errno));
+		goto out;
+	}
+	if (kind == OTA_ARTIFACT_MCUBOOT) {
+		rc = extract_mcuboot(dir, p.operands[0], &trust, &p, quiet);
+		if (rc && created)
+			rmdir(dir);
 		goto out;
 	}
 	o.trust = &trust;

@@ -15,7 +15,7 @@
 #include <string.h>
 
 static const struct cli_opt_spec opts[] = {
-	CLI_TEXT("usage: otatool inspect [--json] FILE\n"
+	CLI_TEXT("usage: otatool inspect [--json] [--decrypt-key KEY] FILE\n"
 		 "\n"
 		 "Show every field of an otatool package, an MCUboot image or "
 		 "a (signed)\n"
@@ -28,12 +28,13 @@ static const struct cli_opt_spec opts[] = {
 		 "otatool verify's job, with a trust).\n"
 		 "\n"),
 	CLI_FLAG("json", 0, "machine-readable output on stdout"),
+	CLI_GROUP(cli_decrypt_opts),
 	CLI_HELP_OPT,
 	CLI_TEXT("\nSee otatool-inspect(1).\n"),
 	CLI_END,
 };
 
-static const struct cli_spec spec = { "inspect", opts, CLI_FILE_IN, 18 };
+static const struct cli_spec spec = { "inspect", opts, CLI_FILE_IN, 0 };
 
 static void print_hex(const uint8_t *b, size_t n)
 {
@@ -150,9 +151,10 @@ static void print_fields(json_t *j)
 	}
 }
 
-static int inspect_mcuboot(const char *path, bool json)
+static int inspect_mcuboot(const char *path, bool json,
+			   struct ota_decrypt_key *key)
 {
-	struct ota_mcuboot_policy pol = { 0 };
+	struct ota_mcuboot_policy pol = { .decrypt_key = key };
 	struct ota_mcuboot_info info;
 	json_t *j;
 	int rc;
@@ -163,10 +165,14 @@ static int inspect_mcuboot(const char *path, bool json)
 	/* Inspect judges no key: leave the verdict to otatool verify. */
 	json_object_del(j, "trusted_key");
 	json_object_del(j, "signature_ok");
-	json_object_set_new(j, "structure",
-			    json_string(rc ? ota_error_message()
-					   : "valid; every length and the "
-					     "hash checked"));
+	json_object_set_new(
+	    j, "structure",
+	    json_string(rc ? ota_error_message()
+			: info.body == OTA_MCUBOOT_BODY_SEALED
+			    ? "valid; every length checked; the hash covers "
+			      "the encrypted payload's plaintext: not checked "
+			      "without --decrypt-key"
+			    : "valid; every length and the hash checked"));
 	if (json) {
 		char *text =
 		    json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -261,6 +267,7 @@ out:
 
 int cmd_inspect(int argc, char **argv)
 {
+	struct cli_decrypt d = { 0 };
 	enum ota_artifact kind;
 	struct cli_args p;
 	const char *path;
@@ -274,11 +281,23 @@ int cmd_inspect(int argc, char **argv)
 		cli_help(&spec);
 	else if (p.n_operands != 1)
 		rc = cli_usage_error("inspect", "expected one FILE");
-	else if ((rc = ota_detect_artifact(&kind, (path = p.operands[0]))) == 0)
-		rc = kind == OTA_ARTIFACT_PACKAGE ? inspect_package(path, json)
-		     : kind == OTA_ARTIFACT_MCUBOOT
-			 ? inspect_mcuboot(path, json)
+	else if ((rc = ota_detect_artifact(&kind, (path = p.operands[0]))))
+		;
+	else if (kind != OTA_ARTIFACT_MCUBOOT && cli_value(&p, "decrypt-key"))
+		rc = cli_usage_error("inspect",
+				     "--decrypt-key: %s is not an MCUboot "
+				     "image (otatool packages and manifests "
+				     "are not encrypted)",
+				     path);
+	else if (kind == OTA_ARTIFACT_MCUBOOT)
+		rc = (rc = cli_decrypt_open(&d, &p))
+			 ? rc
+			 : inspect_mcuboot(path, json, d.key);
+	else
+		rc = kind == OTA_ARTIFACT_PACKAGE
+			 ? inspect_package(path, json)
 			 : inspect_manifest(path, json);
+	cli_decrypt_close(&d);
 	cli_args_free(&p);
 	return rc;
 }

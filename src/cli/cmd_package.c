@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include "otatool/cipher.h"
 #include "otatool/envelope.h"
 #include "otatool/error.h"
 #include "otatool/manifest.h"
@@ -63,6 +64,17 @@ static const struct cli_opt_spec opts[] = {
 		 OTA_MCUBOOT_MAX_DEPS, "required image version (repeatable)"),
 	CLI_VALUE("build-number", 0, "N", CLI_FILE_NONE,
 		  "the version's build number"),
+	CLI_VALUE("encrypt-key", 0, "FILE", CLI_FILE_IN,
+		  "encrypt for this device key: its public key\n"
+		  "(P-256, X25519, RSA-2048) or the AES-KW key file"),
+	CLI_VALUE("encrypt-keylen", 0, "BITS", CLI_FILE_NONE,
+		  "AES content key: 128 (default) or 256"),
+	CLI_VALUE("hmac-sha", 0, "BITS", CLI_FILE_NONE,
+		  "ECIES-X25519 HKDF/HMAC hash: 256 (default) or\n"
+		  "512 (key TLV 0x34)"),
+	CLI_FLAG("clear", 0,
+		 "key TLV and flag, but the payload in the clear\n"
+		 "(a factory image)"),
 	CLI_TEXT("\nRelease file input:\n"),
 	CLI_VALUE("git-dir", 0, "DIR", CLI_FILE_IN,
 		  "repository to read (default: current directory)"),
@@ -87,9 +99,10 @@ static const struct cli_spec spec = { "package", opts, CLI_FILE_IN, 0 };
 static const char *const otatool_only[] = { "alignment", "compress",
 					    "compress-image" };
 static const char *const mcuboot_only[] = {
-	"image",          "header-size",        "slot-size",
-	"write-align",    "erased-value",       "rom-fixed",
-	"public-key-tlv", "mcuboot-dependency", "build-number",
+	"image",        "header-size", "slot-size",      "write-align",
+	"erased-value", "rom-fixed",   "public-key-tlv", "mcuboot-dependency",
+	"build-number", "encrypt-key", "encrypt-keylen", "hmac-sha",
+	"clear",
 };
 
 struct package_args {
@@ -103,6 +116,9 @@ struct package_args {
 	const char *compress[MAX_COMPRESS];
 	struct ota_mcuboot_opts mopts;
 	int64_t build_number;
+	const char *encrypt_key;
+	unsigned hmac_bits;
+	struct ota_recipient *recipient;
 };
 
 /* The manifest: resolved from a release file, or read from a manifest. */
@@ -127,6 +143,14 @@ static int package_otatool(struct package_args *a, struct ota_manifest *m)
 static int package_mcuboot(struct package_args *a, struct ota_manifest *m,
 			   struct cli_progress *progress)
 {
+	int rc;
+
+	if (a->encrypt_key) {
+		if ((rc = ota_recipient_load(&a->recipient, a->encrypt_key,
+					     a->hmac_bits)))
+			return rc;
+		a->mopts.encrypt_to = a->recipient;
+	}
 	return ota_mcuboot_write_release(a->output, m, a->input, a->image,
 					 a->build_number, a->signers, &a->mopts,
 					 cli_progress_cb, progress);
@@ -200,6 +224,32 @@ static int parse_otatool_opts(struct package_args *a, const struct cli_args *p)
 	return 0;
 }
 
+/* Encryption of an MCUboot image (otatool-encryption(7)). */
+static int parse_encrypt_opts(struct package_args *a, const struct cli_args *p)
+{
+	const char *bits = cli_value(p, "encrypt-keylen");
+	const char *hmac = cli_value(p, "hmac-sha");
+
+	a->encrypt_key = cli_value(p, "encrypt-key");
+	if (!a->encrypt_key && (bits || hmac || cli_flag(p, "clear")))
+		return cli_usage_error("package", "--%s needs --encrypt-key",
+				       bits   ? "encrypt-keylen"
+				       : hmac ? "hmac-sha"
+					      : "clear");
+	if (bits && strcmp(bits, "128") && strcmp(bits, "256"))
+		return cli_usage_error("package",
+				       "--encrypt-keylen: '%s' is not 128 or "
+				       "256",
+				       bits);
+	if (hmac && strcmp(hmac, "256") && strcmp(hmac, "512"))
+		return cli_usage_error(
+		    "package", "--hmac-sha: '%s' is not 256 or 512", hmac);
+	a->mopts.encrypt_bits = bits && strcmp(bits, "256") == 0 ? 256 : 128;
+	a->hmac_bits = hmac && strcmp(hmac, "512") == 0 ? 512 : 256;
+	a->mopts.encrypt_clear = cli_flag(p, "clear");
+	return 0;
+}
+
 /* The MCUboot format's options. */
 static int parse_mcuboot_opts(struct package_args *a, const struct cli_args *p)
 {
@@ -253,7 +303,7 @@ static int parse_mcuboot_opts(struct package_args *a, const struct cli_args *p)
 			return rc;
 		a->build_number = (int64_t)n;
 	}
-	return 0;
+	return parse_encrypt_opts(a, p);
 }
 
 static int parse_args(struct package_args *a, const struct cli_args *p)
@@ -336,13 +386,20 @@ int cmd_package(int argc, char **argv)
 		fprintf(stderr,
 			"otatool: package: wrote %s (%s, %zu image%s, "
 			"%zu signature%s)\n",
-			a.output, a.mcuboot ? "MCUboot" : "otatool package",
+			a.output,
+			!a.recipient
+			    ? (a.mcuboot ? "MCUboot" : "otatool package")
+			: a.mopts.encrypt_clear ? "MCUboot, key TLV, payload "
+						  "in the clear"
+			: a.mopts.encrypt_bits == 256 ? "MCUboot, AES-256"
+						      : "MCUboot, AES-128",
 			a.mcuboot ? (size_t)1 : m->n_images,
 			!a.mcuboot && m->n_images != 1 ? "s" : "",
 			ota_signers_count(a.signers),
 			ota_signers_count(a.signers) == 1 ? "" : "s");
 out:
 	ota_manifest_free(m);
+	ota_recipient_free(a.recipient);
 	ota_signers_free(a.signers);
 	ota_trust_clear(&a.trust);
 	cli_args_free(&p);

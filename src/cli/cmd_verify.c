@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "report.h"
 
+#include "otatool/cipher.h"
 #include "otatool/detect.h"
 #include "otatool/envelope.h"
 #include "otatool/error.h"
@@ -41,6 +42,9 @@ static const struct cli_opt_spec opts[] = {
 	CLI_VALUE("bootloader-version", 0, "V", CLI_FILE_NONE,
 		  "the device's bootloader: must meet the\n"
 		  "release's minimum"),
+	CLI_TEXT(
+	    "\nEncrypted MCUboot images (the hash covers the plaintext):\n"),
+	CLI_GROUP(cli_decrypt_opts),
 	CLI_TEXT("\nOther:\n"),
 	CLI_VALUE("images", 0, "DIR", CLI_FILE_IN,
 		  "signed manifests: where the image files are: DIR\n"
@@ -61,6 +65,8 @@ struct verify_args {
 	bool check_counter, has_bootloader, json, quiet;
 	uint32_t counter;
 	struct ota_semver bootloader;
+	struct cli_decrypt decrypt;
+	const char *decrypt_ref;
 };
 
 /* The device's facts as the options gave them. */
@@ -168,6 +174,44 @@ static int verify_package(const struct verify_args *a, struct cli_report *rep,
 	return rc;
 }
 
+/* What became of an encrypted image's payload, one line. */
+static void payload_line(struct cli_report *rep,
+			 const struct ota_mcuboot_info *info,
+			 const struct verify_args *a, int rc)
+{
+	const char *scheme = ota_wrap_scheme_name(info->enc_tlv);
+	char what[96];
+
+	snprintf(what, sizeof(what), "AES-%u, key TLV 0x%02x (%s)",
+		 info->enc_bits, info->enc_tlv, scheme ? scheme : "none");
+	switch (info->body) {
+	case OTA_MCUBOOT_BODY_DECRYPTED:
+		cli_report_add(
+		    rep, CLI_OK, "decryption", "%s: unwrapped with %s key %s",
+		    what, ota_decrypt_key_kind(a->decrypt.key), a->decrypt_ref);
+		break;
+	case OTA_MCUBOOT_BODY_CLEAR:
+		cli_report_add(rep, CLI_OK, "decryption",
+			       "%s, but the payload is stored in the clear (a "
+			       "--clear factory image): checked as stored",
+			       what);
+		break;
+	case OTA_MCUBOOT_BODY_SEALED:
+		cli_report_add(rep, CLI_FAIL, "decryption",
+			       "%s: no --decrypt-key; it needs %s", what,
+			       ota_wrap_scheme_key_type(
+				   (enum ota_wrap_scheme)info->enc_tlv));
+		break;
+	case OTA_MCUBOOT_BODY_PLAIN:
+		/* Stopped before the payload was judged. */
+		cli_report_add(rep, rc && a->decrypt.key ? CLI_FAIL : CLI_SKIP,
+			       "decryption", "%s: %s", what,
+			       rc && a->decrypt.key ? ota_error_message()
+						    : "not reached");
+		break;
+	}
+}
+
 static int verify_mcuboot(const struct verify_args *a, struct cli_report *rep,
 			  json_t **obj)
 {
@@ -180,6 +224,7 @@ static int verify_mcuboot(const struct verify_args *a, struct cli_report *rep,
 	struct ota_mcuboot_info info;
 	int rc;
 
+	pol.decrypt_key = a->decrypt.key;
 	if (a->trust.n_keys == 0)
 		return ota_error(OTA_EUSAGE,
 				 "MCUboot images are checked against raw keys: "
@@ -197,16 +242,39 @@ static int verify_mcuboot(const struct verify_args *a, struct cli_report *rep,
 		       rc && !info.image_size ? ota_error_message()
 					      : "header, protected and "
 						"unprotected TLV areas");
-	cli_report_add(rep, info.hash_ok ? CLI_OK : CLI_FAIL, "image hash",
-		       "%s over header, payload and protected TLVs",
-		       ota_digest_alg_name(info.hash_alg));
-	cli_report_add(rep, info.trusted_key >= 0 ? CLI_OK : CLI_FAIL,
-		       info.has_pubkey ? "PUBKEY" : "KEYHASH", "%s",
-		       info.trusted_key >= 0
-			   ? a->trust.key_names[info.trusted_key]
-			   : "matches no trusted key");
-	cli_report_add(rep, info.signature_ok ? CLI_OK : CLI_FAIL, "signature",
-		       "TLV 0x%02x", info.sig_type);
+	bool sealed = info.body == OTA_MCUBOOT_BODY_SEALED;
+	/* A payload that could not be decrypted stops everything after. */
+	bool stopped = info.enc_bits && info.body == OTA_MCUBOOT_BODY_PLAIN;
+	if (info.enc_bits)
+		payload_line(rep, &info, a, rc);
+	if (stopped) {
+		cli_report_add(rep, CLI_SKIP, "image hash", "not reached");
+		cli_report_add(rep, CLI_SKIP, "signature", "not reached");
+	} else if (sealed)
+		cli_report_add(rep, CLI_SKIP, "image hash",
+			       "%s over the plaintext: not checked",
+			       ota_digest_alg_name(info.hash_alg));
+	else
+		cli_report_add(
+		    rep, info.hash_ok ? CLI_OK : CLI_FAIL, "image hash",
+		    "%s over header, %spayload and protected TLVs",
+		    ota_digest_alg_name(info.hash_alg),
+		    info.body == OTA_MCUBOOT_BODY_DECRYPTED ? "decrypted "
+							    : "");
+	if (!stopped) {
+		cli_report_add(rep, info.trusted_key >= 0 ? CLI_OK : CLI_FAIL,
+			       info.has_pubkey ? "PUBKEY" : "KEYHASH", "%s",
+			       info.trusted_key >= 0
+				   ? a->trust.key_names[info.trusted_key]
+				   : "matches no trusted key");
+		cli_report_add(rep,
+			       info.signature_ok ? CLI_OK
+			       : sealed          ? CLI_SKIP
+						 : CLI_FAIL,
+			       "signature", "TLV 0x%02x%s", info.sig_type,
+			       sealed ? " over the plaintext: not checked"
+				      : "");
+	}
 	policy_lines(rep, &info.policy);
 	*obj = ota_mcuboot_info_json(&info);
 	return rc;
@@ -326,6 +394,17 @@ int cmd_verify(int argc, char **argv)
 	}
 	if ((rc = ota_detect_artifact(&kind, a.path)))
 		goto out;
+	a.decrypt_ref = cli_value(&p, "decrypt-key");
+	if (a.decrypt_ref && kind != OTA_ARTIFACT_MCUBOOT) {
+		rc = cli_usage_error("verify",
+				     "--decrypt-key: %s is not an MCUboot "
+				     "image (otatool packages and manifests "
+				     "are not encrypted)",
+				     a.path);
+		goto out;
+	}
+	if ((rc = cli_decrypt_open(&a.decrypt, &p)))
+		goto out;
 	cli_report_init(&rep, a.json);
 	rc = kind == OTA_ARTIFACT_PACKAGE   ? verify_package(&a, &rep, &obj)
 	     : kind == OTA_ARTIFACT_MCUBOOT ? verify_mcuboot(&a, &rep, &obj)
@@ -347,6 +426,7 @@ int cmd_verify(int argc, char **argv)
 	}
 	json_decref(obj);
 out:
+	cli_decrypt_close(&a.decrypt);
 	ota_trust_clear(&a.trust);
 	cli_args_free(&p);
 	return rc;

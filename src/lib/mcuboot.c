@@ -5,6 +5,7 @@
  * checks everything the bootloader does, plus what imgtool forgets.
  */
 #include "otatool/mcuboot.h"
+#include "otatool/cipher.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
 #include "otatool/manifest.h"
@@ -57,6 +58,7 @@ enum tlv_type {
 	TLV_ENC_KW = 0x31,
 	TLV_ENC_EC256 = 0x32,
 	TLV_ENC_X25519 = 0x33,
+	TLV_ENC_X25519_SHA512 = 0x34,
 	TLV_DEPENDENCY = 0x40,
 	TLV_SEC_CNT = 0x50,
 };
@@ -70,7 +72,9 @@ enum tlv_type {
  * encryption: a swap status area of 128 sectors x 3 entries x write size,
  * four flag fields (image_ok, copy_done, swap_info, swap_size) of max_align
  * bytes each, and the 16-byte magic rounded up to max_align, where
- * max_align = max(8, align).
+ * max_align = max(8, align). An encrypted image's trailer also keeps
+ * the content key for both slots, each rounded up to max_align: MCUboot's
+ * BOOT_ENC_KEY_SIZE (16, or 32 for AES-256; imgtool counts 16 either way).
  */
 #define TRAILER_MAX_SECTORS 128
 #define TRAILER_MIN_ALIGN   8
@@ -92,14 +96,18 @@ static uint64_t align_up(uint64_t n, uint64_t align)
 	return (n + align - 1) & ~(align - 1);
 }
 
-static uint32_t trailer_size(uint32_t align)
+static uint32_t trailer_size(uint32_t align, uint32_t enc_keylen)
 {
 	uint32_t max_align =
 	    align > TRAILER_MIN_ALIGN ? align : TRAILER_MIN_ALIGN;
 
 	return TRAILER_MAX_SECTORS * 3 * align + 4 * max_align +
-	       (uint32_t)align_up(BOOT_MAGIC_LEN, max_align);
+	       (uint32_t)align_up(BOOT_MAGIC_LEN, max_align) +
+	       (enc_keylen ? 2 * (uint32_t)align_up(enc_keylen, max_align) : 0);
 }
+
+/* AES-CTR works on 16-byte blocks; imgtool pads an encrypted payload. */
+#define ENC_PAD 16
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -405,13 +413,15 @@ static int check_opts(const struct ota_mcuboot_opts *o, uint16_t *hdr_size,
 
 static void build_header(uint8_t *h, const struct ota_mcuboot_opts *o,
 			 uint16_t hdr_size, uint16_t prot_size,
-			 uint32_t img_size)
+			 uint32_t img_size, unsigned enc_bits)
 {
 	uint32_t flags = 0;
 
 	memset(h, o->erased_value, hdr_size);
 	if (o->has_load_address)
 		flags = o->rom_fixed ? F_ROM_FIXED : F_RAM_LOAD;
+	if (enc_bits)
+		flags |= enc_bits == 256 ? F_ENC_AES256 : F_ENC_AES128;
 	put32(h, OTA_MCUBOOT_MAGIC);
 	put32(h + 4, o->has_load_address ? o->load_address : 0);
 	put16(h + 8, hdr_size);
@@ -423,14 +433,15 @@ static void build_header(uint8_t *h, const struct ota_mcuboot_opts *o,
 }
 
 /* Checks the slot fit before anything is read (see trailer_size()). */
-static int check_slot(uint64_t total, uint32_t align, uint32_t slot_size)
+static int check_slot(uint64_t total, uint32_t align, uint32_t slot_size,
+		      uint32_t enc_keylen)
 {
 	uint64_t need;
 	uint32_t trailer;
 
 	if (slot_size == 0)
 		return 0;
-	trailer = trailer_size(align);
+	trailer = trailer_size(align, enc_keylen);
 	need = align_up(total, align) + trailer;
 	if (need > slot_size)
 		return ota_error(OTA_EINPUT,
@@ -445,13 +456,16 @@ static int check_slot(uint64_t total, uint32_t align, uint32_t slot_size)
 }
 
 /*
- * Streams the payload into the hash and the output, and makes sure the file
- * still has the size the header announces.
+ * Streams the payload into the hash (plaintext) and the output (through
+ * ctr when it encrypts), then pad zero bytes, and makes sure the file
+ * still has the size it had when the header was made.
  */
-static int copy_payload(struct ota_output *o, EVP_MD_CTX *md, int fd,
-			uint8_t *buf, const char *path, uint32_t img_size,
+static int copy_payload(struct ota_output *o, EVP_MD_CTX *md,
+			struct ota_ctr *ctr, int fd, uint8_t *buf,
+			const char *path, uint32_t img_size, size_t pad,
 			ota_progress_fn progress, void *progress_ctx)
 {
+	uint8_t zeros[ENC_PAD] = { 0 };
 	uint64_t done = 0;
 	ssize_t n;
 	int rc;
@@ -474,12 +488,17 @@ static int copy_payload(struct ota_output *o, EVP_MD_CTX *md, int fd,
 					 ")",
 					 path, done, img_size);
 		if ((rc = hash_update(md, buf, (size_t)n)) ||
+		    (ctr && (rc = ota_ctr_update(ctr, buf, buf, (size_t)n))) ||
 		    (rc = ota_output_write(o, buf, (size_t)n)))
 			return rc;
 		done += (uint64_t)n;
 		if (progress)
 			progress(progress_ctx, done, img_size);
 	}
+	if (pad && ((rc = hash_update(md, zeros, pad)) ||
+		    (ctr && (rc = ota_ctr_update(ctr, zeros, zeros, pad))) ||
+		    (rc = ota_output_write(o, zeros, pad))))
+		return rc;
 	n = read_full(fd, buf, 1);
 	if (n < 0)
 		return ota_error(OTA_EINPUT,
@@ -503,6 +522,41 @@ static size_t put_tlv(uint8_t *p, size_t off, uint16_t type, const void *v,
 	return off + 4 + len;
 }
 
+/*
+ * The content key of an image to encrypt, wrapped for its recipient into
+ * wrapped[]; the AES-CTR stream is NULL for a --clear image. The key
+ * itself is wiped at once: only the stream's key schedule keeps it.
+ */
+static int encrypt_setup(struct ota_ctr **ctr, uint8_t wrapped[OTA_WRAP_MAX],
+			 size_t *wrapped_len, unsigned *bits,
+			 const struct ota_mcuboot_opts *o)
+{
+	const struct ota_recipient *r = o->encrypt_to;
+	struct ota_content_key k;
+	int rc;
+
+	*bits = o->encrypt_bits ? o->encrypt_bits : 128;
+	if (*bits != 128 && *bits != 256)
+		return ota_error(OTA_EUSAGE,
+				 "AES-%u: MCUboot encrypts with AES-128 or "
+				 "AES-256",
+				 *bits);
+	/* MCUboot's TLV 0x30 is named for, and sized as, RSA-2048. */
+	if (ota_recipient_scheme(r) == OTA_WRAP_RSA_OAEP &&
+	    ota_recipient_rsa_bits(r) != 2048)
+		return ota_error(OTA_EKEY,
+				 "%s: RSA-%u key: MCUboot unwraps with "
+				 "RSA-2048 only (TLV 0x30 is 256 bytes)",
+				 ota_recipient_name(r),
+				 ota_recipient_rsa_bits(r));
+	if ((rc = ota_content_key_generate(&k, *bits)) ||
+	    (rc = ota_recipient_wrap(wrapped, wrapped_len, r, &k)) ||
+	    (!o->encrypt_clear && (rc = ota_ctr_new(ctr, &k))))
+		ota_error_wrap(rc, "%s", ota_recipient_name(r));
+	ota_content_key_wipe(&k);
+	return rc;
+}
+
 int ota_mcuboot_write(const char *out_path, const char *image_path,
 		      const struct ota_signers *signer,
 		      const struct ota_mcuboot_opts *opts,
@@ -510,15 +564,18 @@ int ota_mcuboot_write(const char *out_path, const char *image_path,
 {
 	struct ota_key *key = ota_signers_key(signer, 0);
 	struct ota_output *out = NULL;
+	struct ota_ctr *ctr = NULL;
 	EVP_MD_CTX *md = NULL;
 	uint8_t *buf = NULL, *der = NULL, *sig = NULL, *unprot = NULL;
-	uint8_t prot[PROT_MAX];
+	uint8_t prot[PROT_MAX], wrapped[OTA_WRAP_MAX];
 	struct mcuboot_alg alg;
 	struct ota_digest digest, keyhash;
 	size_t der_len = 0, sig_len = 0, prot_len, key_len, unprot_max, n;
+	size_t wrapped_len = 0, pad = 0;
+	unsigned enc_bits = 0;
 	uint16_t hdr_size;
 	uint32_t align;
-	uint64_t total_max;
+	uint64_t total_max, img_size;
 	struct stat st;
 	int fd = -1, rc, sig_max;
 
@@ -533,8 +590,11 @@ int ota_mcuboot_write(const char *out_path, const char *image_path,
 	if ((rc = mcuboot_alg(&alg, ota_key_alg(key), ota_key_public(key),
 			      OTA_EKEY, ota_key_ref(key))))
 		return rc;
-	if ((rc = mcuboot_key_der(&der, &der_len, ota_key_public(key))))
+	if (opts->encrypt_to &&
+	    (rc = encrypt_setup(&ctr, wrapped, &wrapped_len, &enc_bits, opts)))
 		return rc;
+	if ((rc = mcuboot_key_der(&der, &der_len, ota_key_public(key))))
+		goto out;
 	if ((rc = ota_digest_buffer(&keyhash, alg.hash, der, der_len)))
 		goto out;
 	key_len = opts->public_key_tlv ? der_len : keyhash.len;
@@ -546,7 +606,7 @@ int ota_mcuboot_write(const char *out_path, const char *image_path,
 	}
 	prot_len = build_protected(prot, opts);
 	unprot_max = 4 + (4 + ota_digest_alg_size(alg.hash)) + (4 + key_len) +
-		     (4 + (size_t)sig_max);
+		     (4 + (size_t)sig_max) + (enc_bits ? 4 + wrapped_len : 0);
 	if (unprot_max > TLV_AREA_MAX || key_len > UINT16_MAX) {
 		rc = ota_error(OTA_EKEY,
 			       "%s: public key too large for an MCUboot TLV",
@@ -556,7 +616,11 @@ int ota_mcuboot_write(const char *out_path, const char *image_path,
 
 	if ((rc = open_regular(&fd, &st, image_path)))
 		goto out;
-	if (st.st_size == 0 || (uint64_t)st.st_size > UINT32_MAX) {
+	img_size = (uint64_t)st.st_size;
+	if (enc_bits && img_size % ENC_PAD)
+		pad = ENC_PAD - (size_t)(img_size % ENC_PAD);
+	img_size += pad;
+	if (st.st_size == 0 || img_size > UINT32_MAX) {
 		rc = ota_error(OTA_EINPUT,
 			       "%s: %s (MCUboot's img_size is a 32-bit field "
 			       "and an image needs a payload)",
@@ -570,7 +634,7 @@ int ota_mcuboot_write(const char *out_path, const char *image_path,
 	 * whether an image fits never depends on an ECDSA signature's
 	 * DER length happening to be a byte shorter.
 	 */
-	total_max = hdr_size + (uint64_t)st.st_size + prot_len + unprot_max;
+	total_max = hdr_size + img_size + prot_len + unprot_max;
 	if (total_max > UINT32_MAX) {
 		rc = ota_error(OTA_EINPUT,
 			       "%s: image with header and TLVs exceeds "
@@ -578,7 +642,8 @@ int ota_mcuboot_write(const char *out_path, const char *image_path,
 			       image_path);
 		goto out;
 	}
-	if ((rc = check_slot(total_max, align, opts->slot_size))) {
+	if ((rc =
+		 check_slot(total_max, align, opts->slot_size, enc_bits / 8))) {
 		ota_error_wrap(rc, "%s", image_path);
 		goto out;
 	}
@@ -594,11 +659,12 @@ int ota_mcuboot_write(const char *out_path, const char *image_path,
 	if ((rc = ota_output_open(&out, out_path, 0644, 0)))
 		goto out;
 	build_header(buf, opts, hdr_size, (uint16_t)prot_len,
-		     (uint32_t)st.st_size);
+		     (uint32_t)img_size, enc_bits);
 	if ((rc = hash_update(md, buf, hdr_size)) ||
 	    (rc = ota_output_write(out, buf, hdr_size)) ||
-	    (rc = copy_payload(out, md, fd, buf, image_path,
-			       (uint32_t)st.st_size, progress, progress_ctx)) ||
+	    (rc = copy_payload(out, md, ctr, fd, buf, image_path,
+			       (uint32_t)st.st_size, pad, progress,
+			       progress_ctx)) ||
 	    (rc = hash_update(md, prot, prot_len)) ||
 	    (rc = ota_output_write(out, prot, prot_len)) ||
 	    (rc = hash_final(&digest, md, alg.hash)) ||
@@ -612,11 +678,16 @@ int ota_mcuboot_write(const char *out_path, const char *image_path,
 		goto out;
 	}
 
+	/* imgtool's order: hash, key, signature, then the wrapped key. */
 	n = put_tlv(unprot, 4, alg.hash_tlv, digest.bytes, digest.len);
 	n = opts->public_key_tlv
 		? put_tlv(unprot, n, TLV_PUBKEY, der, der_len)
 		: put_tlv(unprot, n, TLV_KEYHASH, keyhash.bytes, keyhash.len);
 	n = put_tlv(unprot, n, alg.sig_tlv, sig, sig_len);
+	if (enc_bits)
+		n = put_tlv(unprot, n,
+			    (uint16_t)ota_recipient_scheme(opts->encrypt_to),
+			    wrapped, wrapped_len);
 	put16(unprot, TLV_INFO_MAGIC);
 	put16(unprot + 2, (uint16_t)n);
 	if ((rc = ota_output_write(out, unprot, n)))
@@ -625,6 +696,7 @@ int ota_mcuboot_write(const char *out_path, const char *image_path,
 	out = NULL;
 out:
 	ota_output_abort(out);
+	ota_ctr_free(ctr);
 	EVP_MD_CTX_free(md);
 	if (fd >= 0)
 		close(fd);
@@ -638,11 +710,13 @@ out:
 /* ---- verifying -------------------------------------------------------- */
 
 /*
- * The verifier reads the file once. The hash covers [0, hash_end); the TLV
- * areas, at most protect_tlv_size + 0xffff bytes from tlv_start, are kept
- * in `win` to be parsed at the end; bytes after the window can only be
- * trailing padding, of which it keeps statistics and the last TAIL_LEN
- * bytes (where imgtool --pad puts the boot magic and image_ok).
+ * The verifier reads the TLV areas first, at most protect_tlv_size +
+ * 0xffff bytes from tlv_start, into `win` and parses them (an encrypted
+ * image's key TLV is needed before its payload can be hashed), then
+ * reads the file once from the start. The hash covers [0, hash_end);
+ * bytes after the window can only be trailing padding, of which it keeps
+ * statistics and the last TAIL_LEN bytes (where imgtool --pad puts the
+ * boot magic and image_ok).
  */
 #define TAIL_LEN 64
 
@@ -655,9 +729,20 @@ struct vstate {
 	uint64_t first_not_ff, first_not_00; /* in [win_end, tail_start) */
 	EVP_MD_CTX *md[2];                   /* SHA-256, SHA-384 */
 	struct ota_digest computed[2];
+	/*
+	 * An encrypted image with its key: [body_start, tlv_start) is also
+	 * decrypted into plainbuf and hashed so. Both hashes are kept, for
+	 * a payload stored in the clear under the ENC flag.
+	 */
+	uint64_t body_start;
+	struct ota_ctr *ctr;
+	uint8_t *plainbuf;
+	EVP_MD_CTX *md_plain[2];
+	struct ota_digest plain[2];
+	const struct ota_digest *image_digest; /* the one that matched */
 	/* Found while parsing the unprotected area. */
 	uint64_t tlv_end;
-	uint64_t hash_off, key_off, sig_off;
+	uint64_t hash_off, key_off, sig_off, enc_off;
 	uint16_t key_type, key_len, sig_len;
 };
 
@@ -666,21 +751,42 @@ static int md_index(enum ota_digest_alg alg)
 	return alg == OTA_DIGEST_SHA384 ? 1 : 0;
 }
 
-static void consume(struct vstate *s, const uint8_t *buf, uint64_t off,
-		    size_t len)
+/* The hashes over [off, b) of the hashed range, decrypted too with ctr. */
+static int consume_hashed(struct vstate *s, const uint8_t *buf, uint64_t off,
+			  uint64_t b)
+{
+	uint64_t bs, be;
+	int rc;
+
+	for (int i = 0; i < 2; i++)
+		if (s->md[i] && (rc = hash_update(s->md[i], buf, b - off)))
+			return rc;
+	if (!s->ctr)
+		return 0;
+	memcpy(s->plainbuf, buf, b - off);
+	bs = off > s->body_start ? off : s->body_start;
+	be = b < s->tlv_start ? b : s->tlv_start;
+	if (bs < be && (rc = ota_ctr_update(s->ctr, s->plainbuf + (bs - off),
+					    s->plainbuf + (bs - off), be - bs)))
+		return rc;
+	for (int i = 0; i < 2; i++)
+		if (s->md_plain[i] &&
+		    (rc = hash_update(s->md_plain[i], s->plainbuf, b - off)))
+			return rc;
+	return 0;
+}
+
+static int consume(struct vstate *s, const uint8_t *buf, uint64_t off,
+		   size_t len)
 {
 	uint64_t end = off + len, a, b;
+	int rc;
 
 	if (off < s->hash_end) {
 		b = end < s->hash_end ? end : s->hash_end;
-		for (int i = 0; i < 2; i++)
-			if (s->md[i])
-				EVP_DigestUpdate(s->md[i], buf, b - off);
+		if ((rc = consume_hashed(s, buf, off, b)))
+			return rc;
 	}
-	a = off > s->tlv_start ? off : s->tlv_start;
-	b = end < s->win_end ? end : s->win_end;
-	if (a < b)
-		memcpy(s->win + (a - s->tlv_start), buf + (a - off), b - a);
 	a = off > s->win_end ? off : s->win_end;
 	b = end < s->tail_start ? end : s->tail_start;
 	for (uint64_t i = a; i < b; i++) {
@@ -694,6 +800,7 @@ static void consume(struct vstate *s, const uint8_t *buf, uint64_t off,
 	a = off > s->tail_start ? off : s->tail_start;
 	if (a < end)
 		memcpy(s->tail + (a - s->tail_start), buf + (a - off), end - a);
+	return 0;
 }
 
 /* A byte the verifier kept: in the TLV window or the tail. */
@@ -762,12 +869,15 @@ static int check_header(struct ota_mcuboot_info *info, const uint8_t *h,
 			      "runs past the end of the file (%" PRIu64
 			      " bytes)",
 			      info->protect_tlv_size, file_size);
-	if (info->flags & (F_ENC_AES128 | F_ENC_AES256))
+	if ((info->flags & (F_ENC_AES128 | F_ENC_AES256)) ==
+	    (F_ENC_AES128 | F_ENC_AES256))
 		return verror(16,
-			      "flags 0x%08" PRIx32 ": encrypted image; its "
-			      "hash covers the plaintext, which cannot be "
-			      "checked without the decryption key",
+			      "flags 0x%08" PRIx32 ": both ENCRYPTED_AES128 "
+			      "and ENCRYPTED_AES256",
 			      info->flags);
+	info->enc_bits = info->flags & F_ENC_AES128   ? 128
+			 : info->flags & F_ENC_AES256 ? 256
+						      : 0;
 	return 0;
 }
 
@@ -868,7 +978,7 @@ static bool allowed_unprotected(uint16_t type)
 	return type == TLV_KEYHASH || type == TLV_PUBKEY || type == TLV_KEYID ||
 	       (type >= TLV_SHA256 && type <= TLV_SHA512) ||
 	       (type >= TLV_RSA2048_PSS && type <= TLV_SIG_PURE) ||
-	       (type >= TLV_ENC_RSA2048 && type <= TLV_ENC_X25519);
+	       (type >= TLV_ENC_RSA2048 && type <= TLV_ENC_X25519_SHA512);
 }
 
 static int parse_unprotected_tlv(struct ota_mcuboot_info *info,
@@ -935,7 +1045,49 @@ static int parse_unprotected_tlv(struct ota_mcuboot_info *info,
 		s->sig_off = at;
 		s->sig_len = len;
 		info->sig_type = type;
+	} else if (type >= TLV_ENC_RSA2048 && type <= TLV_ENC_X25519_SHA512) {
+		if (s->enc_off)
+			return verror(at,
+				      "second key TLV (0x%02x after 0x%02x)",
+				      type, info->enc_tlv);
+		s->enc_off = at;
+		info->enc_tlv = type;
+		info->enc_tlv_len = len;
 	}
+	return 0;
+}
+
+/*
+ * The key TLV against the header's ENC flag: an encrypted image needs
+ * one, of the length its scheme gives for the flag's key size (MCUboot
+ * reads RSA-OAEP as RSA-2048). A key TLV without the flag is what MCUboot
+ * ignores, and so is it here.
+ */
+static int check_key_tlv(const struct ota_mcuboot_info *info,
+			 const struct vstate *s)
+{
+	enum ota_wrap_scheme sch;
+	size_t want;
+
+	if (!info->enc_bits)
+		return 0;
+	if (!s->enc_off)
+		return verror(16,
+			      "flags 0x%08" PRIx32 " say the payload is "
+			      "encrypted (AES-%u), but no key TLV (0x30 to "
+			      "0x34) carries its key",
+			      info->flags, info->enc_bits);
+	if (ota_wrap_scheme_of_tlv(&sch, info->enc_tlv))
+		return ota_error_wrap(OTA_EVERIFY, "offset %" PRIu64,
+				      s->enc_off);
+	want = ota_wrap_len(sch, info->enc_bits / 8, 2048);
+	if (info->enc_tlv_len != want)
+		return verror(s->enc_off + 2,
+			      "key TLV 0x%02x (%s) length %u, expected %zu "
+			      "for an AES-%u key",
+			      info->enc_tlv,
+			      ota_wrap_scheme_name(info->enc_tlv),
+			      info->enc_tlv_len, want, info->enc_bits);
 	return 0;
 }
 
@@ -1125,10 +1277,44 @@ static int find_trusted_key(struct ota_mcuboot_info *info,
 		      p->n_trusted);
 }
 
+/*
+ * imgtool --pad-sig pads an ECDSA signature with zero bytes to a fixed
+ * TLV length (72 for P-256, 103 for P-384); MCUboot reads the DER
+ * SEQUENCE and ignores what follows it. Here what follows must be zeros:
+ * *len becomes the DER length.
+ */
+static int ecdsa_unpad(size_t *len, struct ota_mcuboot_info *info,
+		       const struct vstate *s, const uint8_t *sig)
+{
+	size_t der;
+
+	*len = s->sig_len;
+	if (info->sig_type != TLV_ECDSA_SIG || s->sig_len < 2 ||
+	    sig[0] != 0x30 || sig[1] >= 0x80)
+		return 0;
+	der = 2 + (size_t)sig[1];
+	if (der >= s->sig_len)
+		return 0;
+	for (size_t i = der; i < s->sig_len; i++)
+		if (sig[i] != 0)
+			return verror(
+			    s->sig_off + 4 + i,
+			    "byte 0x%02x after the %zu-byte DER ECDSA "
+			    "signature in its %u-byte TLV: only zero "
+			    "padding (imgtool --pad-sig) may follow "
+			    "it",
+			    sig[i], der, s->sig_len);
+	info->sig_padding = s->sig_len - der;
+	*len = der;
+	return 0;
+}
+
 static int check_signature(struct ota_mcuboot_info *info,
 			   const struct vstate *s,
 			   const struct ota_mcuboot_policy *p)
 {
+	const uint8_t *sig_bytes;
+	size_t sig_len;
 	struct mcuboot_alg alg;
 	enum ota_sig_alg sig;
 	EVP_PKEY *pub;
@@ -1160,9 +1346,11 @@ static int check_signature(struct ota_mcuboot_info *info,
 			      "signature TLV 0x%02x does not fit the %s key "
 			      "(MCUboot expects 0x%02x)",
 			      info->sig_type, alg.name, alg.sig_tlv);
-	if (ota_signature_verify_digest(
-		pub, alg.sig, &s->computed[md_index(info->hash_alg)],
-		s->win + (s->sig_off + 4 - s->tlv_start), s->sig_len))
+	sig_bytes = s->win + (s->sig_off + 4 - s->tlv_start);
+	if ((rc = ecdsa_unpad(&sig_len, info, s, sig_bytes)))
+		return rc;
+	if (ota_signature_verify_digest(pub, alg.sig, s->image_digest,
+					sig_bytes, sig_len))
 		return verror(s->sig_off,
 			      "%s signature does not verify with trusted "
 			      "key %d",
@@ -1191,6 +1379,7 @@ static int stream_file(struct vstate *s, int fd, uint8_t *buf,
 {
 	uint64_t off = 0;
 	ssize_t n;
+	int rc;
 
 	while (off < s->file_size) {
 		size_t want = s->file_size - off < MCUBOOT_BUFSIZE
@@ -1208,7 +1397,8 @@ static int stream_file(struct vstate *s, int fd, uint8_t *buf,
 					 "%s: shrank to %" PRIu64
 					 " bytes while being read",
 					 s->path, off);
-		consume(s, buf, off, (size_t)n);
+		if ((rc = consume(s, buf, off, (size_t)n)))
+			return rc;
 		off += (uint64_t)n;
 		if (progress)
 			progress(progress_ctx, off, s->file_size);
@@ -1232,32 +1422,160 @@ static int policy_judge(struct ota_mcuboot_info *info,
 	return ota_policy_judge(&info->policy, &dev, &rel, authentic);
 }
 
-int ota_mcuboot_verify(struct ota_mcuboot_info *info, const char *path,
-		       const struct ota_mcuboot_policy *policy,
-		       ota_progress_fn progress, void *progress_ctx)
+/* Reads the TLV window with pread: it is parsed before the stream. */
+static int read_window(struct vstate *s, int fd)
 {
-	static const struct ota_mcuboot_policy no_policy = { 0 };
-	struct ota_mcuboot_info scratch;
-	struct vstate s = { 0 };
+	uint64_t got = 0, want = s->win_end - s->tlv_start;
+
+	while (got < want) {
+		ssize_t n = pread(fd, s->win + got, (size_t)(want - got),
+				  (off_t)(s->tlv_start + got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return ota_error(
+			    OTA_EINPUT,
+			    "%s: read error at offset %" PRIu64 ": %s", s->path,
+			    s->tlv_start + got, strerror(errno));
+		if (n == 0)
+			return ota_error(
+			    OTA_EINPUT, "%s: shrank while being read", s->path);
+		got += (uint64_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Unwraps the content key of an encrypted image with the device key into
+ * the AES-CTR stream that decrypts its payload; the key is wiped at once.
+ */
+static int open_payload_key(struct vstate *s,
+			    const struct ota_mcuboot_info *info,
+			    struct ota_decrypt_key *k)
+{
+	struct ota_content_key ck;
+	enum ota_wrap_scheme sch;
+	int rc;
+
+	if ((rc = ota_wrap_scheme_of_tlv(&sch, info->enc_tlv)))
+		return ota_error_wrap(OTA_EVERIFY, "offset %" PRIu64,
+				      s->enc_off);
+	rc = ota_unwrap(&ck, k, sch, s->win + (s->enc_off + 4 - s->tlv_start),
+			info->enc_tlv_len, info->enc_bits / 8);
+	if (rc == OTA_EVERIFY || rc == OTA_EINPUT)
+		return ota_error_wrap(OTA_EVERIFY,
+				      "offset %" PRIu64 ": key TLV 0x%02x",
+				      s->enc_off, info->enc_tlv);
+	if (rc)
+		return rc;
+	rc = ota_ctr_new(&s->ctr, &ck);
+	ota_content_key_wipe(&ck);
+	return rc;
+}
+
+static int new_md(EVP_MD_CTX **md, int i)
+{
+	*md = EVP_MD_CTX_new();
+	if (!*md ||
+	    !EVP_DigestInit_ex(
+		*md, evp_md(i ? OTA_DIGEST_SHA384 : OTA_DIGEST_SHA256), NULL))
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	return 0;
+}
+
+static int digests_equal(const uint8_t *a, const struct ota_digest *d,
+			 enum ota_digest_alg alg)
+{
+	return d->len == ota_digest_alg_size(alg) &&
+	       CRYPTO_memcmp(a, d->bytes, d->len) == 0;
+}
+
+/*
+ * Which bytes the image hash matched: the decrypted payload, the stored
+ * one (a plain image, or an encrypted one stored in the clear), or, for
+ * an encrypted payload without its key, none that could be checked.
+ */
+static int match_hash(struct ota_mcuboot_info *info, struct vstate *s)
+{
+	int i = md_index(info->hash_alg);
+
+	if (s->ctr && digests_equal(info->hash, &s->plain[i], info->hash_alg)) {
+		info->body = OTA_MCUBOOT_BODY_DECRYPTED;
+		s->image_digest = &s->plain[i];
+	} else if (digests_equal(info->hash, &s->computed[i], info->hash_alg)) {
+		info->body = info->enc_bits ? OTA_MCUBOOT_BODY_CLEAR
+					    : OTA_MCUBOOT_BODY_PLAIN;
+		s->image_digest = &s->computed[i];
+	} else if (info->enc_bits && !s->ctr) {
+		info->body = OTA_MCUBOOT_BODY_SEALED;
+		return 0;
+	} else {
+		return verror(s->hash_off,
+			      "image hash does not match bytes [0, %" PRIu64
+			      ") of the file%s: the header, payload or "
+			      "protected TLVs were modified",
+			      s->hash_end,
+			      s->ctr ? " with the payload decrypted (nor as "
+				       "stored)"
+				     : "");
+	}
+	info->hash_ok = true;
+	return 0;
+}
+
+/* The message for an encrypted payload checked without its key. */
+static int sealed_error(const struct ota_mcuboot_info *info)
+{
+	enum ota_wrap_scheme sch = OTA_WRAP_ECIES_P256;
+
+	(void)ota_wrap_scheme_of_tlv(&sch, info->enc_tlv);
+	return ota_error(OTA_EVERIFY,
+			 "encrypted payload (AES-%u, key TLV 0x%02x %s): "
+			 "the image hash and the signature cover the "
+			 "plaintext and were not checked; give "
+			 "--decrypt-key with %s",
+			 info->enc_bits, info->enc_tlv,
+			 ota_wrap_scheme_name(info->enc_tlv),
+			 ota_wrap_scheme_key_type(sch));
+}
+
+static void vstate_clear(struct vstate *s)
+{
+	for (int i = 0; i < 2; i++) {
+		EVP_MD_CTX_free(s->md[i]);
+		EVP_MD_CTX_free(s->md_plain[i]);
+	}
+	ota_ctr_free(s->ctr);
+	free(s->win);
+	if (s->plainbuf)
+		OPENSSL_cleanse(s->plainbuf, MCUBOOT_BUFSIZE);
+	free(s->plainbuf);
+}
+
+/*
+ * ota_mcuboot_verify() on an open state; fd stays open and the AES-CTR
+ * stream alive for ota_mcuboot_extract()'s second pass.
+ */
+static int verify_fd(struct vstate *s, int *fd, struct ota_mcuboot_info *info,
+		     const char *path, const struct ota_mcuboot_policy *policy,
+		     ota_progress_fn progress, void *progress_ctx)
+{
 	uint8_t *buf = NULL, hdr[HDR_LEN];
 	bool need[2];
 	struct stat st;
-	int fd = -1, rc;
+	int rc;
 	ssize_t n;
 
-	if (!info)
-		info = &scratch;
-	if (!policy)
-		policy = &no_policy;
 	memset(info, 0, sizeof(*info));
 	info->trusted_key = -1;
-	s.path = path;
-	s.first_not_ff = s.first_not_00 = UINT64_MAX;
+	s->path = path;
+	s->first_not_ff = s->first_not_00 = UINT64_MAX;
 
-	if ((rc = open_regular(&fd, &st, path)))
+	if ((rc = open_regular(fd, &st, path)))
 		return rc;
-	s.file_size = info->file_size = (uint64_t)st.st_size;
-	n = pread(fd, hdr, HDR_LEN, 0);
+	s->file_size = info->file_size = (uint64_t)st.st_size;
+	n = pread(*fd, hdr, HDR_LEN, 0);
 	if (n < 0) {
 		rc = ota_error(OTA_EINPUT, "%s: read error: %s", path,
 			       strerror(errno));
@@ -1269,50 +1587,62 @@ int ota_mcuboot_verify(struct ota_mcuboot_info *info, const char *path,
 			    HDR_LEN);
 		goto out_wrap;
 	}
-	if ((rc = check_header(info, hdr, s.file_size)))
+	if ((rc = check_header(info, hdr, s->file_size)))
 		goto out_wrap;
 
-	s.tlv_start = (uint64_t)info->header_size + info->image_size;
-	s.hash_end = s.tlv_start + info->protect_tlv_size;
-	s.win_end = s.hash_end + TLV_AREA_MAX;
-	if (s.win_end > s.file_size)
-		s.win_end = s.file_size;
-	s.tail_start = s.file_size > TAIL_LEN ? s.file_size - TAIL_LEN : 0;
+	s->body_start = info->header_size;
+	s->tlv_start = (uint64_t)info->header_size + info->image_size;
+	s->hash_end = s->tlv_start + info->protect_tlv_size;
+	s->win_end = s->hash_end + TLV_AREA_MAX;
+	if (s->win_end > s->file_size)
+		s->win_end = s->file_size;
+	s->tail_start = s->file_size > TAIL_LEN ? s->file_size - TAIL_LEN : 0;
 	hashes_needed(need, policy);
 	buf = malloc(MCUBOOT_BUFSIZE);
 	/* One spare byte keeps win valid when the window is empty. */
-	s.win = malloc(s.win_end - s.tlv_start + 1);
-	if (!buf || !s.win) {
+	s->win = malloc(s->win_end - s->tlv_start + 1);
+	if (!buf || !s->win) {
 		rc = ota_error(OTA_EINTERNAL, "out of memory");
 		goto out;
 	}
-	for (int i = 0; i < 2; i++) {
-		if (!need[i])
-			continue;
-		s.md[i] = EVP_MD_CTX_new();
-		if (!s.md[i] ||
-		    !EVP_DigestInit_ex(
-			s.md[i],
-			evp_md(i ? OTA_DIGEST_SHA384 : OTA_DIGEST_SHA256),
-			NULL)) {
+	if ((rc = read_window(s, *fd)))
+		goto out;
+	if ((rc = parse_protected(info, s)) ||
+	    (rc = parse_unprotected(info, s)) || (rc = check_key_tlv(info, s)))
+		goto out_wrap;
+	if (info->enc_bits && policy->decrypt_key) {
+		if ((rc = open_payload_key(s, info, policy->decrypt_key)))
+			goto out_wrap;
+		if (!(s->plainbuf = malloc(MCUBOOT_BUFSIZE))) {
 			rc = ota_error(OTA_EINTERNAL, "out of memory");
 			goto out;
 		}
 	}
-	if ((rc = stream_file(&s, fd, buf, progress, progress_ctx)))
-		goto out;
-	for (int i = 0; i < 2; i++)
-		if (s.md[i] && (rc = hash_final(&s.computed[i], s.md[i],
-						i ? OTA_DIGEST_SHA384
-						  : OTA_DIGEST_SHA256)))
+	for (int i = 0; i < 2; i++) {
+		if (!need[i])
+			continue;
+		if ((rc = new_md(&s->md[i], i)) ||
+		    (s->ctr && (rc = new_md(&s->md_plain[i], i))))
 			goto out;
+	}
+	if ((rc = stream_file(s, *fd, buf, progress, progress_ctx)))
+		goto out;
+	for (int i = 0; i < 2; i++) {
+		enum ota_digest_alg alg =
+		    i ? OTA_DIGEST_SHA384 : OTA_DIGEST_SHA256;
 
-	if ((rc = parse_protected(info, &s)) ||
-	    (rc = parse_unprotected(info, &s)) || (rc = check_trailing(&s)))
+		if ((s->md[i] &&
+		     (rc = hash_final(&s->computed[i], s->md[i], alg))) ||
+		    (s->md_plain[i] &&
+		     (rc = hash_final(&s->plain[i], s->md_plain[i], alg))))
+			goto out;
+	}
+
+	if ((rc = check_trailing(s)))
 		goto out_wrap;
-	if (!s.md[md_index(info->hash_alg)]) {
+	if (!s->md[md_index(info->hash_alg)]) {
 		rc = verror(
-		    s.hash_off,
+		    s->hash_off,
 		    "%s image hash, but every trusted key signs %s "
 		    "images (MCUboot pairs P-384 with SHA-384 and "
 		    "the other keys with SHA-256)",
@@ -1322,19 +1652,20 @@ int ota_mcuboot_verify(struct ota_mcuboot_info *info, const char *path,
 					    : OTA_DIGEST_SHA384));
 		goto out_wrap;
 	}
-	info->hash_ok =
-	    CRYPTO_memcmp(info->hash,
-			  s.computed[md_index(info->hash_alg)].bytes,
-			  ota_digest_alg_size(info->hash_alg)) == 0;
-	if (!info->hash_ok) {
-		rc = verror(s.hash_off,
-			    "image hash does not match bytes [0, %" PRIu64
-			    ") of the file: the header, payload or protected "
-			    "TLVs were modified",
-			    s.hash_end);
+	if ((rc = match_hash(info, s)))
+		goto out_wrap;
+	if (info->body == OTA_MCUBOOT_BODY_SEALED) {
+		/* The key it names can be judged; its signature cannot. */
+		if (policy->n_trusted == 0)
+			goto out;
+		if ((!s->key_off || !s->sig_off)
+			? (rc = check_signature(info, s, policy))
+			: (rc = find_trusted_key(info, s, policy)))
+			goto out_wrap;
+		rc = sealed_error(info);
 		goto out_wrap;
 	}
-	if (policy->n_trusted > 0 && (rc = check_signature(info, &s, policy)))
+	if (policy->n_trusted > 0 && (rc = check_signature(info, s, policy)))
 		goto out_wrap;
 	/* Reached only once the signature verified (or none was asked). */
 	if ((rc = policy_judge(info, policy, true)))
@@ -1345,11 +1676,127 @@ out_wrap:
 out:
 	if (policy->check_counter && info->policy.n_checks == 0)
 		policy_judge(info, policy, false);
-	for (int i = 0; i < 2; i++)
-		EVP_MD_CTX_free(s.md[i]);
-	free(s.win);
 	free(buf);
-	close(fd);
+	return rc;
+}
+
+int ota_mcuboot_verify(struct ota_mcuboot_info *info, const char *path,
+		       const struct ota_mcuboot_policy *policy,
+		       ota_progress_fn progress, void *progress_ctx)
+{
+	static const struct ota_mcuboot_policy no_policy = { 0 };
+	struct ota_mcuboot_info scratch;
+	struct vstate s = { 0 };
+	int fd = -1, rc;
+
+	rc = verify_fd(&s, &fd, info ? info : &scratch, path,
+		       policy ? policy : &no_policy, progress, progress_ctx);
+	vstate_clear(&s);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/*
+ * The second pass of extract: the payload, decrypted as it was verified,
+ * into out, with the hashed range hashed again, so that a file changed
+ * since the first pass is never written.
+ */
+static int write_payload(struct vstate *s, int fd,
+			 const struct ota_mcuboot_info *info,
+			 struct ota_output *out)
+{
+	EVP_MD_CTX *md = NULL;
+	struct ota_digest d;
+	uint64_t off = 0;
+	uint8_t *buf = NULL;
+	bool decrypt = info->body == OTA_MCUBOOT_BODY_DECRYPTED;
+	int rc = 0;
+
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return ota_error(OTA_EINPUT, "%s: cannot rewind: %s", s->path,
+				 strerror(errno));
+	if (decrypt && (rc = ota_ctr_seek(s->ctr, 0)))
+		return rc;
+	buf = malloc(MCUBOOT_BUFSIZE);
+	if (!buf || (rc = new_md(&md, md_index(info->hash_alg)))) {
+		rc = buf ? rc : ota_error(OTA_EINTERNAL, "out of memory");
+		goto out;
+	}
+	while (off < s->hash_end) {
+		uint64_t left = s->hash_end - off, bs, be;
+		size_t want =
+		    left < MCUBOOT_BUFSIZE ? (size_t)left : MCUBOOT_BUFSIZE;
+		ssize_t n = read_full(fd, buf, want);
+
+		if (n <= 0) {
+			rc = ota_error(OTA_EINPUT,
+				       "%s: changed while being extracted "
+				       "(read error or end at offset %" PRIu64
+				       ")",
+				       s->path, off);
+			goto out;
+		}
+		bs = off > s->body_start ? off : s->body_start;
+		be = off + (uint64_t)n < s->tlv_start ? off + (uint64_t)n
+						      : s->tlv_start;
+		if (bs < be) {
+			uint8_t *p = buf + (bs - off);
+
+			if ((decrypt &&
+			     (rc = ota_ctr_update(s->ctr, p, p, be - bs))) ||
+			    (rc = ota_output_write(out, p, be - bs)))
+				goto out;
+		}
+		if ((rc = hash_update(md, buf, (size_t)n)))
+			goto out;
+		off += (uint64_t)n;
+	}
+	if ((rc = hash_final(&d, md, info->hash_alg)))
+		goto out;
+	if (!digests_equal(info->hash, &d, info->hash_alg))
+		rc = ota_error(OTA_EVERIFY,
+			       "%s: changed while being extracted: the image "
+			       "hash no longer matches",
+			       s->path);
+out:
+	EVP_MD_CTX_free(md);
+	if (buf)
+		OPENSSL_cleanse(buf, MCUBOOT_BUFSIZE);
+	free(buf);
+	return rc;
+}
+
+int ota_mcuboot_extract(struct ota_mcuboot_info *info, const char *out_path,
+			const char *path,
+			const struct ota_mcuboot_policy *policy,
+			ota_progress_fn progress, void *progress_ctx)
+{
+	struct ota_mcuboot_info scratch;
+	struct ota_output *out = NULL;
+	struct vstate s = { 0 };
+	int fd = -1, rc;
+
+	if (!info)
+		info = &scratch;
+	memset(info, 0, sizeof(*info));
+	if (!policy || policy->n_trusted == 0)
+		return ota_error(OTA_EUSAGE,
+				 "extract verifies the signature first: give "
+				 "a trusted key");
+	if ((rc = verify_fd(&s, &fd, info, path, policy, progress,
+			    progress_ctx)))
+		goto out;
+	if ((rc = ota_output_open(&out, out_path, 0644, 0)) ||
+	    (rc = write_payload(&s, fd, info, out)))
+		goto out;
+	rc = ota_output_commit(out);
+	out = NULL;
+out:
+	ota_output_abort(out);
+	vstate_clear(&s);
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 
@@ -1417,6 +1864,44 @@ static const char *sig_type_name(uint16_t type)
 	return NULL;
 }
 
+static const char *body_name(enum ota_mcuboot_body b)
+{
+	switch (b) {
+	case OTA_MCUBOOT_BODY_DECRYPTED:
+		return "decrypted";
+	case OTA_MCUBOOT_BODY_CLEAR:
+		return "clear";
+	case OTA_MCUBOOT_BODY_SEALED:
+		return "encrypted";
+	case OTA_MCUBOOT_BODY_PLAIN:
+		break;
+	}
+	return "plain";
+}
+
+/* null for an image that is not encrypted and carries no key TLV. */
+static json_t *encryption_json(const struct ota_mcuboot_info *info)
+{
+	/* By name: ota_wrap_scheme_of_tlv() would record a message. */
+	bool known = ota_wrap_scheme_name(info->enc_tlv) != NULL;
+	enum ota_wrap_scheme sch = (enum ota_wrap_scheme)info->enc_tlv;
+
+	if (!info->enc_bits && !info->enc_tlv)
+		return json_null();
+	return json_pack(
+	    "{s:o, s:o, s:o, s:o, s:o, s:s}", "aes_bits",
+	    info->enc_bits ? json_integer(info->enc_bits) : json_null(),
+	    "key_tlv",
+	    info->enc_tlv ? json_integer(info->enc_tlv) : json_null(), "scheme",
+	    known ? json_string(ota_wrap_scheme_name(info->enc_tlv))
+		  : json_null(),
+	    "key_needed",
+	    known ? json_string(ota_wrap_scheme_key_type(sch)) : json_null(),
+	    "key_tlv_len",
+	    info->enc_tlv ? json_integer(info->enc_tlv_len) : json_null(),
+	    "payload", body_name(info->body));
+}
+
 json_t *ota_mcuboot_info_json(const struct ota_mcuboot_info *info)
 {
 	size_t hash_len = ota_digest_alg_size(info->hash_alg);
@@ -1477,6 +1962,9 @@ json_t *ota_mcuboot_info_json(const struct ota_mcuboot_info *info)
 				    : json_null());
 	err |= json_object_set_new(o, "signature_ok",
 				   json_boolean(info->signature_ok));
+	err |= json_object_set_new(o, "signature_padding",
+				   json_integer((json_int_t)info->sig_padding));
+	err |= json_object_set_new(o, "encryption", encryption_json(info));
 	if (err) {
 		json_decref(o);
 		return NULL;

@@ -7,6 +7,21 @@ output against a second implementation in both directions.
   mcuboot_crypt.py wrap SCHEME KEYFILE CONTENT_KEY_HEX   -> payload hex
   mcuboot_crypt.py unwrap SCHEME KEYFILE PAYLOAD_HEX KEYLEN -> key hex
   mcuboot_crypt.py ctr CONTENT_KEY_HEX IN OUT   (AES-CTR, zero counter)
+  mcuboot_crypt.py image-decrypt KEYFILE IN OUT  -> JSON, see below
+  mcuboot_crypt.py image-encrypt SCHEME KEYFILE IN OUT
+
+image-decrypt reads an MCUboot image as MCUboot's docs/encrypted_images.md
+and docs/design.md lay it out: the ENC_AES128 (0x04) or ENC_AES256 (0x08)
+header flag gives the content key's length, the key TLV (0x30 to 0x34) in
+the unprotected TLV area its scheme; it unwraps the key with KEYFILE,
+decrypts the img_size bytes after the header and writes the image with
+the plaintext payload to OUT. It prints {"scheme", "keylen", "hash_ok"
+(the hash TLV against SHA-256/384 of header, plaintext payload and
+protected TLVs), "digest" (hex), "sig_type", "sig" (hex)}, and exits 1
+when the hash does not match. image-encrypt does what a swap does to an
+image made with imgtool --clear: a fresh content key, wrapped with SCHEME
+for KEYFILE into the image's key TLV (which must be of SCHEME's type), and
+the payload encrypted.
 
 SCHEME is rsa-oaep (TLV 0x30), aes-kw (0x31), ecies-p256 (0x32),
 ecies-x25519 (0x33) or ecies-x25519-sha512 (0x34). KEYFILE is a PEM
@@ -16,6 +31,8 @@ success, 1 when unwrapping fails (wrong key, altered payload), 2 on
 usage errors.
 """
 import base64
+import json
+import os
 import sys
 
 from cryptography.exceptions import InvalidSignature
@@ -138,7 +155,95 @@ def unwrap(scheme, keyfile, payload, keylen):
     return key
 
 
+TLV_INFO, TLV_PROT_INFO = 0x6907, 0x6908
+SCHEMES = {0x30: "rsa-oaep", 0x31: "aes-kw", 0x32: "ecies-p256",
+           0x33: "ecies-x25519", 0x34: "ecies-x25519-sha512"}
+
+
+def u16(b, o):
+    return b[o] | b[o + 1] << 8
+
+
+def u32(b, o):
+    return u16(b, o) | u16(b, o + 2) << 16
+
+
+def parse_image(b):
+    """The fields an encrypted image needs, and its unprotected TLVs."""
+    hs, ps, isz, flags = u16(b, 8), u16(b, 10), u32(b, 12), u32(b, 16)
+    if u32(b, 0) != 0x96f3b83d:
+        raise Refused("not an MCUboot image")
+    keylen = 16 if flags & 0x04 else 32 if flags & 0x08 else 0
+    if not keylen:
+        raise Refused("no ENC_AES128/ENC_AES256 flag")
+    end = hs + isz + ps
+    if ps and u16(b, hs + isz) != TLV_PROT_INFO:
+        raise Refused("bad protected TLV area")
+    if u16(b, end) != TLV_INFO:
+        raise Refused("bad TLV area")
+    tlvs, pos, stop = {}, end + 4, end + u16(b, end + 2)
+    while pos + 4 <= stop:
+        t, n = u16(b, pos), u16(b, pos + 2)
+        tlvs[t] = (pos + 4, n)
+        pos += 4 + n
+    return hs, isz, end, keylen, tlvs
+
+
+def key_tlv(tlvs):
+    found = [t for t in tlvs if t in SCHEMES]
+    if len(found) != 1:
+        raise Refused("%d key TLVs" % len(found))
+    return found[0]
+
+
+def image_decrypt(keyfile, src, dst):
+    b = bytearray(open(src, "rb").read())
+    hs, isz, end, keylen, tlvs = parse_image(b)
+    t = key_tlv(tlvs)
+    off, n = tlvs[t]
+    key = unwrap(SCHEMES[t], keyfile, bytes(b[off:off + n]), keylen)
+    b[hs:hs + isz] = ctr(key, bytes(b[hs:hs + isz]))
+    open(dst, "wb").write(b)
+    htype = 0x11 if 0x11 in tlvs else 0x10
+    h = hashes.Hash(hashes.SHA384() if htype == 0x11 else hashes.SHA256())
+    h.update(bytes(b[:end]))
+    got = h.finalize()
+    hoff, hn = tlvs[htype]
+    sig_type = [t for t in tlvs if 0x20 <= t <= 0x25][0]
+    soff, sn = tlvs[sig_type]
+    ok = bytes(b[hoff:hoff + hn]) == got
+    print(json.dumps({"scheme": SCHEMES[t], "keylen": keylen, "hash_ok": ok,
+                      "digest": got.hex(), "sig_type": sig_type,
+                      "sig": bytes(b[soff:soff + sn]).hex()}))
+    return 0 if ok else 1
+
+
+def image_encrypt(scheme, keyfile, src, dst):
+    b = bytearray(open(src, "rb").read())
+    hs, isz, end, keylen, tlvs = parse_image(b)
+    t = key_tlv(tlvs)
+    if SCHEMES[t] != scheme:
+        raise Refused("the image's key TLV is 0x%02x, not %s" % (t, scheme))
+    key = os.urandom(keylen)
+    wrapped = wrap(scheme, keyfile, key)
+    off, n = tlvs[t]
+    if len(wrapped) != n:
+        raise Refused("a %d-byte wrap for a %d-byte TLV" % (len(wrapped), n))
+    b[off:off + n] = wrapped
+    b[hs:hs + isz] = ctr(key, bytes(b[hs:hs + isz]))
+    open(dst, "wb").write(b)
+    return 0
+
+
 def main(argv):
+    try:
+        if len(argv) == 5 and argv[1] == "image-decrypt":
+            return image_decrypt(argv[2], argv[3], argv[4])
+        if len(argv) == 6 and argv[1] == "image-encrypt":
+            return image_encrypt(argv[2], argv[3], argv[4], argv[5])
+    except Refused as e:
+        print("mcuboot_crypt.py: %s" % e, file=sys.stderr)
+        return 1
     if len(argv) == 5 and argv[1] == "wrap" and (
             argv[2] in ECIES or argv[2] in ("rsa-oaep", "aes-kw")):
         print(wrap(argv[2], argv[3], bytes.fromhex(argv[4])).hex())

@@ -661,6 +661,35 @@ printf '\x42' >>"$V/app1.bin"
 expect_exit 5 "one appended byte" otatool verify --trust-key "$K/p256.pub.pem" "$V/app1.bin"
 assert_contains "$ERR" "offset"
 
+# imgtool --pad-sig: the ECDSA signature zero-padded to a 72-byte TLV
+# (MCUboot reads the DER and ignores the padding); PAD is the pad byte.
+pad_sig() {
+	python3 - "$GOOD" "$1" "$2" <<'PYEOF'
+import struct, sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+u16 = lambda o: struct.unpack_from('<H', b, o)[0]
+u32 = lambda o: struct.unpack_from('<I', b, o)[0]
+p = u16(8) + u32(12) + u16(10)
+pos, end = p + 4, p + u16(p + 2)
+while pos < end and u16(pos) != 0x22:
+    pos += 4 + u16(pos + 2)
+n = u16(pos + 2)
+want = 72 if n < 72 else 74
+struct.pack_into('<H', b, pos + 2, want)
+b[pos + 4 + n:pos + 4 + n] = bytes([int(sys.argv[3], 0)]) * (want - n)
+struct.pack_into('<H', b, p + 2, u16(p + 2) + want - n)
+open(sys.argv[2], 'wb').write(b)
+PYEOF
+}
+pad_sig "$V/padsig.bin" 0
+check "an imgtool --pad-sig signature verifies" \
+	otatool verify --json --trust-key "$K/p256.pub.pem" "$V/padsig.bin"
+assert_matches "$OUT" '"signature_padding": [1-9]'
+pad_sig "$V/padsig1.bin" 0x01
+expect_exit 5 "a signature padded with other bytes than 0 is refused" \
+	otatool verify --trust-key "$K/p256.pub.pem" "$V/padsig1.bin"
+assert_contains "$ERR" "only zero padding (imgtool --pad-sig)"
+
 # ---------------------------------------------------------------- robustness
 
 S=$T/small

@@ -22,6 +22,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "otatool/cipher.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
 #include "otatool/key.h"
@@ -1570,4 +1571,432 @@ Test(mcuboot_write, release_refusals)
 	free(payload);
 	free_key(&k);
 	free_key(&k2);
+}
+
+/* ---- encryption ------------------------------------------------------- */
+
+TestSuite(mcuboot_crypt, .init = setup, .fini = teardown, .timeout = 120);
+
+/* A device key pair of kind ("EC" P-256, "X25519", "RSA") in files. */
+struct device_key {
+	EVP_PKEY *pkey;
+	struct ota_recipient *to;
+	struct ota_decrypt_key *key;
+	char priv[512], pub[512];
+};
+
+static void make_device(struct device_key *d, const char *kind,
+			unsigned hmac_bits, const char *name)
+{
+	FILE *f;
+
+	d->pkey = strcmp(kind, "EC") == 0
+		      ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
+		  : strcmp(kind, "RSA") == 0
+		      ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)
+		      : EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+	cr_assert_not_null(d->pkey);
+	snprintf(d->priv, sizeof(d->priv), "%s/%s.key", tmpdir, name);
+	snprintf(d->pub, sizeof(d->pub), "%s/%s.pub", tmpdir, name);
+	f = fopen(d->priv, "w");
+	cr_assert(PEM_write_PrivateKey(f, d->pkey, NULL, NULL, 0, NULL, NULL));
+	fclose(f);
+	f = fopen(d->pub, "w");
+	cr_assert(PEM_write_PUBKEY(f, d->pkey));
+	fclose(f);
+	cr_assert_eq(ota_recipient_load(&d->to, d->pub, hmac_bits), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(ota_decrypt_key_open(&d->key, d->priv, NULL), 0, "%s",
+		     ota_error_message());
+}
+
+static void free_device(struct device_key *d)
+{
+	ota_recipient_free(d->to);
+	ota_decrypt_key_free(d->key);
+	EVP_PKEY_free(d->pkey);
+}
+
+static int verify_dec(const char *path, EVP_PKEY *trusted,
+		      struct ota_decrypt_key *key,
+		      struct ota_mcuboot_info *info)
+{
+	struct ota_mcuboot_policy p = { .trusted = &trusted,
+					.n_trusted = trusted ? 1 : 0,
+					.decrypt_key = key };
+
+	return ota_mcuboot_verify(info, path, &p, NULL, NULL);
+}
+
+/* Finds the TLV of type in the unprotected area: its value's offset. */
+static size_t find_tlv(const uint8_t *img, size_t len, uint16_t type,
+		       uint16_t *tlv_len)
+{
+	size_t off = le16(img + 8) + le32(img + 12) + le16(img + 10);
+	size_t end = off + le16(img + off + 2);
+
+	cr_assert_leq(end, len);
+	for (off += 4; off + 4 <= end; off += 4 + le16(img + off + 2))
+		if (le16(img + off) == type) {
+			*tlv_len = le16(img + off + 2);
+			return off + 4;
+		}
+	return 0;
+}
+
+/*
+ * Every wrap, both key lengths: the flag, the zero-padded img_size, the
+ * key TLV last in the area, a ciphertext payload; decrypted here with
+ * ota_unwrap() and AES-CTR it is the plaintext padded with zeros, and the
+ * hash and signature are over that.
+ */
+static void encrypted_layout(const char *kind, unsigned hmac_bits, uint16_t tlv,
+			     unsigned bits)
+{
+	struct ota_mcuboot_opts o = base_opts();
+	struct device_key d;
+	struct test_key k;
+	struct ota_content_key ck;
+	struct ota_mcuboot_info info;
+	struct ota_ctr *ctr = NULL;
+	const size_t plen = 1001, padded = 1008;
+	uint8_t *img, *plain = make_payload(plen), *dec, dg[32];
+	enum ota_wrap_scheme sch;
+	uint16_t klen = 0, slen = 0, hlen = 0;
+	size_t len, koff, soff, hoff, end;
+
+	make_key(&k, K_P256, "signer");
+	make_device(&d, kind, hmac_bits, "device");
+	o.encrypt_to = d.to;
+	o.encrypt_bits = bits;
+	o.has_security_counter = true;
+	o.security_counter = 3;
+	cr_assert_eq(sign_image(signed_path, &k, plen, &o), 0, "%s",
+		     ota_error_message());
+	img = read_file(signed_path, &len);
+	cr_assert_eq(le32(img + 16), bits == 256 ? 0x8u : 0x4u);
+	cr_assert_eq(le32(img + 12), padded, "img_size padded to 16");
+	cr_assert_neq(memcmp(img + 0x200, plain, plen), 0, "not encrypted");
+	koff = find_tlv(img, len, tlv, &klen);
+	cr_assert_neq(koff, 0, "no key TLV 0x%02x", tlv);
+	cr_assert_eq(ota_wrap_scheme_of_tlv(&sch, tlv), 0);
+	cr_assert_eq(klen, ota_wrap_len(sch, bits / 8, 2048));
+	end = 0x200 + padded + le16(img + 10);
+	cr_assert_eq(koff + klen, end + le16(img + end + 2),
+		     "key TLV is the last one");
+
+	cr_assert_eq(ota_unwrap(&ck, d.key, sch, img + koff, klen, bits / 8), 0,
+		     "%s", ota_error_message());
+	cr_assert_eq(ota_ctr_new(&ctr, &ck), 0);
+	ota_content_key_wipe(&ck);
+	dec = malloc(len);
+	memcpy(dec, img, len);
+	cr_assert_eq(ota_ctr_update(ctr, dec + 0x200, img + 0x200, padded), 0);
+	ota_ctr_free(ctr);
+	cr_assert_eq(memcmp(dec + 0x200, plain, plen), 0);
+	for (size_t i = plen; i < padded; i++)
+		cr_assert_eq(dec[0x200 + i], 0, "padding byte %zu", i);
+	md_of(dg, "SHA256", dec, end);
+	hoff = find_tlv(img, len, 0x10, &hlen);
+	cr_assert_eq(memcmp(img + hoff, dg, 32), 0, "hash over the plaintext");
+	soff = find_tlv(img, len, 0x22, &slen);
+	cr_assert(sig_ok(k.pkey, "SHA256", dg, 32, img + soff, slen));
+
+	/* verify: decrypted with the key, sealed without it. */
+	cr_assert_eq(verify_dec(signed_path, k.pkey, d.key, &info), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(info.body, OTA_MCUBOOT_BODY_DECRYPTED);
+	cr_assert(info.signature_ok && info.hash_ok);
+	cr_assert_eq(info.enc_bits, bits);
+	cr_assert_eq(info.enc_tlv, tlv);
+	cr_assert_eq(verify_dec(signed_path, k.pkey, NULL, &info), OTA_EVERIFY);
+	cr_assert(strstr(ota_error_message(), "give --decrypt-key with"), "%s",
+		  ota_error_message());
+	cr_assert_eq(info.body, OTA_MCUBOOT_BODY_SEALED);
+	cr_assert(!info.signature_ok && !info.hash_ok);
+	cr_assert_eq(info.trusted_key, 0, "the KEYHASH is still judged");
+	cr_assert_eq(verify_dec(signed_path, NULL, NULL, &info), 0,
+		     "inspect: %s", ota_error_message());
+	cr_assert_eq(info.body, OTA_MCUBOOT_BODY_SEALED);
+	free(dec);
+	free(img);
+	free(plain);
+	free_device(&d);
+	free_key(&k);
+}
+
+Test(mcuboot_crypt, ecies_p256_128)
+{
+	encrypted_layout("EC", 256, 0x32, 128);
+}
+
+Test(mcuboot_crypt, ecies_p256_256)
+{
+	encrypted_layout("EC", 256, 0x32, 256);
+}
+
+Test(mcuboot_crypt, ecies_x25519_128)
+{
+	encrypted_layout("X25519", 256, 0x33, 128);
+}
+
+Test(mcuboot_crypt, ecies_x25519_sha512_256)
+{
+	encrypted_layout("X25519", 512, 0x34, 256);
+}
+
+Test(mcuboot_crypt, rsa_oaep_256)
+{
+	encrypted_layout("RSA", 256, 0x30, 256);
+}
+
+Test(mcuboot_crypt, aes_kw_128)
+{
+	const char *kek = in_tmp("kek.b64");
+	struct ota_mcuboot_opts o = base_opts();
+	struct ota_recipient *to = NULL;
+	struct ota_decrypt_key *key = NULL;
+	struct ota_mcuboot_info info;
+	struct test_key k;
+	uint16_t klen = 0;
+	uint8_t *img;
+	size_t len;
+
+	write_file(kek, "AAECAwQFBgcICQoLDA0ODw==\n", 25);
+	make_key(&k, K_P256, "signer");
+	cr_assert_eq(ota_recipient_load(&to, kek, 0), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(ota_decrypt_key_open(&key, kek, NULL), 0);
+	o.encrypt_to = to;
+	cr_assert_eq(sign_image(signed_path, &k, 64, &o), 0);
+	img = read_file(signed_path, &len);
+	cr_assert_neq(find_tlv(img, len, 0x31, &klen), 0);
+	cr_assert_eq(klen, 24);
+	cr_assert_eq(le32(img + 12), 64, "a multiple of 16 is not padded");
+	cr_assert_eq(verify_dec(signed_path, k.pkey, key, &info), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(info.body, OTA_MCUBOOT_BODY_DECRYPTED);
+	free(img);
+	ota_recipient_free(to);
+	ota_decrypt_key_free(key);
+	free_key(&k);
+}
+
+/* --clear: flag and key TLV, payload stored as it is; verifies keyless. */
+Test(mcuboot_crypt, clear_factory_image)
+{
+	struct ota_mcuboot_opts o = base_opts();
+	struct ota_mcuboot_info info;
+	struct device_key d;
+	struct test_key k;
+	uint8_t *img, *plain = make_payload(100);
+	uint16_t klen = 0;
+	size_t len;
+
+	make_key(&k, K_P256, "signer");
+	make_device(&d, "EC", 0, "device");
+	o.encrypt_to = d.to;
+	o.encrypt_clear = true;
+	cr_assert_eq(sign_image(signed_path, &k, 100, &o), 0);
+	img = read_file(signed_path, &len);
+	cr_assert_eq(le32(img + 16), 0x4u);
+	cr_assert_eq(le32(img + 12), 112);
+	cr_assert_eq(memcmp(img + 0x200, plain, 100), 0, "in the clear");
+	cr_assert_neq(find_tlv(img, len, 0x32, &klen), 0);
+	cr_assert_eq(verify_dec(signed_path, k.pkey, NULL, &info), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(info.body, OTA_MCUBOOT_BODY_CLEAR);
+	cr_assert(info.signature_ok);
+	cr_assert_eq(verify_dec(signed_path, k.pkey, d.key, &info), 0);
+	cr_assert_eq(info.body, OTA_MCUBOOT_BODY_CLEAR);
+	free(img);
+	free(plain);
+	free_device(&d);
+	free_key(&k);
+}
+
+/* Wrong keys, altered key TLVs and ciphertext, inconsistent headers. */
+Test(mcuboot_crypt, refusals)
+{
+	struct ota_mcuboot_opts o = base_opts();
+	struct ota_mcuboot_info info;
+	struct device_key d, other, x;
+	struct test_key k;
+	const char *bad = in_tmp("bad.bin");
+	uint16_t klen = 0;
+	uint8_t *img;
+	size_t len, koff;
+
+	make_key(&k, K_P256, "signer");
+	make_device(&d, "EC", 0, "device");
+	make_device(&other, "EC", 0, "other");
+	make_device(&x, "X25519", 0, "x");
+	o.encrypt_to = d.to;
+	cr_assert_eq(sign_image(signed_path, &k, 200, &o), 0);
+	img = read_file(signed_path, &len);
+	koff = find_tlv(img, len, 0x32, &klen);
+
+	cr_assert_eq(verify_dec(signed_path, k.pkey, other.key, &info),
+		     OTA_EVERIFY);
+	cr_assert(strstr(ota_error_message(), "key TLV 0x32"), "%s",
+		  ota_error_message());
+	cr_assert_eq(verify_dec(signed_path, k.pkey, x.key, &info), OTA_EKEY);
+	cr_assert(strstr(ota_error_message(), "needs a P-256 private key"));
+
+	for (size_t i = 0; i < klen; i += 7) {
+		img[koff + i] ^= 0x10;
+		write_file(bad, img, len);
+		cr_assert_eq(verify_dec(bad, k.pkey, d.key, &info), OTA_EVERIFY,
+			     "key TLV byte %zu", i);
+		img[koff + i] ^= 0x10;
+	}
+	img[0x200 + 150] ^= 1;
+	write_file(bad, img, len);
+	cr_assert_eq(verify_dec(bad, k.pkey, d.key, &info), OTA_EVERIFY);
+	cr_assert(strstr(ota_error_message(), "with the payload decrypted"));
+	cr_assert_eq(ota_mcuboot_extract(
+			 &info, in_tmp("out.bin"), bad,
+			 &(struct ota_mcuboot_policy){ .trusted = &k.pkey,
+						       .n_trusted = 1,
+						       .decrypt_key = d.key },
+			 NULL, NULL),
+		     OTA_EVERIFY);
+	cr_assert(!exists(in_tmp("out.bin")), "nothing written");
+	img[0x200 + 150] ^= 1;
+
+	img[16] = 0x0c;
+	write_file(bad, img, len);
+	cr_assert_eq(verify_dec(bad, NULL, NULL, &info), OTA_EVERIFY);
+	cr_assert(strstr(ota_error_message(), "offset 16: flags"));
+	img[16] = 0x08; /* AES-256, but a 16-byte key's TLV */
+	write_file(bad, img, len);
+	cr_assert_eq(verify_dec(bad, NULL, NULL, &info), OTA_EVERIFY);
+	cr_assert(strstr(ota_error_message(), "length 113, expected 129"), "%s",
+		  ota_error_message());
+	img[16] = 0x04;
+	set16(img + koff - 4, 0x05); /* the key TLV becomes an unknown one */
+	write_file(bad, img, len);
+	cr_assert_eq(verify_dec(bad, NULL, NULL, &info), OTA_EVERIFY);
+	free(img);
+	free_device(&d);
+	free_device(&other);
+	free_device(&x);
+	free_key(&k);
+}
+
+/* extract: the plaintext payload, only after everything verified. */
+Test(mcuboot_crypt, extract_plaintext)
+{
+	struct ota_mcuboot_opts o = base_opts();
+	struct ota_mcuboot_info info;
+	struct device_key d;
+	struct test_key k, other;
+	const char *out = in_tmp("extracted.bin");
+	uint8_t *got, *plain = make_payload(300000);
+	size_t len;
+
+	make_key(&k, K_P256, "signer");
+	make_key(&other, K_P256, "other");
+	make_device(&d, "X25519", 0, "device");
+	o.encrypt_to = d.to;
+	o.encrypt_bits = 256;
+	cr_assert_eq(sign_image(signed_path, &k, 300000, &o), 0);
+	cr_assert_eq(ota_mcuboot_extract(
+			 &info, out, signed_path,
+			 &(struct ota_mcuboot_policy){ .trusted = &other.pkey,
+						       .n_trusted = 1,
+						       .decrypt_key = d.key },
+			 NULL, NULL),
+		     OTA_EVERIFY);
+	cr_assert(!exists(out));
+	cr_assert_eq(ota_mcuboot_extract(
+			 &info, out, signed_path,
+			 &(struct ota_mcuboot_policy){ .trusted = &k.pkey,
+						       .n_trusted = 1,
+						       .decrypt_key = d.key },
+			 NULL, NULL),
+		     0, "%s", ota_error_message());
+	got = read_file(out, &len);
+	cr_assert_eq(len, 300000, "300000 is a multiple of 16");
+	cr_assert_eq(memcmp(got, plain, len), 0);
+	free(got);
+	free(plain);
+	free_device(&d);
+	free_key(&other);
+	free_key(&k);
+}
+
+/* The trailer keeps two content keys: the slot check counts them. */
+Test(mcuboot_crypt, slot_size_counts_the_keys)
+{
+	struct ota_mcuboot_opts o = base_opts();
+	struct device_key d;
+	struct test_key k;
+	uint32_t fits;
+
+	make_key(&k, K_P256, "signer");
+	make_device(&d, "EC", 0, "device");
+	/* Plain: the image and its trailer; the smallest slot that fits. */
+	o.slot_size = UINT32_MAX;
+	for (fits = 0x1000; fits < 0x10000; fits += 8) {
+		o.slot_size = fits;
+		if (sign_image(signed_path, &k, 1008, &o) == 0)
+			break;
+	}
+	cr_assert_lt(fits, 0x10000u);
+	o.encrypt_to = d.to;
+	o.encrypt_bits = 256;
+	o.slot_size = fits;
+	/*
+	 * The key TLV (4 + 129 bytes: 136 once aligned to 8) and two 32-byte
+	 * keys in the trailer need 200 bytes more.
+	 */
+	cr_assert_eq(sign_image(signed_path, &k, 1008, &o), OTA_EINPUT);
+	o.slot_size = fits + 136 + 64;
+	cr_assert_eq(sign_image(signed_path, &k, 1008, &o), 0, "%s",
+		     ota_error_message());
+	o.slot_size -= 8;
+	cr_assert_eq(sign_image(signed_path, &k, 1008, &o), OTA_EINPUT);
+	free_device(&d);
+	free_key(&k);
+}
+
+/*
+ * imgtool --pad-sig: an ECDSA signature padded with zeros to 72 bytes
+ * verifies (MCUboot reads the DER and ignores the rest); anything but
+ * zeros after the DER is refused, naming the byte.
+ */
+Test(mcuboot_verify, padded_ecdsa_signature)
+{
+	const char *out = signed_path;
+	struct test_key k;
+	struct layout l;
+	struct ota_mcuboot_info info;
+	const char *path = in_tmp("padsig.bin");
+	size_t len, n;
+	uint8_t *img = small_image(out, &k, K_P256, &len, &l);
+	uint8_t *buf = malloc(len + 256), sig[4 + 74] = { 0x22 };
+	struct part hash = { img + l.hash_off, l.key_off - l.hash_off };
+	struct part key = { img + l.key_off, l.sig_off - l.key_off };
+
+	/* 72 as imgtool pads; a signature that is 72 already gets 2 more. */
+	size_t plen = l.sig_len < 72 ? 72 : 74;
+
+	sig[2] = (uint8_t)plen;
+	memcpy(sig + 4, img + l.sig_off + 4, l.sig_len);
+	n = recompose(buf, img, &l,
+		      (struct part[]){ hash, key, { sig, 4 + plen } }, 3);
+	write_file(path, buf, n);
+	cr_assert_eq(verify_with(path, &k.pkey, 1, &info), 0, "%s",
+		     ota_error_message());
+	cr_assert(info.signature_ok);
+	cr_assert_eq(info.sig_padding, plen - l.sig_len);
+	sig[4 + plen - 1] = 1;
+	n = recompose(buf, img, &l,
+		      (struct part[]){ hash, key, { sig, 4 + plen } }, 3);
+	assert_refused(verify_bytes(buf, n, k.pkey), "padding not zero",
+		       "only zero padding (imgtool --pad-sig)");
+	free(buf);
+	free(img);
+	free_key(&k);
 }
