@@ -722,8 +722,13 @@ Test(otav_hostile, magic_version_header_size)
 	f->pkg.data[2] = 'X';
 	expect(f, OTAV_E_MAGIC, 2, "magic");
 	f->pkg.data[2] = 'A';
+	pkgb_put16(f->pkg.data + 4, 3);
+	expect(f, OTAV_E_VERSION, 4, "version 3");
+	pkgb_put16(f->pkg.data + 4, 0);
+	expect(f, OTAV_E_VERSION, 4, "version 0");
+	/* version 2 is for packages with a patch, and this one has none */
 	pkgb_put16(f->pkg.data + 4, 2);
-	expect(f, OTAV_E_VERSION, 4, "version 2");
+	expect(f, OTAV_E_TLV, f->pkg.region_end, "no image is a patch");
 	pkgb_put16(f->pkg.data + 4, 1);
 	pkgb_put16(f->pkg.data + 6, 65);
 	expect(f, OTAV_E_HEADER, 6, "header size 65");
