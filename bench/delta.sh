@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark, not a test: patch sizes on real firmware pairs. Per pair (old
 # image, new image) it makes a patch with bsdiff 4.3, `xdelta3 -9` and
-# `zstd -19 --patch-from`, and with otatool's delta encoder when one is
-# hooked in, applies each patch to the old image, and compresses the new
+# `zstd -19 --patch-from`, and with otatool (`package --delta-from`, the
+# patch as the package stores it), applies each patch to the old image
+# (otatool: `extract --base`, every digest checked), and compresses the new
 # image whole with `xz -9` and `gzip -9` (what a full update costs); it
 # times every encode and apply, records the applier's peak RSS, and checks
 # that every output is the new image byte for byte (cmp). Prints a table,
@@ -22,8 +23,7 @@
 #   BENCH_TIMEOUT=S         limit per command, in seconds (default 300)
 #   BENCH_DIR=DIR           scratch directory (default bench/out)
 #   BENCH_KEEP=1            keep the scratch images and patches
-#   OTATOOL_DELTA_CREATE='CMD...'  otatool's encoder: CMD... OLD NEW PATCH
-#   OTATOOL_DELTA_APPLY='CMD...'   otatool's applier: CMD... OLD PATCH OUT
+#   OTATOOL=PATH            the otatool binary (default: scripts/build's)
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -46,14 +46,8 @@ read -r -a revs <<<"${BENCH_DELTA_REVS:-}"
 [ ${#revs[@]} -eq 0 ] || [ ${#revs[@]} -eq 2 ] ||
 	die "BENCH_DELTA_REVS takes two revisions, not '${BENCH_DELTA_REVS}'"
 
-# otatool's delta encoder and applier, through the hook (see README.md):
-# each variable is a command split at blanks, the files are appended.
-read -r -a ota_create <<<"${OTATOOL_DELTA_CREATE:-}"
-read -r -a ota_apply <<<"${OTATOOL_DELTA_APPLY:-}"
-if { [ ${#ota_create[@]} -gt 0 ] && [ ${#ota_apply[@]} -eq 0 ]; } ||
-	{ [ ${#ota_create[@]} -eq 0 ] && [ ${#ota_apply[@]} -gt 0 ]; }; then
-	die "set both OTATOOL_DELTA_CREATE and OTATOOL_DELTA_APPLY, or neither"
-fi
+otatool=${OTATOOL:-}
+[ -z "$otatool" ] || otatool=$(realpath -- "$otatool")
 
 # Directories given by the caller are relative to the caller's directory.
 pairs_dir=${BENCH_DELTA_PAIRS:-}
@@ -70,7 +64,7 @@ cd "$(dirname "$0")/.." || die "cannot enter the repository"
 scratch=${scratch:-$PWD/bench/out}
 
 # Every tool is a Debian package; scripts/deps installs what is missing.
-need=(/usr/bin/time bsdiff bspatch xdelta3 zstd xz gzip timeout cmp)
+need=(/usr/bin/time bsdiff bspatch xdelta3 zstd xz gzip timeout cmp jq)
 [ "$own" = 0 ] && [ ${#revs[@]} -eq 0 ] ||
 	need+=(arm-none-eabi-gcc arm-none-eabi-objcopy)
 for c in "${need[@]}"; do
@@ -83,6 +77,11 @@ done
 for c in "${need[@]}"; do
 	command -v "$c" >/dev/null || die "$c is missing"
 done
+if [ -z "$otatool" ]; then
+	otatool=$PWD/$(nice scripts/build | tail -n 1)/otatool ||
+		die "building otatool failed"
+fi
+[ -x "$otatool" ] || die "no otatool binary at $otatool"
 
 work=$scratch/delta
 tf=$scratch/delta-time.txt
@@ -99,6 +98,9 @@ cleanup() {
 }
 failures=0
 trap cleanup EXIT
+# otatool's packages are signed: a throwaway key (Ed25519, 64 bytes).
+"$otatool" keys generate -q --type ed25519 --key "$work/bench.pem" >/dev/null ||
+	die "otatool keys generate failed"
 
 # ---- the pairs ----
 
@@ -263,8 +265,18 @@ encode() { # TOOL OUT_WALL OUT_RSS
 	xdelta3) timed "$2" "$3" /dev/null xdelta3 -9 -e -f -s old.bin new.bin patch ;;
 	zstd) timed "$2" "$3" /dev/null zstd -19 -q -f "${zlong[@]}" \
 		--patch-from=old.bin new.bin -o patch ;;
-	otatool) timed "$2" "$3" /dev/null "${ota_create[@]}" "$PWD/old.bin" \
-		"$PWD/new.bin" "$PWD/patch" ;;
+	otatool)
+		# new.bin as a one-image release, a delta against ota-base
+		timed "$2" "$3" /dev/null "$otatool" package -q \
+			--key "$work/bench.pem" --alignment 16 \
+			--delta-from ota-base -o new.otapkg new.yaml || return
+		# the figure: image app's stored bytes (a patch, or the image
+		# whole where a patch would not be smaller)
+		local off len
+		off=$("$otatool" inspect --json new.otapkg | jq '.images[0].offset')
+		len=$("$otatool" inspect --json new.otapkg | jq '.images[0].stored_size')
+		tail -c +$((off + 1)) new.otapkg | head -c "$len" >patch
+		;;
 	esac
 }
 apply() { # TOOL OUT_WALL OUT_RSS
@@ -275,8 +287,13 @@ apply() { # TOOL OUT_WALL OUT_RSS
 	xdelta3) timed "$2" "$3" /dev/null xdelta3 -d -f -s old.bin patch out ;;
 	zstd) timed "$2" "$3" /dev/null zstd -d -q -f "${zlong[@]}" \
 		--patch-from=old.bin patch -o out ;;
-	otatool) timed "$2" "$3" /dev/null "${ota_apply[@]}" "$PWD/old.bin" \
-		"$PWD/patch" "$PWD/out" ;;
+	otatool)
+		rm -rf ota-out
+		timed "$2" "$3" /dev/null "$otatool" extract -q \
+			--trust-key "$work/bench.pub.pem" --base ota-base \
+			-o ota-out new.otapkg || return
+		mv ota-out/app.bin out
+		;;
 	esac
 }
 
@@ -287,6 +304,18 @@ for i in "${!p_name[@]}"; do
 	mkdir -p "$d"
 	cp -- "${p_old[$i]}" "$d/old.bin"
 	cp -- "${p_new[$i]}" "$d/new.bin"
+	mkdir -p "$d/ota-base"
+	cp -- "${p_old[$i]}" "$d/ota-base/app.bin"
+	cat >"$d/new.yaml" <<EOF
+name: bench
+version: 1.0.0
+hardware: [bench]
+security_counter: 1
+git: { commit: 0123456789abcdef0123456789abcdef01234567 }
+build: { id: bench, time: 2026-01-01T00:00:00Z }
+images:
+  - { name: app, kind: application, file: new.bin }
+EOF
 	zlong=()
 	big=$(stat -c %s "$d/old.bin")
 	[ "$(stat -c %s "$d/new.bin")" -le "$big" ] || big=$(stat -c %s "$d/new.bin")
@@ -297,10 +326,6 @@ for i in "${!p_name[@]}"; do
 	fi
 	for t in "${tools[@]}"; do
 		k=$i,$t
-		if [ "$t" = otatool ] && [ ${#ota_create[@]} -eq 0 ]; then
-			r_st[$k]=n/a
-			continue
-		fi
 		echo "== ${p_name[$i]}: ${label[$t]}" >&2
 		r_st[$k]=ok r_enc[$k]="" r_app[$k]="" r_encrss[$k]="" r_apprss[$k]=""
 		(
@@ -351,11 +376,7 @@ done
 
 ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo '?'; }
 echo "bsdiff $(ver bsdiff) (bsdiff/bspatch), xdelta3 $(ver xdelta3), zstd $(ver zstd), xz-utils $(ver xz-utils), gzip $(ver gzip)"
-if [ ${#ota_create[@]} -gt 0 ]; then
-	echo "otatool: OTATOOL_DELTA_CREATE='${ota_create[*]}' OTATOOL_DELTA_APPLY='${ota_apply[*]}'"
-else
-	echo "otatool: n/a (no encoder hooked in: set OTATOOL_DELTA_CREATE and OTATOOL_DELTA_APPLY)"
-fi
+echo "otatool: $("$otatool" --version 2>/dev/null | head -n 1): package --delta-from (the stored patch), extract --base"
 [ ${#fw_built[@]} -eq 0 ] ||
 	echo "own firmware: bench/firmware/build.sh, $(arm-none-eabi-gcc --version | head -n 1)"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"

@@ -7,6 +7,8 @@
 #      of the application, both signed in the token
 #   -> verification of both with the exported public key and a device's
 #      policy, as the device will do it
+#   -> with the last release's package, a delta package against it too
+#      (otatool package --delta-from), checked by rebuilding the images
 #   -> the artifacts published into an output directory.
 #
 # Every otatool call has its exit status checked against the one expected
@@ -22,6 +24,11 @@
 #                          fw-release); the key is made on the first run
 #   LAST_RELEASE           the manifest of the last published release
 #                          (default: one for 2.4.0 is made here)
+#   LAST_PACKAGE           the package of the last published release: a
+#                          delta package against it is published as well
+#                          (default: none, only the full package)
+#   LAST_PUBLIC_KEY        the public key LAST_PACKAGE is signed with
+#                          (default: this job's release key)
 #   RELEASE_VERSION        the version to release (default: $CI_COMMIT_TAG
 #                          without its "v", else 2.4.1)
 #   OUTPUT_DIR             where to publish (default: a new directory
@@ -61,6 +68,8 @@ MCUBOOT_SLOT_SIZE=${MCUBOOT_SLOT_SIZE:-0x60000}
 # Relative paths are the caller's: the job changes directory below.
 case ${OUTPUT_DIR:-/} in /*) ;; *) OUTPUT_DIR=$PWD/$OUTPUT_DIR ;; esac
 case ${LAST_RELEASE:-/} in /*) ;; *) LAST_RELEASE=$PWD/$LAST_RELEASE ;; esac
+case ${LAST_PACKAGE:-/} in /*) ;; *) LAST_PACKAGE=$PWD/$LAST_PACKAGE ;; esac
+case ${LAST_PUBLIC_KEY:-/} in /*) ;; *) LAST_PUBLIC_KEY=$PWD/$LAST_PUBLIC_KEY ;; esac
 
 step=0
 say() { step=$((step + 1)); printf '\n==> %d. %s\n' "$step" "$*"; }
@@ -275,6 +284,36 @@ expect 10 "$OTATOOL" verify -q --trust-key "$work/release.pub.pem" \
 echo "a device at counter $((last_counter + 1)) refuses it (status 10)"
 
 # ---------------------------------------------------------------------------
+if [ -n "${LAST_PACKAGE:-}" ]; then
+	[ -f "$LAST_PACKAGE" ] || die "LAST_PACKAGE: $LAST_PACKAGE not found"
+	say "a delta package for devices that run $last_version"
+	# The last package must verify with the key it was signed with; each
+	# image it has is stored as a patch where that is smaller. Devices
+	# that run anything else take the full package.
+	last_key=${LAST_PUBLIC_KEY:-$work/release.pub.pem}
+	# (--trust-key is the trust for every input: the signed manifest's
+	# key too)
+	expect 0 "$OTATOOL" package --key "$key_uri" \
+		--trust-key "$work/release.pub.pem" --trust-key "$last_key" \
+		--compress-image "$config_image" --delta-from "$LAST_PACKAGE" \
+		-o delta.otapkg "$signed"
+	# A device checks the base it holds by its digest, the package by
+	# this release's key: the same here, trusting both keys.
+	expect 0 "$OTATOOL" verify --trust-key "$work/release.pub.pem" \
+		--trust-key "$last_key" --base "$LAST_PACKAGE" delta.otapkg
+	expect 0 "$OTATOOL" extract -q --trust-key "$work/release.pub.pem" \
+		--trust-key "$last_key" --base "$LAST_PACKAGE" -o "$work/rebuilt" \
+		delta.otapkg
+	expect 0 "$OTATOOL" extract -q --trust-key "$work/release.pub.pem" \
+		-o "$work/full" release.otapkg
+	for f in "$work/full"/*.bin; do
+		cmp "$f" "$work/rebuilt/$(basename "$f")" ||
+			die "$(basename "$f"): the delta rebuilds other bytes"
+	done
+	echo "delta: $(wc -c <delta.otapkg | tr -d ' ') bytes instead of $(wc -c <release.otapkg | tr -d ' '); rebuilt images identical to the full package's"
+fi
+
+# ---------------------------------------------------------------------------
 if [ -n "${OUTPUT_DIR:-}" ]; then
 	mkdir -p "$OUTPUT_DIR"
 	out=$(cd "$OUTPUT_DIR" && pwd)
@@ -284,14 +323,20 @@ fi
 say "publish to $out"
 name=$(jq -er .name manifest.json)-$RELEASE_VERSION
 cp release.otapkg "$out/$name.otapkg"
+delta=
+if [ -n "${LAST_PACKAGE:-}" ]; then
+	delta=$name-delta-from-$last_version.otapkg
+	cp delta.otapkg "$out/$delta"
+fi
 cp app.mcuboot.bin "$out/$name-$app_image.mcuboot.bin"
 cp "$signed" "$out/$name.manifest.signed.json"
 cp "$work/release.pub.pem" "$out/release.pub.pem"
 # The next run's --previous: what devices will be running after this one.
 cp manifest.json "$out/last-release.json"
-(cd "$out" && sha256sum -- "$name.otapkg" "$name-$app_image.mcuboot.bin" \
-	"$name.manifest.signed.json" release.pub.pem >SHA256SUMS)
-for f in "$name.otapkg" "$name-$app_image.mcuboot.bin" \
+(cd "$out" && sha256sum -- "$name.otapkg" ${delta:+"$delta"} \
+	"$name-$app_image.mcuboot.bin" "$name.manifest.signed.json" \
+	release.pub.pem >SHA256SUMS)
+for f in "$name.otapkg" ${delta:+"$delta"} "$name-$app_image.mcuboot.bin" \
 	"$name.manifest.signed.json" release.pub.pem last-release.json SHA256SUMS; do
 	printf '  %s (%s bytes)\n' "$out/$f" "$(wc -c <"$out/$f" | tr -d ' ')"
 done

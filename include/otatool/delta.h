@@ -68,6 +68,11 @@ struct ota_delta_apply_opts {
 	const struct ota_digest *base_digest;   /* NULL: not checked */
 	const struct ota_digest *target_digest; /* NULL: not checked */
 	/*
+	 * The size the target must have: a patch whose header says another
+	 * is refused before anything is written. NULL: not checked.
+	 */
+	const uint64_t *target_size;
+	/*
 	 * Names for messages: the patch's origin (a file, or "app in
 	 * D.otapkg") and the base's; NULL: "patch" and the base path.
 	 */

@@ -28,6 +28,31 @@ extern "C" {
 #define OTA_PACKAGE_MAX_SIGNERS   8
 
 struct ota_signers; /* signer.h: keys with the certificates to embed */
+struct ota_package_bases;
+
+/* How one image was stored, for the summary a writer reports. */
+enum ota_package_stored {
+	OTA_PACKAGE_STORED_WHOLE,
+	OTA_PACKAGE_STORED_ZLIB,
+	OTA_PACKAGE_STORED_PATCH,
+};
+
+struct ota_package_summary {
+	size_t n_images;
+	struct {
+		char name[65];
+		enum ota_package_stored stored;
+		uint64_t size;        /* the image's bytes */
+		uint64_t stored_size; /* its bytes in the package */
+		/*
+		 * With a base of that name: the patch's size, and what the
+		 * image would have taken without it (its size, or its zlib
+		 * size with compression); 0 when there was no base.
+		 */
+		uint64_t patch_size, full_size;
+		uint64_t base_size;
+	} images[32];
+};
 
 struct ota_package_opts {
 	uint32_t alignment; /* power of two, 16..1 MiB; 0: 4096 */
@@ -39,13 +64,24 @@ struct ota_package_opts {
 	const char *const *compress;
 	size_t n_compress;
 	int zlib_level; /* 0: 9 */
+	/*
+	 * Delta: each image with a base of its name here is stored as a
+	 * patch against it (format version 2) when the patch is smaller than
+	 * what the image would take otherwise; NULL: no patches.
+	 */
+	const struct ota_package_bases *delta_from;
+	/* How each image was stored; NULL: not reported. */
+	struct ota_package_summary *summary;
 	ota_progress_fn progress;
 	void *progress_ctx;
 };
 
 /*
  * Writes a package for m to out_path. Images are read once: copied (or
- * compressed) into place while hashed. When the manifest already carries an
+ * compressed) into place while hashed; with opts->delta_from, an image
+ * with a base is also encoded as a patch, and a patch that is stored is
+ * first applied to its base by the device code and checked against the
+ * image's digest. When the manifest already carries an
  * image's digest (a signed manifest), the file must still match it, else
  * OTA_EVERIFY and nothing is written; when it does not (one-shot from a
  * release file: resolve with skip_digests), the digest and size computed
@@ -67,6 +103,12 @@ struct ota_package_check_opts {
 	const struct ota_device_facts *device;
 	/* Write verified images here (NAME.bin), only if all checks pass. */
 	const char *extract_dir;
+	/*
+	 * The base images patched images are rebuilt from; NULL: patched
+	 * images are checked as stored but not rebuilt, and extracting a
+	 * package with one is OTA_EUSAGE (nothing is written).
+	 */
+	const struct ota_package_bases *bases;
 	ota_progress_fn progress;
 	void *progress_ctx;
 };
@@ -130,6 +172,12 @@ struct ota_package_report {
 		uint8_t digest[64], stored_digest[64];
 		size_t digest_len;
 		bool stored_ok, flashed_ok; /* checked while streaming */
+		/* compression OTAPKG_COMP_PATCH: the base it is rebuilt from */
+		bool has_base;
+		uint64_t base_size;
+		uint8_t base_digest[64];
+		bool rebuilt; /* rebuilt from a base and matched its digest */
+		bool failed;  /* the failure recorded is about this image */
 	} images[OTA_PACKAGE_MAX_IMAGES];
 	size_t n_sigs;
 	struct ota_package_sig_info sigs[OTA_PACKAGE_MAX_SIGS];
@@ -163,8 +211,38 @@ int ota_package_check(struct ota_package_report *report, const char *path,
 		      const struct ota_package_check_opts *opts);
 void ota_package_report_clear(struct ota_package_report *report);
 
+/* True when some image is a patch: it needs a base to be rebuilt. */
+bool ota_package_report_has_patch(const struct ota_package_report *report);
+
 /* The report as JSON for inspect/verify --json. */
 json_t *ota_package_report_json(const struct ota_package_report *report);
+
+/* Base images for delta packages ---------------------------------------- */
+
+/*
+ * The images of an earlier release that patches are made against
+ * (package --delta-from) or rebuilt from (extract and verify --base):
+ * either a directory holding NAME.bin for each image name (what extract
+ * writes, and how build directories name images), or a package, which
+ * must verify against trust (as any package input) and whose images are
+ * extracted into a private temporary directory that
+ * ota_package_bases_free() removes. A package that is itself a delta
+ * cannot serve (OTA_EUSAGE: extract it with its own base first).
+ */
+int ota_package_bases_open(struct ota_package_bases **out, const char *path,
+			   const struct ota_trust *trust);
+
+/*
+ * The file of the base image called name into out (cap bytes): 0, or 1
+ * when there is none (no regular file by that name).
+ */
+int ota_package_bases_find(const struct ota_package_bases *b, const char *name,
+			   char *out, size_t cap);
+
+/* The path it was opened from, for messages. */
+const char *ota_package_bases_origin(const struct ota_package_bases *b);
+
+void ota_package_bases_free(struct ota_package_bases *b);
 
 /*
  * The format's vocabulary: one table each, read both ways. A code that is
@@ -190,6 +268,12 @@ int ota_package_digest_alg(enum ota_digest_alg *out, uint8_t code);
  */
 uint8_t ota_package_kind_code(const char *name);
 const char *ota_package_kind_name(uint8_t code);
+
+/*
+ * An image's compression code as a name: "none", "zlib" or "patch" (a
+ * delta image, rebuilt from a base); NULL for a code not in the format.
+ */
+const char *ota_package_compression_name(uint8_t code);
 
 #ifdef __cplusplus
 }

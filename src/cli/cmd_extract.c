@@ -19,13 +19,15 @@
 
 static const struct cli_opt_spec opts[] = {
 	CLI_TEXT("usage: otatool extract --trust-key KEY|--trust CA -o DIR "
-		 "PACKAGE\n"
+		 "[--base OLD] PACKAGE\n"
 		 "\n"
 		 "Verify a package like otatool verify does, then write each "
 		 "image to\n"
 		 "DIR/NAME.bin as it will be flashed (compressed images "
-		 "inflated). Nothing\n"
-		 "is written unless everything verified.\n"
+		 "inflated, patched\n"
+		 "images rebuilt from their base). Nothing is written unless "
+		 "everything\n"
+		 "verified.\n"
 		 "\n"
 		 "An MCUboot image's payload goes to DIR/payload.bin, "
 		 "decrypted with\n"
@@ -33,6 +35,10 @@ static const struct cli_opt_spec opts[] = {
 		 "\n"),
 	CLI_VALUE("output", 'o', "DIR", CLI_FILE_OUT,
 		  "where to write the images (created if missing)"),
+	CLI_VALUE("base", 0, "OLD", CLI_FILE_IN,
+		  "a delta package's base release: a package\n"
+		  "(verified with the same trust) or a directory\n"
+		  "of NAME.bin files"),
 	CLI_GROUP(cli_trust_opts),
 	CLI_TEXT("\nEncrypted MCUboot images:\n"),
 	CLI_GROUP(cli_decrypt_opts),
@@ -85,8 +91,10 @@ int cmd_extract(int argc, char **argv)
 {
 	struct ota_package_check_opts o = { 0 };
 	struct ota_package_report r;
+	struct ota_package_bases *bases = NULL;
 	struct ota_trust trust;
 	enum ota_artifact kind;
+	const char *base = NULL;
 	const char *dir = NULL;
 	bool quiet = false, created = false;
 	struct cli_args p;
@@ -103,6 +111,7 @@ int cmd_extract(int argc, char **argv)
 		goto out;
 	dir = cli_value(&p, "output");
 	quiet = cli_flag(&p, "quiet");
+	base = cli_value(&p, "base");
 	if (p.n_operands != 1 || !dir || ota_trust_empty(&trust)) {
 		rc = cli_usage_error("extract",
 				     p.n_operands != 1 ? "expected one PACKAGE"
@@ -121,6 +130,17 @@ int cmd_extract(int argc, char **argv)
 				     p.operands[0]);
 		goto out;
 	}
+	if (kind != OTA_ARTIFACT_PACKAGE && base) {
+		rc = cli_usage_error("extract",
+				     "--base: %s is not an otatool package "
+				     "(only packages hold patches)",
+				     p.operands[0]);
+		goto out;
+	}
+	if (base && (rc = ota_package_bases_open(&bases, base, &trust))) {
+		rc = ota_error_wrap(rc, "--base");
+		goto out;
+	}
 	if (mkdir(dir, 0755) == 0) {
 		created = true;
 	} else if (errno != EEXIST) {
@@ -136,6 +156,7 @@ int cmd_extract(int argc, char **argv)
 	}
 	o.trust = &trust;
 	o.extract_dir = dir;
+	o.bases = bases;
 	rc = ota_package_check(&r, p.operands[0], &o);
 	/* Nothing written unless everything verified: not even the folder. */
 	if (rc && created)
@@ -144,11 +165,14 @@ int cmd_extract(int argc, char **argv)
 		for (size_t i = 0; i < r.n_images; i++)
 			fprintf(stderr,
 				"otatool: extract: %s/%s.bin (%llu bytes, "
-				"verified)\n",
+				"%sverified)\n",
 				dir, r.images[i].name,
-				(unsigned long long)r.images[i].size);
+				(unsigned long long)r.images[i].size,
+				r.images[i].rebuilt ? "rebuilt from its base, "
+						    : "");
 	ota_package_report_clear(&r);
 out:
+	ota_package_bases_free(bases);
 	ota_trust_clear(&trust);
 	cli_args_free(&p);
 	return rc;

@@ -83,19 +83,36 @@ static void print_package(const char *path, const struct ota_package_report *r)
 	for (size_t i = 0; i < r->n_images; i++) {
 		printf(
 		    "    %zu %-14s %-13s offset %-8llu %llu B stored, %llu B "
-		    "flashed%s\n",
+		    "flashed%s%s%s\n",
 		    i, r->images[i].name, r->images[i].kind,
 		    (unsigned long long)r->images[i].offset,
 		    (unsigned long long)r->images[i].stored_size,
 		    (unsigned long long)r->images[i].size,
-		    r->images[i].compression ? " (zlib)" : "");
+		    r->images[i].compression ? " (" : "",
+		    r->images[i].compression
+			? ota_package_compression_name(r->images[i].compression)
+			: "",
+		    r->images[i].compression ? ")" : "");
 		if (r->images[i].has_load_address)
 			printf("      load address 0x%08llx\n",
 			       (unsigned long long)r->images[i].load_address);
+		if (r->images[i].has_base) {
+			printf("      patch of %.1f%% of the image, against a "
+			       "base of %llu B\n"
+			       "      base digest ",
+			       100.0 * (double)r->images[i].stored_size /
+				   (double)r->images[i].size,
+			       (unsigned long long)r->images[i].base_size);
+			print_hex(r->images[i].base_digest,
+				  r->images[i].digest_len);
+			printf("\n");
+		}
 		printf("      digest ");
 		print_hex(r->images[i].digest, r->images[i].digest_len);
-		printf(" %s\n",
-		       r->images[i].flashed_ok ? "(checked)" : "(not checked)");
+		printf(" %s\n", r->images[i].flashed_ok ? "(checked)"
+				: r->images[i].has_base
+				    ? "(not rebuilt: no base)"
+				    : "(not checked)");
 	}
 	printf("  signatures:\n");
 	for (size_t i = 0; i < r->n_sigs; i++) {

@@ -47,6 +47,11 @@ static const struct cli_opt_spec opts[] = {
 	CLI_FLAG("compress", 0, "store every image zlib-compressed"),
 	CLI_LIST("compress-image", 0, "NAME", CLI_FILE_NONE, MAX_COMPRESS,
 		 "store this image compressed (repeatable)"),
+	CLI_VALUE("delta-from", 0, "OLD", CLI_FILE_IN,
+		  "a delta release: store each image that OLD has\n"
+		  "(a package, verified with the trust below, or a\n"
+		  "directory of NAME.bin files) as a patch against\n"
+		  "it, where that is smaller"),
 	CLI_TEXT("\nMCUboot format (one image, one key):\n"),
 	CLI_VALUE("image", 0, "NAME", CLI_FILE_NONE,
 		  "the manifest's image to sign (default: the only\n"
@@ -97,7 +102,7 @@ static const struct cli_spec spec = { "package", opts, CLI_FILE_IN, 0 };
 
 /* Options that belong to one format, to refuse them with the other. */
 static const char *const otatool_only[] = { "alignment", "compress",
-					    "compress-image" };
+					    "compress-image", "delta-from" };
 static const char *const mcuboot_only[] = {
 	"image",        "header-size", "slot-size",      "write-align",
 	"erased-value", "rom-fixed",   "public-key-tlv", "mcuboot-dependency",
@@ -110,9 +115,10 @@ struct package_args {
 	struct cli_signers names;
 	struct ota_signers *signers;
 	struct ota_trust trust;
-	const char *output, *input, *image, *git_dir;
+	const char *output, *input, *image, *git_dir, *delta_from;
 	bool mcuboot, quiet, allow_dirty, allow_outside;
 	struct ota_package_opts popts;
+	struct ota_package_summary summary;
 	const char *compress[MAX_COMPRESS];
 	struct ota_mcuboot_opts mopts;
 	int64_t build_number;
@@ -135,9 +141,60 @@ static int load_manifest(struct ota_manifest **m, struct package_args *a)
 	return ota_manifest_load_input(m, a->input, &ro, &a->trust, a->signers);
 }
 
+static const char *stored_name(enum ota_package_stored s)
+{
+	return s == OTA_PACKAGE_STORED_PATCH  ? "patch"
+	       : s == OTA_PACKAGE_STORED_ZLIB ? "zlib"
+					      : "full";
+}
+
+/* One line per image: how it was stored, and what a patch saved. */
+static void print_summary(const struct package_args *a)
+{
+	const struct ota_package_summary *s = &a->summary;
+
+	for (size_t i = 0; i < s->n_images; i++) {
+		const __typeof__(s->images[0]) *im = &s->images[i];
+
+		fprintf(stderr,
+			"otatool: package: image %s: %s, %llu of %llu "
+			"bytes",
+			im->name, stored_name(im->stored),
+			(unsigned long long)im->stored_size,
+			(unsigned long long)im->size);
+		if (im->stored == OTA_PACKAGE_STORED_PATCH)
+			fprintf(stderr,
+				" (%.1f%%; against a base of %llu bytes, "
+				"instead of %llu)\n",
+				100.0 * (double)im->stored_size /
+				    (double)im->size,
+				(unsigned long long)im->base_size,
+				(unsigned long long)im->full_size);
+		else if (a->delta_from && im->patch_size)
+			fprintf(stderr, " (a patch would take %llu)\n",
+				(unsigned long long)im->patch_size);
+		else if (a->delta_from)
+			fprintf(stderr, " (no base of that name)\n");
+		else
+			fprintf(stderr, "\n");
+	}
+}
+
 static int package_otatool(struct package_args *a, struct ota_manifest *m)
 {
-	return ota_package_write(a->output, m, a->signers, &a->popts);
+	struct ota_package_bases *bases = NULL;
+	int rc;
+
+	if (a->delta_from &&
+	    (rc = ota_package_bases_open(&bases, a->delta_from, &a->trust)))
+		return ota_error_wrap(rc, "--delta-from");
+	a->popts.delta_from = bases;
+	a->popts.summary = &a->summary;
+	rc = ota_package_write(a->output, m, a->signers, &a->popts);
+	ota_package_bases_free(bases);
+	if (rc == 0 && !a->quiet)
+		print_summary(a);
+	return rc;
 }
 
 static int package_mcuboot(struct package_args *a, struct ota_manifest *m,
@@ -217,6 +274,7 @@ static int parse_otatool_opts(struct package_args *a, const struct cli_args *p)
 					       v);
 		a->popts.alignment = (uint32_t)n;
 	}
+	a->delta_from = cli_value(p, "delta-from");
 	a->popts.compress_all = cli_flag(p, "compress");
 	a->popts.n_compress = cli_count(p, "compress-image");
 	for (size_t i = 0; i < a->popts.n_compress; i++)
@@ -332,7 +390,8 @@ static int parse_args(struct package_args *a, const struct cli_args *p)
 	a->input = p->operands[0];
 	if (!a->output)
 		return cli_usage_error("package", "no --output given");
-	a->otatool_opt = given(p, otatool_only, 3);
+	a->otatool_opt = given(p, otatool_only,
+			       sizeof(otatool_only) / sizeof(*otatool_only));
 	a->mcuboot_opt = given(p, mcuboot_only,
 			       sizeof(mcuboot_only) / sizeof(*mcuboot_only));
 	if (a->mcuboot && a->otatool_opt)
@@ -377,8 +436,17 @@ int cmd_package(int argc, char **argv)
 	signed_at = (int64_t)time(NULL);
 	if ((!a.mcuboot && (rc = ota_timestamp_build(&signed_at))) ||
 	    (rc = ota_signers_open(&a.signers, &a.names.opts)) ||
-	    (rc = ota_signers_check_chains(a.signers, &a.trust, signed_at)) ||
-	    (rc = load_manifest(&m, &a)))
+	    (rc = ota_signers_check_chains(a.signers, &a.trust, signed_at)))
+		goto out;
+	/*
+	 * Inputs that must verify (a signed manifest, --delta-from) are
+	 * trusted when the packaging keys themselves signed them, unless
+	 * --trust or --trust-key say otherwise.
+	 */
+	if (ota_trust_empty(&a.trust) &&
+	    (rc = ota_signers_trust(&a.trust, a.signers)))
+		goto out;
+	if ((rc = load_manifest(&m, &a)))
 		goto out;
 	rc = a.mcuboot ? package_mcuboot(&a, m, &progress)
 		       : package_otatool(&a, m);

@@ -45,6 +45,12 @@ static const struct cli_opt_spec opts[] = {
 	CLI_TEXT(
 	    "\nEncrypted MCUboot images (the hash covers the plaintext):\n"),
 	CLI_GROUP(cli_decrypt_opts),
+	CLI_TEXT("\nDelta packages:\n"),
+	CLI_VALUE("base", 0, "OLD", CLI_FILE_IN,
+		  "rebuild patched images from this release: a\n"
+		  "package (verified with the same trust) or a\n"
+		  "directory of NAME.bin files; without it they are\n"
+		  "checked as stored and reported not rebuilt"),
 	CLI_TEXT("\nOther:\n"),
 	CLI_VALUE("images", 0, "DIR", CLI_FILE_IN,
 		  "signed manifests: where the image files are: DIR\n"
@@ -61,7 +67,7 @@ static const struct cli_spec spec = { "verify", opts, CLI_FILE_IN, 0 };
 
 struct verify_args {
 	struct ota_trust trust;
-	const char *hardware, *images, *path;
+	const char *hardware, *images, *path, *base;
 	bool check_counter, has_bootloader, json, quiet;
 	uint32_t counter;
 	struct ota_semver bootloader;
@@ -107,6 +113,7 @@ static int verify_package(const struct verify_args *a, struct cli_report *rep,
 		.device = &dev,
 	};
 	struct ota_package_report r;
+	struct ota_package_bases *bases = NULL;
 	bool structural, past_sigs;
 	int rc;
 
@@ -117,7 +124,12 @@ static int verify_package(const struct verify_args *a, struct cli_report *rep,
 		return ota_error(OTA_EUSAGE, "--bootloader-version: parts must "
 					     "fit 32 bits");
 	device_facts(&dev, a);
+	if (a->base &&
+	    (rc = ota_package_bases_open(&bases, a->base, &a->trust)))
+		return ota_error_wrap(rc, "--base");
+	o.bases = bases;
 	rc = ota_package_check(&r, a->path, &o);
+	ota_package_bases_free(bases);
 	structural = r.stopped == OTA_PACKAGE_STOP_STRUCTURE;
 	past_sigs = r.trusted_sig >= 0;
 	cli_report_add(rep, structural ? CLI_FAIL : CLI_OK, "structure", "%s",
@@ -145,20 +157,38 @@ static int verify_package(const struct verify_args *a, struct cli_report *rep,
 		const char *what = "not reached";
 		char name[96];
 
-		if (r.images[i].flashed_ok) {
+		const char *comp =
+		    ota_package_compression_name(r.images[i].compression);
+		char how[160] = "";
+
+		if (r.images[i].rebuilt) {
+			res = CLI_OK;
+			what = "rebuilt from its base, digest matches";
+		} else if (r.images[i].flashed_ok) {
 			res = CLI_OK;
 			what = "digest matches";
 		} else if (past_sigs && r.stopped == OTA_PACKAGE_STOP_IMAGE &&
-			   !failed_shown) {
+			   !failed_shown && r.images[i].failed) {
 			res = CLI_FAIL;
 			what = r.error;
 			failed_shown = true;
+		} else if (r.images[i].has_base && r.images[i].stored_ok) {
+			/* authentic and intact as stored: a SKIP, not a FAIL */
+			what = "patch verified as stored, image not rebuilt "
+			       "(no --base)";
 		}
+		if (r.images[i].has_base)
+			snprintf(how, sizeof(how),
+				 " (patch of %llu bytes against a base of "
+				 "%llu)",
+				 (unsigned long long)r.images[i].stored_size,
+				 (unsigned long long)r.images[i].base_size);
+		else if (r.images[i].compression)
+			snprintf(how, sizeof(how), " (%s)", comp ? comp : "?");
 		snprintf(name, sizeof(name), "image %s", r.images[i].name);
 		cli_report_add(rep, res, name, "%s, %llu bytes%s: %s",
 			       r.images[i].kind,
-			       (unsigned long long)r.images[i].size,
-			       r.images[i].compression ? " (zlib)" : "", what);
+			       (unsigned long long)r.images[i].size, how, what);
 	}
 	bool at_end = r.stopped == OTA_PACKAGE_STOP_END;
 	cli_report_add(rep,
@@ -225,6 +255,10 @@ static int verify_mcuboot(const struct verify_args *a, struct cli_report *rep,
 	int rc;
 
 	pol.decrypt_key = a->decrypt.key;
+	if (a->base)
+		return ota_error(OTA_EUSAGE,
+				 "--base is for delta packages, not MCUboot "
+				 "images");
 	if (a->trust.n_keys == 0)
 		return ota_error(OTA_EUSAGE,
 				 "MCUboot images are checked against raw keys: "
@@ -295,6 +329,10 @@ static int verify_manifest(const struct verify_args *a, struct cli_report *rep,
 					     .results = results,
 					     .trusted = &trusted };
 
+	if (a->base)
+		return ota_error(OTA_EUSAGE,
+				 "--base is for delta packages, not signed "
+				 "manifests");
 	/* Signatures that do not verify still leave the manifest to report. */
 	rc = ota_envelope_load_manifest(&e, &m, a->path, &lo);
 	if (!m)
@@ -379,6 +417,7 @@ int cmd_verify(int argc, char **argv)
 		a.has_bootloader = true;
 	}
 	a.images = cli_value(&p, "images");
+	a.base = cli_value(&p, "base");
 	a.json = cli_flag(&p, "json");
 	a.quiet = cli_flag(&p, "quiet");
 	if (p.n_operands != 1) {

@@ -1,5 +1,6 @@
 /*
- * The otatool package format, version 1: constants and layout shared by the
+ * The otatool package format, versions 1 and 2: constants and layout shared
+ * by the
  * host writer (src/lib/package_write.c) and the device-side verifier
  * (otaverify.c). C99, no dependencies. All integers are little-endian.
  * The byte-by-byte specification is otatool-package(5).
@@ -16,17 +17,25 @@
 
 #include <stdint.h>
 
-#define OTAPKG_MAGIC0      'O'
-#define OTAPKG_MAGIC1      'T'
-#define OTAPKG_MAGIC2      'A'
-#define OTAPKG_MAGIC3      'P'
-#define OTAPKG_VERSION     1
-#define OTAPKG_HEADER_SIZE 64
+#define OTAPKG_MAGIC0 'O'
+#define OTAPKG_MAGIC1 'T'
+#define OTAPKG_MAGIC2 'A'
+#define OTAPKG_MAGIC3 'P'
+/*
+ * Version 1: every image stored whole (or zlib). Version 2: the same, and
+ * at least one image stored as a patch against a base image the device
+ * already holds (OTAPKG_COMP_PATCH, OTAPKG_TLV_IMAGE_BASE). A writer uses
+ * 2 exactly when a package holds a patch, so that a reader that knows only
+ * version 1 refuses such a package rather than misapplies it.
+ */
+#define OTAPKG_VERSION       1
+#define OTAPKG_VERSION_DELTA 2
+#define OTAPKG_HEADER_SIZE   64
 
 /*
  * Header, offsets in bytes:
  *   0  u8[4] magic "OTAP"
- *   4  u16   format version (1)
+ *   4  u16   format version (1, or 2 when an image is a patch)
  *   6  u16   header size (64)
  *   8  u8    digest algorithm of the signed region (OTAPKG_DIGEST_*)
  *   9  u8    reserved, 0
@@ -95,7 +104,18 @@ enum otapkg_tlv {
 	 */
 	OTAPKG_TLV_CERTS_DIGEST = 0x000a,
 	OTAPKG_TLV_IMAGE = 0x0010, /* see below; image_count of them */
+	/*
+	 * Version 2 only: the base image a patched image is rebuilt from,
+	 * one per image with compression OTAPKG_COMP_PATCH, in image order
+	 * (so after every IMAGE TLV):
+	 *   0  u8     index of the patched image (its IMAGE TLV's position)
+	 *   1  u8[3]  reserved, 0
+	 *   4  u64    base size: bytes of the base image
+	 *  12  digest of the base image, in the patched image's algorithm
+	 */
+	OTAPKG_TLV_IMAGE_BASE = 0x0011,
 };
+#define OTAPKG_IMAGE_BASE_FIXED 12
 
 /*
  * IMAGE value:
@@ -116,6 +136,9 @@ enum otapkg_tlv {
  * Images are laid out in TLV order: the first at align_up(64 + P + S, A),
  * each next at align_up(end of previous, A); the total size is the end of
  * the last. Uncompressed: stored size = size and both digests equal.
+ * A patch (OTAPKG_COMP_PATCH, version 2): the stored bytes are an otatool
+ * patch (otatool-patch(5)) that rebuilds the image from the base its
+ * IMAGE_BASE TLV names; size and digest are those of the rebuilt image.
  */
 #define OTAPKG_IMAGE_FIXED 40
 enum otapkg_kind {
@@ -128,6 +151,7 @@ enum otapkg_kind {
 enum otapkg_comp {
 	OTAPKG_COMP_NONE = 0,
 	OTAPKG_COMP_ZLIB = 1,
+	OTAPKG_COMP_PATCH = 2, /* otatool-patch(5); format version 2 only */
 };
 
 /*

@@ -327,9 +327,11 @@ static int parse_header(struct otav *v)
 		if (h[i] != magic[i])
 			return fail(v, OTAV_E_MAGIC, i,
 				    "bad magic: not an otatool package");
-	if (le16(h + OTAPKG_OFF_VERSION) != OTAPKG_VERSION)
+	if (le16(h + OTAPKG_OFF_VERSION) != OTAPKG_VERSION &&
+	    le16(h + OTAPKG_OFF_VERSION) != OTAPKG_VERSION_DELTA)
 		return failf(v, OTAV_E_VERSION, OTAPKG_OFF_VERSION,
-			     "format version %u is not supported (only 1)",
+			     "format version %u is not supported (only 1 and "
+			     "2)",
 			     le16(h + OTAPKG_OFF_VERSION), 0, 0);
 	if (le16(h + OTAPKG_OFF_HEADER_SIZE) != OTAPKG_HEADER_SIZE)
 		return failf(v, OTAV_E_HEADER, OTAPKG_OFF_HEADER_SIZE,
@@ -387,6 +389,7 @@ static int parse_header(struct otav *v)
 		return fail(v, OTAV_E_PADDING, 40 + i,
 			    "reserved header bytes 40..63 are not zero");
 
+	v->info.format_version = le16(h + OTAPKG_OFF_VERSION);
 	v->info.digest_alg = h[OTAPKG_OFF_DIGEST];
 	v->info.image_count = count;
 	v->info.protected_size = p;
@@ -443,6 +446,10 @@ static int tlv_limits(uint16_t type, uint16_t *min, uint16_t *max)
 	case OTAPKG_TLV_IMAGE:
 		*min = OTAPKG_IMAGE_FIXED;
 		*max = OTAPKG_IMAGE_FIXED + 2 * 64 + 64 + 64;
+		return 1;
+	case OTAPKG_TLV_IMAGE_BASE:
+		*min = OTAPKG_IMAGE_BASE_FIXED + 32;
+		*max = OTAPKG_IMAGE_BASE_FIXED + 64;
 		return 1;
 	default:
 		*min = 0;
@@ -532,10 +539,18 @@ static int tlv_image(struct otav *v, const uint8_t *p, uint16_t len,
 	if (!is_known_kind(p[0]))
 		return failf(v, OTAV_E_TLV, off, "image %u kind %u is unknown",
 			     idx, p[0], 0);
-	if (p[1] != OTAPKG_COMP_NONE && p[1] != OTAPKG_COMP_ZLIB)
+	if (p[1] != OTAPKG_COMP_NONE && p[1] != OTAPKG_COMP_ZLIB &&
+	    p[1] != OTAPKG_COMP_PATCH)
 		return failf(v, OTAV_E_TLV, off + 1,
 			     "image %u compression %u is unknown", idx, p[1],
 			     0);
+	/* One encoding per content: a patch is what makes version 2. */
+	if (p[1] == OTAPKG_COMP_PATCH &&
+	    v->info.format_version != OTAPKG_VERSION_DELTA)
+		return failf(v, OTAV_E_TLV, off + 1,
+			     "image %u is a patch (compression 2), which needs "
+			     "format version 2",
+			     idx, 0, 0);
 	if (d == 0)
 		return failf(v, OTAV_E_TLV, off + 2,
 			     "image %u digest algorithm %u is unknown", idx,
@@ -655,6 +670,55 @@ static int tlv_image(struct otav *v, const uint8_t *p, uint16_t len,
 	return 0;
 }
 
+/*
+ * An IMAGE_BASE TLV value p[0..len), at off: the base of a patched image
+ * parsed before it (IMAGE TLVs come first), one per patch, in image order.
+ */
+static int tlv_image_base(struct otav *v, const uint8_t *p, uint16_t len,
+			  uint64_t off)
+{
+	unsigned idx = p[0];
+	struct otav_image *img;
+	unsigned d;
+	size_t i;
+
+	if (v->info.format_version != OTAPKG_VERSION_DELTA)
+		return fail(v, OTAV_E_TLV, off - 4,
+			    "an IMAGE_BASE TLV needs format version 2");
+	if (idx >= v->image_index)
+		return failf(v, OTAV_E_TLV, off,
+			     "IMAGE_BASE names image %u, but there are %u "
+			     "IMAGE TLVs",
+			     idx, v->image_index, 0);
+	if (idx < v->next_base)
+		return failf(v, OTAV_E_TLV, off,
+			     "IMAGE_BASE for image %u is out of order or "
+			     "repeated",
+			     idx, 0, 0);
+	img = &v->info.images[idx];
+	if (img->compression != OTAPKG_COMP_PATCH)
+		return failf(v, OTAV_E_TLV, off,
+			     "IMAGE_BASE names image %u, which is not a patch",
+			     idx, 0, 0);
+	i = first_nonzero(p + 1, 3);
+	if (i < 3)
+		return failf(v, OTAV_E_PADDING, off + 1 + i,
+			     "IMAGE_BASE for image %u: reserved byte is not "
+			     "zero",
+			     idx, 0, 0);
+	d = digest_size(img->digest_alg);
+	if (len != OTAPKG_IMAGE_BASE_FIXED + d)
+		return failf(v, OTAV_E_TLV, off - 2,
+			     "IMAGE_BASE TLV length %u does not match image "
+			     "%u's digest (%u bytes)",
+			     len, idx, d);
+	img->has_base = 1;
+	img->base_size = le64(p + 4);
+	memcpy(img->base_digest, p + OTAPKG_IMAGE_BASE_FIXED, d);
+	v->next_base = idx + 1u;
+	return 0;
+}
+
 /* Whether the HARDWARE value p[0..len) is the device's own id. */
 static int hardware_is(const struct otav_policy *pol, const uint8_t *p,
 		       uint16_t len)
@@ -731,6 +795,10 @@ static int tlv_value(struct otav *v)
 		if (tlv_image(v, p, len, off) != 0)
 			return -1;
 		break;
+	case OTAPKG_TLV_IMAGE_BASE:
+		if (tlv_image_base(v, p, len, off) != 0)
+			return -1;
+		break;
 	case OTAPKG_TLV_SIGNING_TIME:
 		v->info.has_signing_time = 1;
 		v->info.signing_time = le64(p);
@@ -761,6 +829,7 @@ static int tlv_value(struct otav *v)
 static int region_done(struct otav *v)
 {
 	uint64_t off = v->region_end;
+	unsigned i, patches = 0;
 
 	if ((v->seen & 1u << OTAPKG_TLV_NAME) == 0)
 		return fail(v, OTAV_E_TLV, off,
@@ -780,6 +849,20 @@ static int region_done(struct otav *v)
 			     "the protected region has %u IMAGE TLVs, the "
 			     "header says %u",
 			     v->image_index, v->info.image_count, 0);
+	for (i = 0; i < v->info.image_count; i++) {
+		if (v->info.images[i].compression == OTAPKG_COMP_PATCH)
+			patches++;
+		if (v->info.images[i].compression == OTAPKG_COMP_PATCH &&
+		    !v->info.images[i].has_base)
+			return failf(
+			    v, OTAV_E_TLV, off,
+			    "image %u is a patch without an IMAGE_BASE "
+			    "TLV",
+			    i, 0, 0);
+	}
+	if (v->info.format_version == OTAPKG_VERSION_DELTA && patches == 0)
+		return fail(v, OTAV_E_TLV, off,
+			    "format version 2, but no image is a patch");
 	if (v->crypto->hash_final(v->crypto->ctx, v->info.region_digest) != 0)
 		return fail(v, OTAV_E_CRYPTO, off,
 			    "hashing the signed region failed");

@@ -37,13 +37,21 @@ enum otav_status {
 	OTAV_E_ABORTED,    /* an event callback asked to stop */
 };
 
-/* A parsed image entry, as the IMAGE TLV says. */
+/*
+ * A parsed image entry, as the IMAGE TLV says; for a patch
+ * (compression OTAPKG_COMP_PATCH), the base its IMAGE_BASE TLV names,
+ * known once the protected region is parsed (the authentic event, or
+ * v.info after otav_finish()).
+ */
 struct otav_image {
 	uint8_t kind, compression, digest_alg, flags;
 	uint8_t name_len, kind_len;
+	uint8_t has_base; /* the IMAGE_BASE TLV was parsed */
 	uint64_t offset, stored_size, size, load_address;
+	uint64_t base_size;        /* patch: bytes of the base image */
 	uint8_t digest[64];        /* of the flashed bytes */
 	uint8_t stored_digest[64]; /* of the stored bytes */
+	uint8_t base_digest[64];   /* patch: of the base image */
 	char name[65];             /* NUL-terminated */
 	char custom_kind[65];
 };
@@ -121,6 +129,7 @@ struct otav_events {
 
 /* Everything the protected region said, for the caller's use. */
 struct otav_info {
+	uint16_t format_version; /* 1, or 2: some image is a patch */
 	uint8_t digest_alg;
 	uint16_t image_count;
 	uint32_t protected_size, sigblock_size, alignment;
@@ -159,6 +168,7 @@ struct otav {
 	uint32_t certs_left, cert_len;
 	uint64_t region_end, region_left, sig_left, next_image;
 	uint64_t hw_off, counter_off, boot_off; /* for policy errors */
+	unsigned next_base; /* IMAGE_BASE: the lowest index it may name */
 	/* CERTS_DIGEST TLVs: key id + SHA-256, and the area being hashed */
 	unsigned n_certs_digests;
 	uint8_t certs_digests[OTAPKG_MAX_SIGS][64];

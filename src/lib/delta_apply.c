@@ -30,6 +30,7 @@ struct ota_delta_apply {
 	struct ota_digest base_digest;
 	enum ota_digest_alg alg;
 	const struct ota_digest *want_target;
+	const uint64_t *want_size;
 	ota_delta_write_fn write;
 	void *ctx;
 	int err; /* a host failure inside a callback: its OTA_E* code */
@@ -110,6 +111,14 @@ static int io_header(void *ctx, const struct otap_header *h)
 		    a->base_path, (unsigned long long)a->base_size);
 		return -1;
 	}
+	if (a->want_size && h->target_size != *a->want_size) {
+		a->err = ota_error(
+		    OTA_EVERIFY,
+		    "%s: the patch builds %llu bytes, the image has %llu",
+		    a->patch_name, (unsigned long long)h->target_size,
+		    (unsigned long long)*a->want_size);
+		return -1;
+	}
 	return 0;
 }
 
@@ -179,6 +188,7 @@ int ota_delta_apply_new(struct ota_delta_apply **out, const char *base_path,
 	a->base_fd = -1;
 	a->alg = opts->digest_alg;
 	a->want_target = opts->target_digest;
+	a->want_size = opts->target_size;
 	a->write = write;
 	a->ctx = ctx;
 	a->base_path = strdup(base_path);

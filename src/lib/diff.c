@@ -193,6 +193,13 @@ static void diff_package_images(struct ota_diff *d,
 		snprintf(f, sizeof(f), "image %s: stored digest", p->name);
 		cmp_bytes(d, f, p->stored_digest, p->digest_len,
 			  q->stored_digest, q->digest_len);
+		snprintf(f, sizeof(f), "image %s: base size", p->name);
+		if (p->has_base || q->has_base)
+			cmp_u64(d, f, p->has_base ? p->base_size : 0,
+				q->has_base ? q->base_size : 0);
+		snprintf(f, sizeof(f), "image %s: base digest", p->name);
+		cmp_bytes(d, f, p->base_digest, p->has_base ? p->digest_len : 0,
+			  q->base_digest, q->has_base ? q->digest_len : 0);
 		if (p->has_load_address != q->has_load_address ||
 		    p->load_address != q->load_address) {
 			snprintf(x, sizeof(x), "0x%" PRIx64, p->load_address);

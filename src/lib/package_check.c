@@ -2,10 +2,12 @@
  * Checking a package on the host: the device verifier (otaverify.c) does
  * the parsing; this file gives it OpenSSL crypto, judges signatures
  * against the trust and the device policy (policy.c) where the device
- * would, inflates compressed images to check what would be flashed, and
+ * would, inflates compressed images and rebuilds patched ones (through the
+ * device applier, delta_apply.c) to check what would be flashed, and
  * records everything for inspect and verify reports.
  */
 #include "hasher.h"
+#include "otatool/delta.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
 #include "otatool/output.h"
@@ -49,6 +51,15 @@ struct reader {
 	uint64_t flashed;
 	uint8_t *zbuf;
 	struct ota_output *out[OTAPKG_MAX_IMAGES];
+	/* patched images: the applier, and where its output goes */
+	struct ota_delta_apply *delta[OTAPKG_MAX_IMAGES];
+	struct delta_sink {
+		struct reader *rd;
+		unsigned index;
+	} sink[OTAPKG_MAX_IMAGES];
+	char patch_names[OTAPKG_MAX_IMAGES][96];
+	struct ota_digest targets[OTAPKG_MAX_IMAGES]; /* the appliers keep
+							 pointers to these */
 	unsigned current_image; /* whose bytes are streaming */
 	int err;                /* a host-side failure inside a callback */
 };
@@ -337,6 +348,90 @@ static enum otav_status policy_status(int rc)
 				     : OTAV_E_BOOTLOADER;
 }
 
+/* The applier's output: counted, and written out when extracting. */
+static int flashed_bytes(struct reader *rd, unsigned index, const uint8_t *data,
+			 size_t len);
+
+static int sink_write(void *ctx, const uint8_t *data, size_t len)
+{
+	struct delta_sink *s = ctx;
+	struct reader *rd = s->rd;
+
+	if (flashed_bytes(rd, s->index, data, len) == 0)
+		return 0;
+	if (rd->err)
+		return rd->err;
+	return ota_error(OTA_EVERIFY, "image \"%s\": rebuilt past its size",
+			 rd->r->images[s->index].name);
+}
+
+/*
+ * Patched images, once the signature verified and before any payload:
+ * each base is found, then checked whole against the signed size and
+ * digest (ota_delta_apply_new hashes it), so that a wrong base is refused
+ * before anything is written.
+ */
+static int delta_setup(struct reader *rd)
+{
+	struct ota_package_report *r = rd->r;
+	const struct ota_package_bases *b = rd->o->bases;
+
+	for (unsigned i = 0; i < r->n_images; i++) {
+		__typeof__(r->images[0]) *img = &r->images[i];
+		struct ota_delta_apply_opts ao = { 0 };
+		struct ota_digest want = { 0 }, *target = &rd->targets[i];
+		char base[4096], bd[2 * 64 + 1];
+		int rc;
+
+		if (img->compression != OTAPKG_COMP_PATCH)
+			continue;
+		rd->stop = OTA_PACKAGE_STOP_IMAGE;
+		ota_hex_encode(bd, img->base_digest, img->digest_len);
+		if (!b && !rd->o->extract_dir)
+			continue; /* checked as stored, not rebuilt */
+		img->failed = true;
+		if (!b) {
+			rd->err = ota_error(
+			    OTA_EUSAGE,
+			    "image \"%s\" is a patch against a base image "
+			    "(%llu bytes, %s %s): give the release it was "
+			    "made from with --base",
+			    img->name, (unsigned long long)img->base_size,
+			    ota_digest_alg_name(digest_of(img->digest_alg)),
+			    bd);
+			return -1;
+		}
+		if (ota_package_bases_find(b, img->name, base, sizeof(base))) {
+			rd->err = ota_error(
+			    OTA_EINPUT,
+			    "image \"%s\" is a patch, but %s has no base image "
+			    "of that name (%s.bin)",
+			    img->name, ota_package_bases_origin(b), img->name);
+			return -1;
+		}
+		want.alg = target->alg = digest_of(img->digest_alg);
+		want.len = target->len = img->digest_len;
+		memcpy(want.bytes, img->base_digest, img->digest_len);
+		memcpy(target->bytes, img->digest, img->digest_len);
+		snprintf(rd->patch_names[i], sizeof(rd->patch_names[i]),
+			 "image \"%s\"", img->name);
+		ao.digest_alg = want.alg;
+		ao.base_digest = &want;
+		ao.target_digest = target;
+		ao.target_size = &img->size;
+		ao.patch_name = rd->patch_names[i];
+		rd->sink[i].rd = rd;
+		rd->sink[i].index = i;
+		if ((rc = ota_delta_apply_new(&rd->delta[i], base, &ao,
+					      sink_write, &rd->sink[i]))) {
+			rd->err = rc;
+			return -1;
+		}
+		img->failed = false;
+	}
+	return 0;
+}
+
 /*
  * The device policy, at the point the device verifier judges its own: a
  * signature verified and the signature block is done, no image read yet.
@@ -348,15 +443,20 @@ static int e_authentic(void *ctx, const struct otav_info *info)
 	struct ota_release_facts f;
 	int rc;
 
-	(void)info;
+	for (unsigned i = 0; i < info->image_count && i < r->n_images; i++) {
+		r->images[i].has_base = info->images[i].has_base;
+		r->images[i].base_size = info->images[i].base_size;
+		memcpy(r->images[i].base_digest, info->images[i].base_digest,
+		       64);
+	}
 	if (!rd->device)
-		return 0;
+		return delta_setup(rd);
 	rd->stop = OTA_PACKAGE_STOP_POLICY;
 	rd->policy_judged = true;
 	ota_release_facts_of_package(&f, r);
 	rc = ota_policy_judge(&r->policy, rd->device, &f, r->trusted_sig >= 0);
 	if (!rc)
-		return 0;
+		return delta_setup(rd);
 	rd->policy_off = rc == OTA_EHARDWARE   ? rd->hw_off
 			 : rc == OTA_EROLLBACK ? rd->counter_off
 					       : rd->boot_off;
@@ -446,6 +546,16 @@ static int e_image_data(void *ctx, unsigned index, const uint8_t *data,
 		if (image_begin(rd, index))
 			return -1;
 	}
+	if (rd->r->images[index].compression == OTAPKG_COMP_PATCH) {
+		if (!rd->delta[index])
+			return 0; /* no base: only the stored digest */
+		if ((rd->err =
+			 ota_delta_apply_feed(rd->delta[index], data, len))) {
+			rd->r->images[index].failed = true;
+			return -1;
+		}
+		return 0;
+	}
 	if (!rd->z_active)
 		return flashed_bytes(rd, index, data, len);
 	rd->zs.next_in = (Bytef *)data;
@@ -481,6 +591,25 @@ static int e_image_done(void *ctx, unsigned index)
 			return -1;
 	}
 	r->images[index].stored_ok = true;
+	if (r->images[index].compression == OTAPKG_COMP_PATCH) {
+		if (!rd->delta[index])
+			return 0; /* authentic and intact, but not rebuilt */
+		rd->err = ota_delta_apply_finish(rd->delta[index], NULL);
+		ota_delta_apply_free(rd->delta[index]);
+		rd->delta[index] = NULL;
+		if (rd->err || rd->flashed != r->images[index].size) {
+			r->images[index].failed = true;
+			if (!rd->err)
+				rd->err = ota_error(OTA_EVERIFY,
+						    "image \"%s\": rebuilt "
+						    "short of its size",
+						    r->images[index].name);
+			return -1;
+		}
+		r->images[index].flashed_ok = true;
+		r->images[index].rebuilt = true;
+		return 0;
+	}
 	if (rd->z_active) {
 		/* Drain what the inflater still holds. */
 		int zrc;
@@ -667,6 +796,18 @@ int ota_package_check(struct ota_package_report *r, const char *path,
 	r->status_name = otav_status_name(st);
 	r->error_offset = v->err_offset;
 	r->stopped = stop_of(st, rd.stop);
+	if (r->stopped == OTA_PACKAGE_STOP_IMAGE) {
+		bool marked = false;
+
+		for (size_t i = 0; i < r->n_images; i++)
+			marked = marked || r->images[i].failed;
+		/* the image whose bytes were streaming, or the verifier's */
+		if (!marked && st == OTAV_E_DIGEST &&
+		    v->image_index < r->n_images)
+			r->images[v->image_index].failed = true;
+		else if (!marked && rd.current_image < r->n_images)
+			r->images[rd.current_image].failed = true;
+	}
 	if (rd.err && rd.stop == OTA_PACKAGE_STOP_POLICY)
 		r->error_offset = rd.policy_off;
 	/* The policy lines the device asked for, even where not reached. */
@@ -718,6 +859,8 @@ out:
 		ota_output_abort(rd.out[i]);
 	for (unsigned i = 0; i < OTAPKG_MAX_SIGS; i++)
 		free(rd.certs[i]);
+	for (unsigned i = 0; i < OTAPKG_MAX_IMAGES; i++)
+		ota_delta_apply_free(rd.delta[i]);
 	if (rd.z_active)
 		inflateEnd(&rd.zs);
 	EVP_MD_CTX_free(rd.md);
@@ -728,6 +871,14 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return rc;
+}
+
+bool ota_package_report_has_patch(const struct ota_package_report *r)
+{
+	for (size_t i = 0; i < r->n_images; i++)
+		if (r->images[i].compression == OTAPKG_COMP_PATCH)
+			return true;
+	return false;
 }
 
 void ota_package_report_clear(struct ota_package_report *r)
@@ -823,9 +974,9 @@ json_t *ota_package_report_json(const struct ota_package_report *r)
 			 (unsigned long long)img->load_address);
 		json_object_set_new(j, "name", json_string(img->name));
 		json_object_set_new(j, "kind", json_string(img->kind));
-		json_object_set_new(
-		    j, "compression",
-		    json_string(img->compression ? "zlib" : "none"));
+		json_object_set_new(j, "compression",
+				    json_string(ota_package_compression_name(
+					img->compression)));
 		json_object_set_new(j, "offset",
 				    json_integer((json_int_t)img->offset));
 		json_object_set_new(j, "stored_size",
@@ -847,6 +998,24 @@ json_t *ota_package_report_json(const struct ota_package_report *r)
 				    json_boolean(img->stored_ok));
 		json_object_set_new(j, "digest_ok",
 				    json_boolean(img->flashed_ok));
+		if (img->has_base) {
+			char ratio[32];
+
+			snprintf(ratio, sizeof(ratio), "%.4f",
+				 (double)img->stored_size / (double)img->size);
+			json_object_set_new(
+			    j, "base",
+			    json_pack(
+				"{s:I, s:o}", "size",
+				(json_int_t)img->base_size, "digest",
+				hex_json(img->base_digest, img->digest_len)));
+			json_object_set_new(j, "patch_ratio",
+					    json_real(atof(ratio)));
+		} else {
+			json_object_set_new(j, "base", json_null());
+			json_object_set_new(j, "patch_ratio", json_null());
+		}
+		json_object_set_new(j, "rebuilt", json_boolean(img->rebuilt));
 		json_array_append_new(imgs, j);
 	}
 	for (size_t i = 0; i < r->n_sigs; i++)

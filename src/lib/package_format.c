@@ -39,6 +39,12 @@ static const struct term kind_terms[] = {
 	{ OTAPKG_KIND_FACTORY_RESET, 0, "factory-reset" },
 };
 
+static const struct term compression_terms[] = {
+	{ OTAPKG_COMP_NONE, 0, "none" },
+	{ OTAPKG_COMP_ZLIB, 0, "zlib" },
+	{ OTAPKG_COMP_PATCH, 0, "patch" },
+};
+
 #define N(t) (sizeof(t) / sizeof((t)[0]))
 
 enum column { BY_CODE, BY_MEANING, BY_NAME };
@@ -105,6 +111,14 @@ const char *ota_package_kind_name(uint8_t code)
 {
 	const struct term *t = find(kind_terms, N(kind_terms), BY_CODE,
 				    &(struct term){ .code = code });
+
+	return t ? t->name : NULL;
+}
+
+const char *ota_package_compression_name(uint8_t code)
+{
+	const struct term *t = find(compression_terms, N(compression_terms),
+				    BY_CODE, &(struct term){ .code = code });
 
 	return t ? t->name : NULL;
 }

@@ -5,6 +5,7 @@
  */
 #include "hasher.h"
 #include "otapkg.h"
+#include "otatool/delta.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
 #include "otatool/output.h"
@@ -31,7 +32,10 @@ struct layout {
 	uint64_t stored[OTAPKG_MAX_IMAGES];
 	struct ota_digest stored_digest[OTAPKG_MAX_IMAGES];
 	bool compressed[OTAPKG_MAX_IMAGES];
-	FILE *tmp[OTAPKG_MAX_IMAGES]; /* compressed bytes, until copied */
+	bool patched[OTAPKG_MAX_IMAGES];
+	uint64_t base_size[OTAPKG_MAX_IMAGES];
+	struct ota_digest base_digest[OTAPKG_MAX_IMAGES];
+	FILE *tmp[OTAPKG_MAX_IMAGES]; /* compressed or patch bytes */
 	enum ota_digest_alg region_alg;
 	int64_t signing_time;
 	size_t n_certs_digests; /* key id + SHA-256 of the certificates area */
@@ -197,7 +201,9 @@ static int build_region(uint8_t *buf, size_t *size,
 
 		memset(v, 0, OTAPKG_IMAGE_FIXED + 2 * dl);
 		v[0] = kind;
-		v[1] = L->compressed[i] ? OTAPKG_COMP_ZLIB : OTAPKG_COMP_NONE;
+		v[1] = L->patched[i]      ? OTAPKG_COMP_PATCH
+		       : L->compressed[i] ? OTAPKG_COMP_ZLIB
+					  : OTAPKG_COMP_NONE;
 		v[2] = ota_package_digest_code(m->digest_alg);
 		v[3] = img->has_load_address ? 1 : 0;
 		v[4] = (uint8_t)nl;
@@ -213,6 +219,20 @@ static int build_region(uint8_t *buf, size_t *size,
 		memcpy(v + 40 + 2 * dl, img->name, nl);
 		pos += tlv(buf, pos, OTAPKG_TLV_IMAGE, v, 40 + 2 * dl + nl,
 			   img->kind, kl);
+	}
+	/* Each patch's base, in image order: IMAGE_BASE follows IMAGE. */
+	for (size_t i = 0; i < m->n_images; i++) {
+		size_t dl = ota_digest_alg_size(m->digest_alg);
+
+		if (!L->patched[i])
+			continue;
+		memset(v, 0, OTAPKG_IMAGE_BASE_FIXED + dl);
+		v[0] = (uint8_t)i;
+		put64(v + 4, L->base_size[i]);
+		memcpy(v + OTAPKG_IMAGE_BASE_FIXED, L->base_digest[i].bytes,
+		       dl);
+		pos += tlv(buf, pos, OTAPKG_TLV_IMAGE_BASE, v,
+			   OTAPKG_IMAGE_BASE_FIXED + dl, NULL, 0);
 	}
 	if (pos > OTAPKG_MAX_PROTECTED)
 		return ota_error(OTA_EINPUT,
@@ -407,6 +427,125 @@ out:
 	return rc;
 }
 
+/* A patch on its way to a temporary file, hashed as it is written. */
+struct patch_sink {
+	FILE *f;
+	EVP_MD_CTX *md;
+	uint64_t n;
+};
+
+static int patch_write(void *ctx, const uint8_t *data, size_t len)
+{
+	struct patch_sink *s = ctx;
+
+	if (fwrite(data, 1, len, s->f) != len ||
+	    EVP_DigestUpdate(s->md, data, len) != 1)
+		return ota_error(OTA_EOUTPUT, "temporary file: %s",
+				 strerror(errno));
+	s->n += len;
+	return 0;
+}
+
+/*
+ * Applies the patch in s->f to the base with the device code, as a device
+ * will: what is stored is known to rebuild the image. The image's digest
+ * must come out (a signed manifest's), or becomes the rebuilt one (a
+ * release file's, which is hashed here).
+ */
+static int check_patch(struct layout *L, size_t i, struct ota_image *img,
+		       enum ota_digest_alg alg, const char *base_path,
+		       struct patch_sink *s)
+{
+	char name[96];
+	struct ota_delta_apply_opts ao = { .digest_alg = alg,
+					   .patch_name = name,
+					   .target_size = &img->size };
+	struct ota_delta_apply *a = NULL;
+	struct ota_delta_result res;
+	uint8_t *buf = malloc(COPY_BUF);
+	size_t got;
+	int rc;
+
+	snprintf(name, sizeof(name), "the patch of image \"%s\"", img->name);
+	if (img->digest.len)
+		ao.target_digest = &img->digest;
+	if (!buf) {
+		rc = ota_error(OTA_EINTERNAL, "out of memory");
+		goto out;
+	}
+	if (fflush(s->f) != 0) {
+		rc = ota_error(OTA_EOUTPUT, "temporary file: %s",
+			       strerror(errno));
+		goto out;
+	}
+	rewind(s->f);
+	if ((rc = ota_delta_apply_new(&a, base_path, &ao, NULL, NULL)))
+		goto out;
+	while ((got = fread(buf, 1, COPY_BUF, s->f)) > 0)
+		if ((rc = ota_delta_apply_feed(a, buf, got)))
+			goto out;
+	if ((rc = ota_delta_apply_finish(a, &res)))
+		goto out;
+	if (!img->digest.len)
+		img->digest = res.target_digest;
+	L->base_size[i] = res.base_size;
+	L->base_digest[i] = res.base_digest;
+out:
+	ota_delta_apply_free(a);
+	free(buf);
+	return rc;
+}
+
+/*
+ * With a base of the image's name: encodes the patch against it and keeps
+ * it when it is smaller than what the image takes otherwise (L->stored[i]
+ * as it stands: its size, or its zlib size).
+ */
+static int try_patch(struct layout *L, size_t i, struct ota_image *img,
+		     enum ota_digest_alg alg, const char *base_path,
+		     uint64_t *patch_size)
+{
+	struct ota_delta_params params;
+	struct patch_sink s = { 0 };
+	unsigned int n;
+	int rc;
+
+	ota_delta_params_default(&params);
+	s.f = tmpfile();
+	s.md = EVP_MD_CTX_new();
+	if (!s.f || !s.md ||
+	    !EVP_DigestInit_ex(s.md, ota_digest_md(alg), NULL)) {
+		rc = ota_error(OTA_EINTERNAL, "cannot set up a patch");
+		goto out;
+	}
+	if ((rc = ota_delta_encode(&params, base_path, img->path, patch_write,
+				   &s, NULL))) {
+		rc = ota_error_wrap(rc, "image \"%s\": patch against %s",
+				    img->name, base_path);
+		goto out;
+	}
+	*patch_size = s.n;
+	if (s.n >= L->stored[i])
+		goto out; /* stored as it would be without a base */
+	if ((rc = check_patch(L, i, img, alg, base_path, &s)))
+		goto out;
+	L->stored_digest[i].alg = alg;
+	EVP_DigestFinal_ex(s.md, L->stored_digest[i].bytes, &n);
+	L->stored_digest[i].len = n;
+	L->stored[i] = s.n;
+	if (L->tmp[i])
+		fclose(L->tmp[i]); /* the zlib bytes are not needed */
+	L->tmp[i] = s.f;
+	s.f = NULL;
+	L->compressed[i] = false;
+	L->patched[i] = true;
+out:
+	if (s.f)
+		fclose(s.f);
+	EVP_MD_CTX_free(s.md);
+	return rc;
+}
+
 static int copy_tmp(struct ota_output *o, struct layout *L, size_t i,
 		    uint8_t *buf)
 {
@@ -568,6 +707,8 @@ int ota_package_write(const char *out_path, struct ota_manifest *m,
 		o.zlib_level = 9;
 	if ((rc = check_opts(m, &o, n_signers)))
 		return rc;
+	if (o.summary)
+		memset(o.summary, 0, sizeof(*o.summary));
 	for (size_t k = 0; k < n_signers; k++) {
 		signers[k].key = ota_signers_key(sset, k);
 		signers[k].n_certs = ota_key_certs(
@@ -601,16 +742,35 @@ int ota_package_write(const char *out_path, struct ota_manifest *m,
 
 	/* Compressed sizes are known only after compressing. */
 	for (size_t i = 0; i < m->n_images; i++) {
-		if (m->images[i].size == 0)
+		struct ota_image *img = &m->images[i];
+		uint64_t patch_size = 0;
+		char base[4096];
+
+		if (img->size == 0)
 			return ota_error(OTA_EINPUT,
 					 "image \"%s\" is empty: a package "
 					 "image has at least one byte",
-					 m->images[i].name);
-		L.stored[i] = m->images[i].size;
-		if (wants_compression(&o, m->images[i].name) &&
-		    (rc = compress_image(&L, i, &m->images[i], m->digest_alg,
+					 img->name);
+		L.stored[i] = img->size;
+		if (wants_compression(&o, img->name) &&
+		    (rc = compress_image(&L, i, img, m->digest_alg,
 					 o.zlib_level)))
 			goto out;
+		if (o.delta_from &&
+		    ota_package_bases_find(o.delta_from, img->name, base,
+					   sizeof(base)) == 0) {
+			uint64_t full = L.stored[i];
+
+			if ((rc = try_patch(&L, i, img, m->digest_alg, base,
+					    &patch_size)))
+				goto out;
+			if (o.summary) {
+				o.summary->images[i].patch_size = patch_size;
+				o.summary->images[i].full_size = full;
+				o.summary->images[i].base_size =
+				    L.patched[i] ? L.base_size[i] : 0;
+			}
+		}
 	}
 	if ((rc = build_region(NULL, &P, m, &L)))
 		goto out;
@@ -630,9 +790,9 @@ int ota_package_write(const char *out_path, struct ota_manifest *m,
 	if ((rc = ota_output_open(&out, out_path, 0644, 0)))
 		goto out;
 	for (size_t i = 0; i < m->n_images; i++) {
-		rc = L.compressed[i] ? copy_tmp(out, &L, i, buf)
-				     : copy_image(out, &L, i, &m->images[i],
-						  m->digest_alg, buf, &o);
+		rc = L.tmp[i] ? copy_tmp(out, &L, i, buf)
+			      : copy_image(out, &L, i, &m->images[i],
+					   m->digest_alg, buf, &o);
 		if (rc)
 			goto out;
 	}
@@ -648,6 +808,10 @@ int ota_package_write(const char *out_path, struct ota_manifest *m,
 		goto out;
 	memcpy(header, "OTAP", 4);
 	put16(header + OTAPKG_OFF_VERSION, OTAPKG_VERSION);
+	for (size_t i = 0; i < m->n_images; i++)
+		if (L.patched[i])
+			put16(header + OTAPKG_OFF_VERSION,
+			      OTAPKG_VERSION_DELTA);
 	put16(header + OTAPKG_OFF_HEADER_SIZE, OTAPKG_HEADER_SIZE);
 	header[OTAPKG_OFF_DIGEST] = ota_package_digest_code(L.region_alg);
 	put16(header + OTAPKG_OFF_IMAGE_COUNT, (uint16_t)m->n_images);
@@ -675,6 +839,22 @@ int ota_package_write(const char *out_path, struct ota_manifest *m,
 		goto out;
 	rc = ota_output_commit(out);
 	out = NULL;
+	if (rc == 0 && o.summary) {
+		o.summary->n_images = m->n_images;
+		for (size_t i = 0; i < m->n_images; i++) {
+			__typeof__(o.summary->images[0]) *si =
+			    &o.summary->images[i];
+
+			snprintf(si->name, sizeof(si->name), "%s",
+				 m->images[i].name);
+			si->stored = L.patched[i] ? OTA_PACKAGE_STORED_PATCH
+				     : L.compressed[i]
+					 ? OTA_PACKAGE_STORED_ZLIB
+					 : OTA_PACKAGE_STORED_WHOLE;
+			si->size = m->images[i].size;
+			si->stored_size = L.stored[i];
+		}
+	}
 out:
 	ota_output_abort(out);
 	for (size_t i = 0; i < OTAPKG_MAX_IMAGES; i++)

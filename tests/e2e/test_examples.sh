@@ -115,10 +115,29 @@ if example release-flow-ci.sh OUTPUT_DIR=published; then
 		in_dir "$T/run/release-flow-ci.sh" \
 		env TMPDIR="$T/tmp/release-flow-ci.sh" OUTPUT_DIR=next \
 		LAST_RELEASE=published/last-release.json RELEASE_VERSION=2.4.2 \
+		LAST_PACKAGE=published/acme-sensor-fw-2.4.1.otapkg \
+		LAST_PUBLIC_KEY=published/release.pub.pem \
 		setsid -w bash "$EX/release-flow-ci.sh"; then
 		assert_contains "$OUT" "last release: 2.4.1, security counter 7"
 		assert_contains "$OUT" "devices running 2.4.1 would never install 2.4.0"
 		assert_exists "$T/run/release-flow-ci.sh/next/acme-sensor-fw-2.4.2.otapkg"
+		# ... with a delta package against the last one
+		N=$T/run/release-flow-ci.sh/next
+		assert_contains "$OUT" "rebuilt images identical to the full package's"
+		assert_exists "$N/acme-sensor-fw-2.4.2-delta-from-2.4.1.otapkg"
+		check "release-flow-ci.sh: SHA256SUMS with the delta" \
+			in_dir "$N" sha256sum -c SHA256SUMS
+		check "release-flow-ci.sh: the delta rebuilds from the published 2.4.1" \
+			otatool extract -q --trust-key "$P/release.pub.pem" \
+			--trust-key "$N/release.pub.pem" \
+			--base "$P/acme-sensor-fw-2.4.1.otapkg" -o "$T/delta-out" \
+			"$N/acme-sensor-fw-2.4.2-delta-from-2.4.1.otapkg"
+		check "release-flow-ci.sh: the full 2.4.2" \
+			otatool extract -q --trust-key "$N/release.pub.pem" \
+			-o "$T/full-out" "$N/acme-sensor-fw-2.4.2.otapkg"
+		for f in "$T/full-out"/*.bin; do
+			assert_same_file "$f" "$T/delta-out/$(basename "$f")"
+		done
 	fi
 fi
 assert_cleaned release-flow-ci.sh

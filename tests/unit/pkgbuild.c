@@ -285,7 +285,7 @@ struct item {
 static void add_item(struct item *items, unsigned *n, uint16_t type,
 		     const void *value, size_t len, int image)
 {
-	cr_assert_lt(*n, PKGB_MAX_HW + 3 * PKGB_MAX + 8);
+	cr_assert_lt(*n, PKGB_MAX_HW + 4 * PKGB_MAX + 8);
 	cr_assert_leq(len, 0xffff);
 	items[*n].type = type;
 	items[*n].len = (uint16_t)len;
@@ -332,11 +332,12 @@ void pkgb_build(struct pkgb_pkg *out, const struct pkgb_desc *desc)
 	struct pkgb_desc d = *desc;
 	struct pkgb_crypto own;
 	const struct otav_crypto *h;
-	struct item items[PKGB_MAX_HW + 3 * PKGB_MAX + 8];
+	struct item items[PKGB_MAX_HW + 4 * PKGB_MAX + 8];
 	char names[PKGB_MAX][16];
 	uint8_t counter[4], bootmin[12];
 	uint8_t certs_digest[PKGB_MAX][64];
 	uint8_t flashed_digest[PKGB_MAX][64], stored_digest[PKGB_MAX][64];
+	uint8_t base_tlv[PKGB_MAX][OTAPKG_IMAGE_BASE_FIXED + 64];
 	unsigned n_items = 0, i, k;
 	size_t p_size = 0, s_size = 4, dlen, pos;
 	uint64_t end, total;
@@ -370,7 +371,18 @@ void pkgb_build(struct pkgb_pkg *out, const struct pkgb_desc *desc)
 			snprintf(names[i], sizeof(names[i]), "img%u", i);
 			im->name = names[i];
 		}
-		if (im->compress) {
+		if (im->patch != NULL) {
+			out->stored[i] = malloc(im->patch_len + 1);
+			cr_assert_not_null(out->stored[i]);
+			memcpy(out->stored[i], im->patch, im->patch_len);
+			out->stored_len[i] = im->patch_len;
+			d.format = d.format ? d.format : OTAPKG_VERSION_DELTA;
+			base_tlv[i][0] = (uint8_t)i;
+			memset(base_tlv[i] + 1, 0, 3);
+			pkgb_put64(base_tlv[i] + 4, im->base_len);
+			hash_bytes(h, im->digest_alg, im->base, im->base_len,
+				   base_tlv[i] + OTAPKG_IMAGE_BASE_FIXED);
+		} else if (im->compress) {
 			uLongf zlen = compressBound((uLong)im->len);
 
 			out->stored[i] = malloc(zlen);
@@ -415,6 +427,13 @@ void pkgb_build(struct pkgb_pkg *out, const struct pkgb_desc *desc)
 		add_item(items, &n_items, OTAPKG_TLV_IMAGE, NULL,
 			 image_value_len(&d.images[i], d.images[i].name),
 			 (int)i);
+	for (i = 0; i < d.n_images && STD(OTAPKG_TLV_IMAGE_BASE); i++)
+		if (d.images[i].patch != NULL)
+			add_item(items, &n_items, OTAPKG_TLV_IMAGE_BASE,
+				 base_tlv[i],
+				 OTAPKG_IMAGE_BASE_FIXED +
+				     md_size(d.images[i].digest_alg),
+				 -1);
 	/* Every signer's certificates are bound by a CERTS_DIGEST TLV. */
 	for (i = 0; i < d.n_signers && STD(OTAPKG_TLV_CERTS_DIGEST); i++) {
 		const struct pkgb_signer *s = &d.signers[i];
@@ -480,7 +499,7 @@ void pkgb_build(struct pkgb_pkg *out, const struct pkgb_desc *desc)
 	out->sig_end = out->region_end + s_size;
 
 	memcpy(buf, "OTAP", 4);
-	pkgb_put16(buf + 4, OTAPKG_VERSION);
+	pkgb_put16(buf + 4, d.format ? d.format : OTAPKG_VERSION);
 	pkgb_put16(buf + 6, OTAPKG_HEADER_SIZE);
 	buf[8] = d.digest_alg;
 	pkgb_put16(buf + 10, (uint16_t)d.n_images);
@@ -508,8 +527,9 @@ void pkgb_build(struct pkgb_pkg *out, const struct pkgb_desc *desc)
 
 			out->image_tlv[it->image] = pos + 4;
 			v[0] = im->kind;
-			v[1] =
-			    im->compress ? OTAPKG_COMP_ZLIB : OTAPKG_COMP_NONE;
+			v[1] = im->patch != NULL ? OTAPKG_COMP_PATCH
+			       : im->compress    ? OTAPKG_COMP_ZLIB
+						 : OTAPKG_COMP_NONE;
 			v[2] = im->digest_alg;
 			v[3] = im->has_load ? 1 : 0;
 			v[4] = (uint8_t)nl;

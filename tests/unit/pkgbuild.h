@@ -27,6 +27,14 @@ struct pkgb_image {
 	uint8_t digest_alg; /* 0: sha256 */
 	int has_load;
 	uint64_t load_address;
+	/*
+	 * A patch (OTAPKG_COMP_PATCH): patch is stored instead of data,
+	 * which stays the rebuilt image; an IMAGE_BASE TLV names base.
+	 */
+	const uint8_t *patch;
+	size_t patch_len;
+	const uint8_t *base;
+	size_t base_len;
 };
 
 /* A TLV added as is: type order unless the description says otherwise. */
@@ -50,6 +58,7 @@ struct pkgb_signer {
 
 struct pkgb_desc {
 	uint8_t digest_alg;  /* of the signed region; 0: sha256 */
+	uint16_t format;     /* 0: 1, or 2 when an image is a patch */
 	uint32_t align;      /* 0: 16 */
 	const char *name;    /* NULL: "fw" */
 	const char *version; /* NULL: "1.2.3" */
@@ -78,8 +87,8 @@ struct pkgb_pkg {
 	size_t region_end; /* 64 + P */
 	size_t sig_end;    /* 64 + P + S */
 	unsigned n_tlvs;
-	size_t tlv_off[PKGB_MAX_HW + 3 * PKGB_MAX + 8]; /* type fields */
-	uint16_t tlv_type[PKGB_MAX_HW + 3 * PKGB_MAX + 8];
+	size_t tlv_off[PKGB_MAX_HW + 4 * PKGB_MAX + 8]; /* type fields */
+	uint16_t tlv_type[PKGB_MAX_HW + 4 * PKGB_MAX + 8];
 	size_t image_tlv[PKGB_MAX]; /* each IMAGE TLV's value */
 	size_t sig_entry[PKGB_MAX]; /* each signature entry */
 	size_t sig_certs[PKGB_MAX]; /* where its certificates start */

@@ -722,8 +722,13 @@ Test(otav_hostile, magic_version_header_size)
 	f->pkg.data[2] = 'X';
 	expect(f, OTAV_E_MAGIC, 2, "magic");
 	f->pkg.data[2] = 'A';
+	pkgb_put16(f->pkg.data + 4, 3);
+	expect(f, OTAV_E_VERSION, 4, "version 3");
+	pkgb_put16(f->pkg.data + 4, 0);
+	expect(f, OTAV_E_VERSION, 4, "version 0");
+	/* version 2 is for packages with a patch, and this one has none */
 	pkgb_put16(f->pkg.data + 4, 2);
-	expect(f, OTAV_E_VERSION, 4, "version 2");
+	expect(f, OTAV_E_TLV, f->pkg.region_end, "no image is a patch");
 	pkgb_put16(f->pkg.data + 4, 1);
 	pkgb_put16(f->pkg.data + 6, 65);
 	expect(f, OTAV_E_HEADER, 6, "header size 65");
@@ -1542,10 +1547,8 @@ struct seed {
 };
 
 static const struct seed seeds[] = {
-	{ "basic", 0x00 },
-	{ "full", 0x85 },
-	{ "minimal", 0xff },
-	{ "align64", 0x07 },
+	{ "basic", 0x00 },   { "full", 0x85 },  { "minimal", 0xff },
+	{ "align64", 0x07 }, { "delta", 0x21 },
 };
 
 /* The seeds: valid under fuzz_package.c's crypto and policy. */
@@ -1622,12 +1625,23 @@ static void seed_desc(struct pkgb_desc *d, unsigned which,
 	} else if (which == 2) {
 		d->has_bootloader_min = 0;
 		d->images[0].len = 1;
-	} else {
+	} else if (which == 3) {
 		d->align = 64;
 		d->n_images = 2;
 		d->images[1].kind = OTAPKG_KIND_CONFIG;
 		d->images[1].data = b;
 		d->images[1].len = 130;
+	} else {
+		/* version 2: image 1 a patch (its bytes are opaque here) */
+		static uint8_t patch[48] = { 'O', 'T', 'D', 'L', 1, 0, 40 };
+
+		d->n_images = 2;
+		d->images[1].data = b;
+		d->images[1].len = 200;
+		d->images[1].patch = patch;
+		d->images[1].patch_len = sizeof(patch);
+		d->images[1].base = c;
+		d->images[1].base_len = sizeof(c);
 	}
 }
 

@@ -365,3 +365,240 @@ Test(package_read, bad_trusted_signature_beside_a_good_one)
 	EVP_PKEY_free(k2);
 	env_free(&e);
 }
+
+/* ---- delta packages: bases, rebuilding, refusals before any write ---- */
+
+#include "otatool/delta.h"
+
+static uint8_t d_base[6000], d_target[6500];
+
+struct blob {
+	uint8_t *p;
+	size_t len;
+};
+
+static int blob_write(void *ctx, const uint8_t *data, size_t len)
+{
+	struct blob *b = ctx;
+
+	b->p = realloc(b->p, b->len + len);
+	cr_assert_not_null(b->p);
+	memcpy(b->p + b->len, data, len);
+	b->len += len;
+	return 0;
+}
+
+static void put_file(const char *path, const uint8_t *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	cr_assert_not_null(f, "%s", path);
+	cr_assert_eq(fwrite(p, 1, n, f), n);
+	cr_assert_eq(fclose(f), 0);
+}
+
+static int same_file(const char *path, const uint8_t *p, size_t n)
+{
+	static uint8_t buf[8192];
+	FILE *f = fopen(path, "rb");
+	size_t got;
+
+	if (!f)
+		return 0;
+	got = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	return got == n && memcmp(buf, p, n) == 0;
+}
+
+/*
+ * e->dir/base/app.bin holds the base; e->pkg a package whose image "app"
+ * is the patch to d_target (its declared size target_len), "cfg" whole.
+ */
+static void write_delta_pkg(struct env *e, size_t target_len)
+{
+	char b[128], t[128];
+	struct ota_delta_params params;
+	struct blob patch = { 0 };
+	struct pkgb_desc d = { 0 };
+	struct pkgb_pkg pkg = { 0 };
+
+	for (size_t i = 0; i < sizeof(d_base); i++)
+		d_base[i] = (uint8_t)((i % 4 == 3) ? i * 31 : i % 41);
+	memcpy(d_target, d_base, 3000);
+	memcpy(d_target + 3000, "a new function", 14);
+	memcpy(d_target + 3014, d_base + 3000, sizeof(d_base) - 3000);
+	for (size_t i = 3014 + sizeof(d_base) - 3000; i < sizeof(d_target); i++)
+		d_target[i] = (uint8_t)(i * 13); /* a new tail */
+	snprintf(b, sizeof(b), "%s/base", e->dir);
+	mkdir(b, 0755);
+	snprintf(b, sizeof(b), "%s/base/app.bin", e->dir);
+	snprintf(t, sizeof(t), "%s/target.bin", e->dir);
+	put_file(b, d_base, sizeof(d_base));
+	put_file(t, d_target, sizeof(d_target));
+	ota_delta_params_default(&params);
+	cr_assert_eq(ota_delta_encode(&params, b, t, blob_write, &patch, NULL),
+		     0);
+	d.n_images = 2;
+	d.images[0].name = "app";
+	d.images[0].data = d_target;
+	d.images[0].len = target_len;
+	d.images[0].patch = patch.p;
+	d.images[0].patch_len = patch.len;
+	d.images[0].base = d_base;
+	d.images[0].base_len = sizeof(d_base);
+	d.images[1].name = "cfg";
+	d.images[1].data = content;
+	d.images[1].len = sizeof(content);
+	d.n_signers = 1;
+	d.signers[0].key = e->key;
+	pkgb_build(&pkg, &d);
+	put_file(e->pkg, pkg.data, pkg.len);
+	pkgb_free(&pkg);
+	free(patch.p);
+}
+
+static int check_with(struct env *e, struct ota_package_report *r,
+		      const char *bases_path, bool extract)
+{
+	struct ota_package_check_opts o = { .trust = &e->trust };
+	struct ota_package_bases *b = NULL;
+	int rc;
+
+	if (bases_path)
+		cr_assert_eq(ota_package_bases_open(&b, bases_path, &e->trust),
+			     0, "%s", ota_error_message());
+	o.bases = b;
+	o.extract_dir = extract ? e->out : NULL;
+	rc = ota_package_check(r, e->pkg, &o);
+	ota_package_bases_free(b);
+	return rc;
+}
+
+Test(package_delta, rebuilds_from_a_base_directory)
+{
+	struct env e;
+	struct ota_package_report r;
+	char base[128], path[160];
+
+	env_init(&e);
+	write_delta_pkg(&e, sizeof(d_target));
+	snprintf(base, sizeof(base), "%s/base", e.dir);
+	cr_assert_eq(check_with(&e, &r, base, true), 0, "%s",
+		     ota_error_message());
+	cr_assert(r.images[0].rebuilt && r.images[0].flashed_ok);
+	cr_assert(r.images[0].has_base);
+	cr_assert_eq(r.images[0].base_size, sizeof(d_base));
+	cr_assert_eq(r.format_version, 2);
+	cr_assert(ota_package_report_has_patch(&r));
+	snprintf(path, sizeof(path), "%s/app.bin", e.out);
+	cr_assert(same_file(path, d_target, sizeof(d_target)));
+	snprintf(path, sizeof(path), "%s/cfg.bin", e.out);
+	cr_assert(same_file(path, content, sizeof(content)));
+	ota_package_report_clear(&r);
+	env_free(&e);
+}
+
+Test(package_delta, without_bases_checked_as_stored)
+{
+	struct env e;
+	struct ota_package_report r;
+
+	env_init(&e);
+	write_delta_pkg(&e, sizeof(d_target));
+	cr_assert_eq(check_with(&e, &r, NULL, false), 0, "%s",
+		     ota_error_message());
+	cr_assert(r.images[0].stored_ok);
+	cr_assert_not(r.images[0].rebuilt);
+	cr_assert_not(r.images[0].flashed_ok);
+	ota_package_report_clear(&r);
+	/* but its images cannot be written out: nothing is */
+	cr_assert_eq(check_with(&e, &r, NULL, true), OTA_EUSAGE);
+	cr_assert(strstr(ota_error_message(), "--base"));
+	cr_assert_eq(entries(e.out), 0);
+	ota_package_report_clear(&r);
+	env_free(&e);
+}
+
+Test(package_delta, wrong_or_missing_base_refused_before_any_write)
+{
+	struct env e;
+	struct ota_package_report r;
+	char base[128], path[160];
+
+	env_init(&e);
+	write_delta_pkg(&e, sizeof(d_target));
+	snprintf(base, sizeof(base), "%s/base", e.dir);
+	snprintf(path, sizeof(path), "%s/base/app.bin", e.dir);
+	d_base[10] ^= 1;
+	put_file(path, d_base, sizeof(d_base));
+	cr_assert_eq(check_with(&e, &r, base, true), OTA_EVERIFY);
+	cr_assert(strstr(ota_error_message(), "expected, "), "%s",
+		  ota_error_message());
+	cr_assert(r.images[0].failed);
+	cr_assert_eq(entries(e.out), 0);
+	ota_package_report_clear(&r);
+	unlink(path);
+	cr_assert_eq(check_with(&e, &r, base, true), OTA_EINPUT);
+	cr_assert(strstr(ota_error_message(), "no base image"));
+	cr_assert_eq(entries(e.out), 0);
+	ota_package_report_clear(&r);
+	env_free(&e);
+}
+
+Test(package_delta, patch_building_another_size_refused)
+{
+	struct env e;
+	struct ota_package_report r;
+	char base[128];
+
+	env_init(&e);
+	/* signed as one byte shorter than the patch builds */
+	write_delta_pkg(&e, sizeof(d_target) - 1);
+	snprintf(base, sizeof(base), "%s/base", e.dir);
+	cr_assert_eq(check_with(&e, &r, base, true), OTA_EVERIFY);
+	cr_assert(strstr(ota_error_message(), "the patch builds 6500 bytes"),
+		  "%s", ota_error_message());
+	cr_assert_eq(entries(e.out), 0);
+	ota_package_report_clear(&r);
+	env_free(&e);
+}
+
+Test(package_delta, bases_from_a_package)
+{
+	struct env e;
+	struct ota_package_bases *b = NULL;
+	struct ota_trust other;
+	EVP_PKEY *k2 = pkgb_key(OTAPKG_SIG_ECDSA_P256);
+	char tmp[128], path[4096], dir[4096];
+
+	env_init(&e);
+	snprintf(tmp, sizeof(tmp), "%s/tmp", e.dir);
+	cr_assert_eq(mkdir(tmp, 0755), 0);
+	setenv("TMPDIR", tmp, 1);
+	write_pkg(&e, "one", "two");
+	cr_assert_eq(ota_package_bases_open(&b, e.pkg, &e.trust), 0, "%s",
+		     ota_error_message());
+	cr_assert_str_eq(ota_package_bases_origin(b), e.pkg);
+	cr_assert_eq(ota_package_bases_find(b, "one", path, sizeof(path)), 0);
+	cr_assert(same_file(path, content, sizeof(content)));
+	cr_assert_eq(ota_package_bases_find(b, "three", path, sizeof(path)), 1);
+	cr_assert_eq(ota_package_bases_find(b, "../one", path, sizeof(path)),
+		     1);
+	cr_assert_eq(entries(tmp), 1);
+	ota_package_bases_free(b);
+	cr_assert_eq(entries(tmp), 0, "the temporary directory was left");
+	/* a package that does not verify: nothing left behind either */
+	ota_trust_init(&other);
+	cr_assert_eq(ota_trust_add_pkey(&other, k2, "other"), 0);
+	cr_assert_eq(ota_package_bases_open(&b, e.pkg, &other), OTA_EVERIFY);
+	cr_assert_null(b);
+	cr_assert(strstr(ota_error_message(), "as the base release"));
+	cr_assert_eq(entries(tmp), 0);
+	/* neither a package nor a directory */
+	snprintf(dir, sizeof(dir), "%s/nothing", e.dir);
+	cr_assert_eq(ota_package_bases_open(&b, dir, &e.trust), OTA_EINPUT);
+	ota_trust_clear(&other);
+	EVP_PKEY_free(k2);
+	unsetenv("TMPDIR");
+	env_free(&e);
+}
