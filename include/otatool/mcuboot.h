@@ -16,6 +16,7 @@
 #include "otatool/digest.h"
 #include "otatool/key.h"
 #include "otatool/policy.h"
+#include "otatool/progress.h"
 #include "otatool/semver.h"
 
 #ifdef __cplusplus

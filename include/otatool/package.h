@@ -16,6 +16,7 @@
 #include "otatool/key.h"
 #include "otatool/manifest.h"
 #include "otatool/policy.h"
+#include "otatool/progress.h"
 #include "otatool/trust.h"
 
 #include <jansson.h>

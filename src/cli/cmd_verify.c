@@ -11,6 +11,7 @@
 #include "otatool/manifest.h"
 #include "otatool/mcuboot.h"
 #include "otatool/package.h"
+#include "otatool/parse.h"
 #include "otatool/policy.h"
 #include "otatool/timestamp.h"
 #include "otatool/trust.h"

@@ -8,6 +8,7 @@
 #include "otatool/digest.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
+#include "otatool/hex.h"
 #include "otatool/timestamp.h"
 
 #include <dirent.h>

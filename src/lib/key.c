@@ -2,6 +2,7 @@
 #include "otatool/key.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
+#include "otatool/hex.h"
 #include "otatool/output.h"
 #include "otatool/secret.h"
 

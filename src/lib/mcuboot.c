@@ -7,6 +7,7 @@
 #include "otatool/mcuboot.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
+#include "otatool/hex.h"
 #include "otatool/output.h"
 #include "otatool/signer.h"
 

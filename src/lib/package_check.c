@@ -8,6 +8,7 @@
 #include "hasher.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
+#include "otatool/hex.h"
 #include "otatool/output.h"
 #include "otatool/package.h"
 #include "otatool/policy.h"

@@ -24,6 +24,7 @@
 
 #include "otatool/error.h"
 #include "otatool/fileio.h"
+#include "otatool/hex.h"
 #include "otatool/key.h"
 #include "otatool/mcuboot.h"
 #include "otatool/semver.h"
