@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -119,8 +118,13 @@ int ota_chain_check(struct ota_chain_report *report,
 /* Stable lower-case name of a reason ("expired", "revoked", ...). */
 const char *ota_chain_reason_name(enum ota_chain_reason r);
 
-/* The report as JSON: {"trusted": bool, "reason": ..., "certificates": []} */
-json_t *ota_chain_report_json(const struct ota_chain_report *report);
+/*
+ * The report as JSON text, {"trusted": bool, "reason": ...,
+ * "certificates": [...]}, in the canonical form (2-space indent, final
+ * newline). *out is malloc'ed. Records an error only when it fails.
+ */
+int ota_chain_report_to_json(char **out, size_t *len,
+			     const struct ota_chain_report *report);
 
 #ifdef __cplusplus
 }

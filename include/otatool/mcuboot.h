@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
 #include <openssl/evp.h>
 
 #include "otatool/digest.h"
@@ -127,8 +126,13 @@ int ota_mcuboot_verify(struct ota_mcuboot_info *info, const char *path,
 		       const struct ota_mcuboot_policy *policy,
 		       ota_progress_fn progress, void *progress_ctx);
 
-/* The info as JSON for inspect/verify --json. */
-json_t *ota_mcuboot_info_json(const struct ota_mcuboot_info *info);
+/*
+ * The info as JSON text for inspect/verify --json, in the canonical form
+ * (2-space indent, final newline). *out is malloc'ed. Records an error only
+ * when it fails.
+ */
+int ota_mcuboot_info_to_json(char **out, size_t *len,
+			     const struct ota_mcuboot_info *info);
 
 /* True if the first 4 bytes are the MCUboot magic. */
 bool ota_mcuboot_is_image(const uint8_t *head, size_t len);

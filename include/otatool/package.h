@@ -19,8 +19,6 @@
 #include "otatool/progress.h"
 #include "otatool/trust.h"
 
-#include <jansson.h>
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -164,8 +162,13 @@ int ota_package_check(struct ota_package_report *report, const char *path,
 		      const struct ota_package_check_opts *opts);
 void ota_package_report_clear(struct ota_package_report *report);
 
-/* The report as JSON for inspect/verify --json. */
-json_t *ota_package_report_json(const struct ota_package_report *report);
+/*
+ * The report as JSON text for inspect/verify --json, in the canonical form
+ * (2-space indent, final newline). *out is malloc'ed. Records an error only
+ * when it fails.
+ */
+int ota_package_report_to_json(char **out, size_t *len,
+			       const struct ota_package_report *report);
 
 /*
  * The format's vocabulary: one table each, read both ways. A code that is

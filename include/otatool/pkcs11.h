@@ -9,7 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
 #include <openssl/evp.h>
 
 #ifdef __cplusplus
@@ -109,12 +108,14 @@ int ota_pkcs11_generate(struct ota_pkcs11 *p, const char *uri, const char *type,
 /*
  * Lists tokens (slot id, label, manufacturer, model, serial, flags) and the
  * key and certificate objects on those matching uri (class, label, id in
- * hex, key type, size in bits or curve name, URI) as JSON:
+ * hex, key type, size in bits or curve name, URI) as JSON text in the
+ * canonical form (2-space indent, final newline), malloc'ed:
  * {"tokens": [{"slot":..., "label":..., ..., "objects": [...]}]}.
  * Objects need a login only for private keys: without a PIN source the
  * list shows public objects and says "login": false.
  */
-int ota_pkcs11_list(json_t **out, struct ota_pkcs11 *p, const char *uri);
+int ota_pkcs11_list(char **out, size_t *len, struct ota_pkcs11 *p,
+		    const char *uri);
 
 /* ---- Decryption inside the token (pkcs11_decrypt.c) ---- */
 

@@ -1,5 +1,6 @@
 /* otatool chain check: a signer certificate's chain, strictly, as a tree. */
 #include "cli.h"
+#include "report.h"
 
 #include "otatool/chain.h"
 #include "otatool/error.h"
@@ -169,10 +170,13 @@ static int chain_check(int argc, char **argv)
 	if (rc != 0 && rc != OTA_EUNTRUSTED)
 		goto out;
 	if (json) {
-		json_t *j = ota_chain_report_json(&report);
 		char ts[OTA_TIMESTAMP_LEN] = "";
+		json_t *j = NULL;
 		char *text;
+		size_t len;
 
+		if (ota_chain_report_to_json(&text, &len, &report) == 0)
+			j = cli_json_parse(text);
 		ota_timestamp_format(ts, in.at);
 		json_object_set_new(j, "checked_at", json_string(ts));
 		text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

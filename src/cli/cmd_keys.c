@@ -1,5 +1,6 @@
 /* otatool keys: generate key pairs, list token keys, export public keys. */
 #include "cli.h"
+#include "report.h"
 
 #include "otatool/error.h"
 #include "otatool/key.h"
@@ -195,6 +196,8 @@ static int keys_list(const struct keys_args *a)
 	struct ota_pkcs11 *p11 = NULL;
 	const char *uri = a->n_rest > 0 ? a->rest[0] : "pkcs11:";
 	json_t *list = NULL;
+	char *text = NULL;
+	size_t len;
 	int rc;
 
 	if (a->n_rest > 1)
@@ -203,13 +206,17 @@ static int keys_list(const struct keys_args *a)
 		return ota_error(OTA_EUSAGE, "list: '%s' is not a pkcs11: URI",
 				 uri);
 	if ((rc = open_pkcs11(&p11, a)) ||
-	    (rc = ota_pkcs11_list(&list, p11, uri)))
+	    (rc = ota_pkcs11_list(&text, &len, p11, uri)))
 		goto out;
-	if (a->json)
-		print_json(list);
-	else
+	if (a->json) {
+		fputs(text, stdout);
+	} else {
+		list = cli_json_parse(text);
+		text = NULL;
 		print_token_table(list);
+	}
 out:
+	free(text);
 	json_decref(list);
 	ota_pkcs11_free(p11);
 	return rc;

@@ -103,6 +103,8 @@ static int verify_package(const struct verify_args *a, struct cli_report *rep,
 	};
 	struct ota_package_report r;
 	bool structural, past_sigs;
+	char *text;
+	size_t len;
 	int rc;
 
 	/* BOOTLOADER_MIN holds three 32-bit numbers, as devices report. */
@@ -164,7 +166,8 @@ static int verify_package(const struct verify_args *a, struct cli_report *rep,
 		       rc == 0  ? "no missing or extra bytes"
 		       : at_end ? r.error
 				: "not reached");
-	*obj = ota_package_report_json(&r);
+	if (ota_package_report_to_json(&text, &len, &r) == 0)
+		*obj = cli_json_parse(text);
 	ota_package_report_clear(&r);
 	return rc;
 }
@@ -179,6 +182,8 @@ static int verify_mcuboot(const struct verify_args *a, struct cli_report *rep,
 		.counter = a->counter,
 	};
 	struct ota_mcuboot_info info;
+	char *text;
+	size_t len;
 	int rc;
 
 	if (a->trust.n_keys == 0)
@@ -209,7 +214,8 @@ static int verify_mcuboot(const struct verify_args *a, struct cli_report *rep,
 	cli_report_add(rep, info.signature_ok ? CLI_OK : CLI_FAIL, "signature",
 		       "TLV 0x%02x", info.sig_type);
 	policy_lines(rep, &info.policy);
-	*obj = ota_mcuboot_info_json(&info);
+	if (ota_mcuboot_info_to_json(&text, &len, &info) == 0)
+		*obj = cli_json_parse(text);
 	return rc;
 }
 

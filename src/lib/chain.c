@@ -5,6 +5,7 @@
  * every refusal to the certificate that caused it.
  */
 #include "otatool/chain.h"
+#include "json_priv.h"
 #include "otatool/digest.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
@@ -1379,4 +1380,10 @@ json_t *ota_chain_report_json(const struct ota_chain_report *report)
 		return NULL;
 	}
 	return root;
+}
+
+int ota_chain_report_to_json(char **out, size_t *len,
+			     const struct ota_chain_report *report)
+{
+	return ota_json_text(out, len, ota_chain_report_json(report));
 }

@@ -25,4 +25,15 @@ int ota_json_canonical(char **out, size_t *len, json_t *root);
  */
 int ota_json_text(char **out, size_t *len, json_t *root);
 
+/*
+ * The reports as documents, for the public *_to_json() and for embedding
+ * (chain.c, mcuboot.c, package_check.c). NULL when out of memory.
+ */
+struct ota_chain_report;
+struct ota_mcuboot_info;
+struct ota_package_report;
+json_t *ota_chain_report_json(const struct ota_chain_report *report);
+json_t *ota_mcuboot_info_json(const struct ota_mcuboot_info *info);
+json_t *ota_package_report_json(const struct ota_package_report *report);
+
 #endif

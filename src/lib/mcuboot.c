@@ -5,6 +5,7 @@
  * checks everything the bootloader does, plus what imgtool forgets.
  */
 #include "otatool/mcuboot.h"
+#include "json_priv.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
 #include "otatool/hex.h"
@@ -1482,4 +1483,10 @@ json_t *ota_mcuboot_info_json(const struct ota_mcuboot_info *info)
 		return NULL;
 	}
 	return o;
+}
+
+int ota_mcuboot_info_to_json(char **out, size_t *len,
+			     const struct ota_mcuboot_info *info)
+{
+	return ota_json_text(out, len, ota_mcuboot_info_json(info));
 }

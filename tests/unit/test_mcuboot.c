@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/encoder.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -928,6 +929,22 @@ Test(mcuboot_write, bad_options_and_inputs)
 	free_key(&k);
 }
 
+/* The public JSON text, read back as a document to look into. */
+static json_t *info_doc(const struct ota_mcuboot_info *r)
+{
+	char *text = NULL;
+	size_t len = 0;
+	json_t *j;
+
+	cr_assert_eq(ota_mcuboot_info_to_json(&text, &len, r), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(strlen(text), len);
+	cr_assert_eq(text[len - 1], '\n', "canonical text ends a line");
+	j = json_loads(text, 0, NULL);
+	free(text);
+	return j;
+}
+
 Test(mcuboot_write, info_json)
 {
 	struct ota_mcuboot_opts o = base_opts();
@@ -946,7 +963,7 @@ Test(mcuboot_write, info_json)
 	o.deps[0] = (struct ota_mcuboot_dep){ 3, { 4, 5, 6, 7 } };
 	cr_assert_eq(sign_image(out, &k, 10, &o), 0);
 	cr_assert_eq(verify_with(out, &k.pkey, 1, &info), 0);
-	j = ota_mcuboot_info_json(&info);
+	j = info_doc(&info);
 	cr_assert_not_null(j);
 	cr_assert_eq(json_integer_value(json_object_get(j, "file_size")),
 		     (json_int_t)info.file_size);
@@ -995,7 +1012,7 @@ Test(mcuboot_write, info_json)
 	/* Inspect: no key checked, absent fields are null. */
 	cr_assert_eq(verify_with(out, NULL, 0, &info), 0);
 	info.has_security_counter = false;
-	j = ota_mcuboot_info_json(&info);
+	j = info_doc(&info);
 	cr_assert(json_is_null(json_object_get(j, "trusted_key")));
 	cr_assert(json_is_null(json_object_get(j, "security_counter")));
 	cr_assert(json_is_false(json_object_get(j, "signature_ok")));
