@@ -10,8 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <openssl/evp.h>
-
 #include "otatool/digest.h"
 #include "otatool/key.h"
 #include "otatool/policy.h"
@@ -83,7 +81,7 @@ int ota_mcuboot_write(const char *out_path, const char *image_path,
 
 /* What a verification was asked to check. */
 struct ota_mcuboot_policy {
-	EVP_PKEY *const *trusted; /* keys the signature may be by */
+	struct ota_public_key *const *trusted; /* keys it may be by */
 	size_t n_trusted;
 	bool check_counter;
 	uint32_t counter; /* the image's security counter must be >= this */

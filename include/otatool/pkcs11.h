@@ -9,8 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <openssl/evp.h>
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -72,27 +70,8 @@ int ota_pkcs11_find_key(struct ota_pkcs11_key **out, struct ota_pkcs11 *p,
 			const char *uri);
 
 enum ota_pkcs11_key_type ota_pkcs11_key_type(const struct ota_pkcs11_key *k);
-/* Borrowed public key (EVP_PKEY), valid while the context lives. */
-EVP_PKEY *ota_pkcs11_key_public(const struct ota_pkcs11_key *k);
 /* The key's canonical URI (token and object identified), for messages. */
 const char *ota_pkcs11_key_uri(const struct ota_pkcs11_key *k);
-
-enum ota_pkcs11_mech {
-	OTA_PKCS11_ECDSA,     /* in: digest; out: DER ECDSA-Sig-Value */
-	OTA_PKCS11_RSA_PKCS1, /* in: digest; DigestInfo added here */
-	OTA_PKCS11_RSA_PSS,   /* in: digest; MGF1 same hash, salt = len */
-	OTA_PKCS11_EDDSA,     /* in: the whole message (pure Ed25519) */
-};
-
-/*
- * Signs in with the key. For the digest mechanisms, hash_nid names the
- * digest (NID_sha256 or NID_sha384) and in is that digest. CKM_ECDSA's raw
- * r||s is returned DER-encoded, so every ECDSA signature otatool handles is
- * DER. *sig is malloc'ed, freed by the caller.
- */
-int ota_pkcs11_sign(struct ota_pkcs11_key *k, enum ota_pkcs11_mech mech,
-		    int hash_nid, const uint8_t *in, size_t inlen,
-		    uint8_t **sig, size_t *siglen);
 
 /*
  * Generates a key pair inside the token named by uri (its object= label

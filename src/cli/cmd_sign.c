@@ -343,8 +343,8 @@ static int import_signature(struct sign_args *a, json_t *report)
 		rc = ota_error_wrap(rc, "%s", a->import_sig);
 		goto out;
 	}
-	if (ota_signature_verify(ota_key_public(key), alg, pae, pae_len, sig,
-				 sig_len)) {
+	if (ota_public_key_verify(ota_key_public(key), alg, pae, pae_len, sig,
+				  sig_len)) {
 		rc = ota_error(OTA_EVERIFY,
 			       "%s: not a valid %s signature of %s by %s; "
 			       "nothing written",

@@ -9,6 +9,7 @@
 #include "otatool/package.h"
 #include "otatool/trust.h"
 #include "pkgbuild.h"
+#include "trusted.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -34,7 +35,7 @@ static void env_init(struct env *e)
 	cr_assert_eq(mkdir(e->out, 0755), 0);
 	e->key = pkgb_key(OTAPKG_SIG_ECDSA_P256);
 	ota_trust_init(&e->trust);
-	cr_assert_eq(ota_trust_add_pkey(&e->trust, e->key, "test key"), 0);
+	cr_assert_eq(trust_pkey(&e->trust, e->key, "test key"), 0);
 }
 
 static void env_free(struct env *e)

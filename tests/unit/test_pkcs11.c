@@ -6,6 +6,7 @@
 
 #include "otatool/error.h"
 #include "otatool/pkcs11.h"
+#include "pkcs11_priv.h"
 
 #include <errno.h>
 #include <limits.h>
