@@ -104,8 +104,8 @@ int ota_pkcs11_list(char **out, size_t *len, struct ota_pkcs11 *p,
  * messages), but it must be an EC P-256 key with CKA_DERIVE (ECDH) or an
  * RSA key of 2048 to 4096 bits with CKA_DECRYPT; CKA_SIGN does not
  * matter. Ed25519 and X25519 (CKK_EC_MONTGOMERY) keys are refused naming
- * the key type. ota_pkcs11_key_public() is NULL when the token holds no
- * public half for it (decryption does not need one).
+ * the key type. The token need not hold a public half for it (decryption
+ * does not need one).
  */
 int ota_pkcs11_find_decrypt_key(struct ota_pkcs11_key **out,
 				struct ota_pkcs11 *p, const char *uri);
