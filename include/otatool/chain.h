@@ -1,7 +1,8 @@
 /*
- * Certificate chains checked the way a careful verifier does: OpenSSL's
- * X509_verify_cert with strict flags, plus otatool's code-signing policy,
- * with every refusal tied to the certificate that caused it.
+ * Certificate chains checked the way a careful verifier does (strict
+ * X.509 path validation plus otatool's code-signing policy), with every
+ * refusal tied to the certificate that caused it. The checks themselves
+ * are reached through trust.h; this is the report they give.
  */
 #ifndef OTATOOL_CHAIN_H
 #define OTATOOL_CHAIN_H
@@ -10,10 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -21,48 +18,22 @@ extern "C" {
 #define OTA_CHAIN_MAX_DEPTH 8
 
 /*
+ * X.509 certificates in the order read (a signer certificate, a bundle of
+ * intermediates, trust anchors) and certificate revocation lists.
+ */
+struct ota_cert_list;
+struct ota_crl_list;
+
+/*
  * Reads every certificate of a PEM bundle, or one DER certificate, and
- * appends them to *certs (created when NULL). Garbage, a truncated PEM or
- * DER, or a file without any certificate is OTA_EINPUT naming the file and,
- * for bundles, which certificate (1-based) is bad.
+ * appends them to *list (created when NULL; the caller frees it even when
+ * reading fails). Garbage, a truncated PEM or DER, or a file without any
+ * certificate is OTA_EINPUT naming the file and, for bundles, which
+ * certificate (1-based) is bad.
  */
-int ota_chain_read_certs(STACK_OF(X509) * *certs, const char *path);
-
-/* Parses one DER certificate from memory (embedded in a signature). */
-int ota_chain_cert_from_der(X509 **out, const uint8_t *der, size_t len,
-			    const char *what);
-
-/* A certificate's subject in one line (RFC 2253, printable ASCII). */
-void ota_chain_subject(char *buf, size_t size, X509 *cert);
-
-/*
- * Reads CRLs (PEM, possibly several, or one DER) and appends them to
- * *crls. OTA_EINPUT naming the file otherwise.
- */
-int ota_chain_read_crls(STACK_OF(X509_CRL) * *crls, const char *path);
-
-/*
- * Trust anchors from a PEM bundle, a DER file, or a directory (every *.pem,
- * *.crt, *.cer and *.der file in it, not recursive) appended to *anchors.
- */
-int ota_chain_read_trust(STACK_OF(X509) * *anchors, const char *path);
-
-struct ota_chain_input {
-	X509 *signer;                   /* the leaf: the signing certificate */
-	STACK_OF(X509) * intermediates; /* untrusted, any order; may be NULL */
-	STACK_OF(X509) * anchors;       /* trusted roots (self-signed or not) */
-	STACK_OF(X509_CRL) * crls;      /* may be NULL */
-	bool crl_required; /* every non-root certificate needs its issuer's
-			      CRL: a missing one is a refusal */
-	int64_t at;        /* check time, seconds since the epoch */
-	/*
-	 * Algorithm policy: by default no MD5 or SHA-1 signatures, RSA keys
-	 * of at least 2048 bits, EC keys only on P-256, P-384 or P-521.
-	 * allow_weak lifts all three (otatool chain --allow-weak-crypto).
-	 */
-	bool allow_weak;
-	EVP_PKEY *signing_key; /* when set, must be the signer's key */
-};
+int ota_cert_list_read(struct ota_cert_list **list, const char *path);
+size_t ota_cert_list_count(const struct ota_cert_list *list); /* NULL: 0 */
+void ota_cert_list_free(struct ota_cert_list *list);          /* accepts NULL */
 
 /* Why a chain was refused; OTA_CHAIN_OK when it was not. */
 enum ota_chain_reason {
@@ -107,20 +78,16 @@ struct ota_chain_report {
 	char message[512]; /* one line: what failed and on which certificate */
 };
 
-/*
- * Builds and checks the chain. Returns 0 when it is trusted; OTA_EUNTRUSTED
- * with report->reason, fail_depth and message set (and the same message
- * recorded as the error) when it is refused; another negative code for a
- * failure to check at all. The report is filled in both cases.
- */
-int ota_chain_check(struct ota_chain_report *report,
-		    const struct ota_chain_input *in);
-
 /* Stable lower-case name of a reason ("expired", "revoked", ...). */
 const char *ota_chain_reason_name(enum ota_chain_reason r);
 
-/* The report as JSON: {"trusted": bool, "reason": ..., "certificates": []} */
-json_t *ota_chain_report_json(const struct ota_chain_report *report);
+/*
+ * The report as JSON text, {"trusted": bool, "reason": ...,
+ * "certificates": [...]}, in the canonical form (2-space indent, final
+ * newline). *out is malloc'ed. Records an error only when it fails.
+ */
+int ota_chain_report_to_json(char **out, size_t *len,
+			     const struct ota_chain_report *report);
 
 #ifdef __cplusplus
 }

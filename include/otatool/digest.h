@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "otatool/progress.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -30,12 +32,6 @@ const char *ota_digest_alg_name(enum ota_digest_alg alg);
 size_t ota_digest_alg_size(enum ota_digest_alg alg);
 
 /*
- * Called after every chunk with the bytes hashed so far and the file size
- * (0 when unknown). Keep it cheap: it runs once per buffer.
- */
-typedef void (*ota_progress_fn)(void *ctx, uint64_t done, uint64_t total);
-
-/*
  * Hashes a regular file through one fixed-size buffer (OTA_DIGEST_BUFSIZE).
  * Writes the digest and the number of bytes hashed. A directory, a missing or
  * unreadable file, or a read error is OTA_EINPUT naming the path.
@@ -48,9 +44,6 @@ int ota_digest_file(struct ota_digest *out, uint64_t *size,
 /* Hashes a memory buffer (small data: manifests, headers). */
 int ota_digest_buffer(struct ota_digest *out, enum ota_digest_alg alg,
 		      const void *data, size_t len);
-
-/* Lower-case hex into buf (needs 2 * len + 1 bytes). */
-void ota_hex_encode(char *buf, const uint8_t *data, size_t len);
 
 #ifdef __cplusplus
 }

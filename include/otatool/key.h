@@ -10,8 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <openssl/evp.h>
-
 #include "otatool/digest.h"
 #include "otatool/pkcs11.h"
 
@@ -37,20 +35,32 @@ int ota_sig_alg_parse(enum ota_sig_alg *out, const char *name);
  */
 bool ota_sig_alg_digest(enum ota_sig_alg alg, enum ota_digest_alg *out);
 
-/*
- * The algorithm a public key implies: P-256 -> ECDSA-SHA-256, P-384 ->
- * ECDSA-SHA-384, RSA 2048..4096 bits -> PSS (PKCS#1 v1.5 when rsa_pkcs1),
- * Ed25519. Other curves and sizes are OTA_EKEY naming what was found.
- */
-int ota_sig_alg_for_key(enum ota_sig_alg *out, EVP_PKEY *pub, bool rsa_pkcs1);
-
-/* Whether alg can be used with pub (an ECDSA P-256 key cannot do PSS). */
-int ota_sig_alg_check(enum ota_sig_alg alg, EVP_PKEY *pub);
-
 #define OTA_KEY_ID_LEN 64 /* hex digits of SHA-256 */
 
+/*
+ * A public key of any type (RSA, EC, Ed25519, X25519, ...), with its key
+ * id: what a verifier trusts, what `keys export-public` writes.
+ */
+struct ota_public_key;
+
+/*
+ * Loads a public key from a PEM or DER file holding a public key, an X.509
+ * certificate or a private key (its public half). OTA_EINPUT naming path.
+ */
+int ota_public_key_load(struct ota_public_key **out, const char *path);
+void ota_public_key_free(struct ota_public_key *k); /* accepts NULL */
+
 /* Key id: lower-case hex SHA-256 of the DER SubjectPublicKeyInfo. */
-int ota_key_id_of(char id[OTA_KEY_ID_LEN + 1], EVP_PKEY *pub);
+const char *ota_public_key_id(const struct ota_public_key *k);
+
+/* The public key as PEM or DER SubjectPublicKeyInfo, malloc'ed. */
+int ota_public_key_encode(uint8_t **out, size_t *len,
+			  const struct ota_public_key *k, bool pem);
+
+/* OTA_EVERIFY when sig is not alg's signature of msg by k. */
+int ota_public_key_verify(const struct ota_public_key *k, enum ota_sig_alg alg,
+			  const uint8_t *msg, size_t msglen, const uint8_t *sig,
+			  size_t siglen);
 
 struct ota_key_opts {
 	struct ota_pkcs11 *pkcs11;   /* for pkcs11: URIs; NULL refuses them */
@@ -85,7 +95,8 @@ int ota_key_open_public(struct ota_key **out, const char *ref,
 			const enum ota_sig_alg *alg);
 
 enum ota_sig_alg ota_key_alg(const struct ota_key *k);
-EVP_PKEY *ota_key_public(const struct ota_key *k); /* borrowed */
+/* The public half, borrowed: valid while k lives. */
+const struct ota_public_key *ota_key_public(const struct ota_key *k);
 const char *ota_key_id(const struct ota_key *k);
 const char *ota_key_ref(const struct ota_key *k); /* as given, for messages */
 
@@ -125,33 +136,6 @@ int ota_key_sign(uint8_t **sig, size_t *siglen, struct ota_key *k,
 int ota_key_sign_digest(uint8_t **sig, size_t *siglen, struct ota_key *k,
 			const struct ota_digest *digest);
 
-/* OTA_EVERIFY when sig is not a signature of digest (as above) by pub. */
-int ota_signature_verify_digest(EVP_PKEY *pub, enum ota_sig_alg alg,
-				const struct ota_digest *digest,
-				const uint8_t *sig, size_t siglen);
-
-/*
- * Loads a private key file as ota_key_open() does (PEM or DER, encrypted
- * PEM with the passphrase from opts), of any type: the caller checks it.
- * purpose ("signing", "decryption") words the message for a public key or
- * certificate given instead. OTA_EKEY naming path.
- */
-int ota_private_key_load(EVP_PKEY **out, const char *path,
-			 const struct ota_key_opts *opts, const char *purpose);
-
-/*
- * Loads a public key from a PEM or DER file holding a public key, an X.509
- * certificate or a private key (its public half). OTA_EINPUT naming path.
- */
-int ota_public_key_load(EVP_PKEY **out, const char *path);
-
-/*
- * Reads an X.509 certificate (PEM or DER) as DER, with its public key.
- * OTA_EINPUT naming path if it is not one.
- */
-int ota_certificate_load(uint8_t **der, size_t *der_len, EVP_PKEY **pub,
-			 const char *path);
-
 /* The key types `otatool keys generate` makes. */
 #define OTA_KEY_TYPES                                                          \
 	"ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096, ed25519"
@@ -163,14 +147,6 @@ int ota_certificate_load(uint8_t **der, size_t *der_len, EVP_PKEY **pub,
  */
 int ota_key_generate_file(char id[OTA_KEY_ID_LEN + 1], const char *type,
 			  const char *private_path, const char *public_path);
-
-/* The public key as PEM or DER SubjectPublicKeyInfo, malloc'ed. */
-int ota_public_key_encode(uint8_t **out, size_t *len, EVP_PKEY *pub, bool pem);
-
-/* OTA_EVERIFY when sig is not alg's signature of msg by pub. */
-int ota_signature_verify(EVP_PKEY *pub, enum ota_sig_alg alg,
-			 const uint8_t *msg, size_t msglen, const uint8_t *sig,
-			 size_t siglen);
 
 /*
  * Accepts a signature made elsewhere in the forms other tools write:

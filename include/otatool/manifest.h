@@ -12,6 +12,7 @@
 
 #include "otatool/digest.h"
 #include "otatool/gitinfo.h"
+#include "otatool/progress.h"
 #include "otatool/semver.h"
 
 #ifdef __cplusplus
@@ -61,14 +62,6 @@ struct ota_manifest {
 	size_t n_images;
 	struct ota_image images[OTA_MANIFEST_MAX_ITEMS];
 };
-
-/*
- * The integer syntax of release files and options: decimal without
- * leading zeros or 0x hex, a single '_' allowed between two digits, at
- * most max. OTA_EINPUT naming origin.
- */
-int ota_parse_uint(uint64_t *out, const char *s, uint64_t max,
-		   const char *origin);
 
 int ota_manifest_new(struct ota_manifest **out);
 void ota_manifest_free(struct ota_manifest *m);
@@ -130,14 +123,6 @@ int ota_manifest_rebase_files(struct ota_manifest *m, const char *dir);
  * well as a copy of the release tree.
  */
 int ota_manifest_locate_images(struct ota_manifest *m, const char *dir);
-
-/*
- * otatool's canonical JSON text for root (jansson, 2-space indent, keys in
- * insertion order, final newline): the form of otatool-manifest(5) and
- * otatool-signature(5). *out is malloc'ed.
- */
-struct json_t;
-int ota_json_canonical(char **out, size_t *len, struct json_t *root);
 
 /* Canonical JSON (fixed key order, 2-space indent, final newline). */
 int ota_manifest_to_json(char **out, size_t *len, const struct ota_manifest *m);

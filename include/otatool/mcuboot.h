@@ -10,12 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-#include <openssl/evp.h>
-
 #include "otatool/digest.h"
 #include "otatool/key.h"
 #include "otatool/policy.h"
+#include "otatool/progress.h"
 #include "otatool/semver.h"
 
 #ifdef __cplusplus
@@ -116,7 +114,7 @@ int ota_mcuboot_write_release(const char *out_path,
 
 /* What a verification was asked to check. */
 struct ota_mcuboot_policy {
-	EVP_PKEY *const *trusted; /* keys the signature may be by */
+	struct ota_public_key *const *trusted; /* keys it may be by */
 	size_t n_trusted;
 	bool check_counter;
 	uint32_t counter; /* the image's security counter must be >= this */
@@ -196,8 +194,13 @@ int ota_mcuboot_extract(struct ota_mcuboot_info *info, const char *out_path,
 			const struct ota_mcuboot_policy *policy,
 			ota_progress_fn progress, void *progress_ctx);
 
-/* The info as JSON for inspect/verify --json. */
-json_t *ota_mcuboot_info_json(const struct ota_mcuboot_info *info);
+/*
+ * The info as JSON text for inspect/verify --json, in the canonical form
+ * (2-space indent, final newline). *out is malloc'ed. Records an error only
+ * when it fails.
+ */
+int ota_mcuboot_info_to_json(char **out, size_t *len,
+			     const struct ota_mcuboot_info *info);
 
 /* True if the first 4 bytes are the MCUboot magic. */
 bool ota_mcuboot_is_image(const uint8_t *head, size_t len);

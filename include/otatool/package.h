@@ -16,9 +16,8 @@
 #include "otatool/key.h"
 #include "otatool/manifest.h"
 #include "otatool/policy.h"
+#include "otatool/progress.h"
 #include "otatool/trust.h"
-
-#include <jansson.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -214,8 +213,13 @@ void ota_package_report_clear(struct ota_package_report *report);
 /* True when some image is a patch: it needs a base to be rebuilt. */
 bool ota_package_report_has_patch(const struct ota_package_report *report);
 
-/* The report as JSON for inspect/verify --json. */
-json_t *ota_package_report_json(const struct ota_package_report *report);
+/*
+ * The report as JSON text for inspect/verify --json, in the canonical form
+ * (2-space indent, final newline). *out is malloc'ed. Records an error only
+ * when it fails.
+ */
+int ota_package_report_to_json(char **out, size_t *len,
+			       const struct ota_package_report *report);
 
 /* Base images for delta packages ---------------------------------------- */
 

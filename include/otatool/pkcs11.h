@@ -9,9 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-#include <openssl/evp.h>
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -73,27 +70,8 @@ int ota_pkcs11_find_key(struct ota_pkcs11_key **out, struct ota_pkcs11 *p,
 			const char *uri);
 
 enum ota_pkcs11_key_type ota_pkcs11_key_type(const struct ota_pkcs11_key *k);
-/* Borrowed public key (EVP_PKEY), valid while the context lives. */
-EVP_PKEY *ota_pkcs11_key_public(const struct ota_pkcs11_key *k);
 /* The key's canonical URI (token and object identified), for messages. */
 const char *ota_pkcs11_key_uri(const struct ota_pkcs11_key *k);
-
-enum ota_pkcs11_mech {
-	OTA_PKCS11_ECDSA,     /* in: digest; out: DER ECDSA-Sig-Value */
-	OTA_PKCS11_RSA_PKCS1, /* in: digest; DigestInfo added here */
-	OTA_PKCS11_RSA_PSS,   /* in: digest; MGF1 same hash, salt = len */
-	OTA_PKCS11_EDDSA,     /* in: the whole message (pure Ed25519) */
-};
-
-/*
- * Signs in with the key. For the digest mechanisms, hash_nid names the
- * digest (NID_sha256 or NID_sha384) and in is that digest. CKM_ECDSA's raw
- * r||s is returned DER-encoded, so every ECDSA signature otatool handles is
- * DER. *sig is malloc'ed, freed by the caller.
- */
-int ota_pkcs11_sign(struct ota_pkcs11_key *k, enum ota_pkcs11_mech mech,
-		    int hash_nid, const uint8_t *in, size_t inlen,
-		    uint8_t **sig, size_t *siglen);
 
 /*
  * Generates a key pair inside the token named by uri (its object= label
@@ -109,12 +87,14 @@ int ota_pkcs11_generate(struct ota_pkcs11 *p, const char *uri, const char *type,
 /*
  * Lists tokens (slot id, label, manufacturer, model, serial, flags) and the
  * key and certificate objects on those matching uri (class, label, id in
- * hex, key type, size in bits or curve name, URI) as JSON:
+ * hex, key type, size in bits or curve name, URI) as JSON text in the
+ * canonical form (2-space indent, final newline), malloc'ed:
  * {"tokens": [{"slot":..., "label":..., ..., "objects": [...]}]}.
  * Objects need a login only for private keys: without a PIN source the
  * list shows public objects and says "login": false.
  */
-int ota_pkcs11_list(json_t **out, struct ota_pkcs11 *p, const char *uri);
+int ota_pkcs11_list(char **out, size_t *len, struct ota_pkcs11 *p,
+		    const char *uri);
 
 /* ---- Decryption inside the token (pkcs11_decrypt.c) ---- */
 
@@ -124,8 +104,8 @@ int ota_pkcs11_list(json_t **out, struct ota_pkcs11 *p, const char *uri);
  * messages), but it must be an EC P-256 key with CKA_DERIVE (ECDH) or an
  * RSA key of 2048 to 4096 bits with CKA_DECRYPT; CKA_SIGN does not
  * matter. Ed25519 and X25519 (CKK_EC_MONTGOMERY) keys are refused naming
- * the key type. ota_pkcs11_key_public() is NULL when the token holds no
- * public half for it (decryption does not need one).
+ * the key type. The token need not hold a public half for it (decryption
+ * does not need one).
  */
 int ota_pkcs11_find_decrypt_key(struct ota_pkcs11_key **out,
 				struct ota_pkcs11 *p, const char *uri);

@@ -11,9 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-
 #include "otatool/chain.h"
 #include "otatool/digest.h"
 #include "otatool/key.h"
@@ -24,13 +21,16 @@ extern "C" {
 
 #define OTA_TRUST_MAX_KEYS 16
 
+/*
+ * Caller-owned (ota_trust_init, ota_trust_clear); the keys, anchors and
+ * CRLs are added by the functions below, the policy fields set directly.
+ */
 struct ota_trust {
-	EVP_PKEY *keys[OTA_TRUST_MAX_KEYS]; /* owned */
-	char key_ids[OTA_TRUST_MAX_KEYS][OTA_KEY_ID_LEN + 1];
+	struct ota_public_key *keys[OTA_TRUST_MAX_KEYS]; /* owned */
 	char *key_names[OTA_TRUST_MAX_KEYS]; /* the file each came from */
 	size_t n_keys;
-	STACK_OF(X509) * anchors;  /* owned; NULL when no --trust */
-	STACK_OF(X509_CRL) * crls; /* owned */
+	struct ota_cert_list *anchors; /* owned; NULL when no --trust */
+	struct ota_crl_list *crls;     /* owned */
 	bool crl_required, allow_weak;
 	/*
 	 * Check chains at this time; else at a package's signing time, or
@@ -44,12 +44,15 @@ void ota_trust_init(struct ota_trust *t);
 void ota_trust_clear(struct ota_trust *t);
 /* --trust-key FILE: a public key, certificate or private key file. */
 int ota_trust_add_key(struct ota_trust *t, const char *path);
-/* A key already in hand (the signer's own, say); a reference is taken. */
-int ota_trust_add_pkey(struct ota_trust *t, EVP_PKEY *pub, const char *name);
+/* A key already in hand (the signer's own, say); a copy is kept. */
+int ota_trust_add_public_key(struct ota_trust *t,
+			     const struct ota_public_key *k, const char *name);
 /* --trust FILE|DIR, --crl FILE. */
 int ota_trust_add_anchors(struct ota_trust *t, const char *path);
 int ota_trust_add_crls(struct ota_trust *t, const char *path);
 bool ota_trust_empty(const struct ota_trust *t);
+/* Whether t has trust anchors (--trust): chains can be checked. */
+bool ota_trust_has_anchors(const struct ota_trust *t);
 
 enum ota_trust_verdict {
 	OTA_TRUST_VALID,      /* by a trusted key or through a trusted chain */
@@ -110,6 +113,21 @@ int ota_trust_judge(struct ota_trust_result *res, const struct ota_trust *t,
 int ota_trust_check_signer(struct ota_chain_report *report,
 			   const struct ota_trust *t, const struct ota_key *k,
 			   int64_t at);
+
+/*
+ * otatool chain check: the chain from the first certificate of signer
+ * through intermediates (may be NULL) to t's anchors, with t's CRLs and
+ * policy, at time at. When key is set it must be the certificate's key.
+ * Returns 0 when it is trusted; OTA_EUNTRUSTED with report->reason,
+ * fail_depth and message set (the message also recorded as the error) when
+ * it is refused; another negative code when it could not check (an empty
+ * signer: OTA_EUSAGE). The report is filled in both cases.
+ */
+int ota_trust_check_cert(struct ota_chain_report *report,
+			 const struct ota_trust *t,
+			 const struct ota_cert_list *signer,
+			 const struct ota_cert_list *intermediates,
+			 const struct ota_public_key *key, int64_t at);
 
 const char *ota_trust_verdict_name(enum ota_trust_verdict v);
 

@@ -1,5 +1,6 @@
 /* otatool chain check: a signer certificate's chain, strictly, as a tree. */
 #include "cli.h"
+#include "report.h"
 
 #include "otatool/chain.h"
 #include "otatool/error.h"
@@ -84,14 +85,15 @@ static void print_tree(const struct ota_chain_report *r, const char *cert,
 
 static int chain_check(int argc, char **argv)
 {
-	struct ota_chain_input in = { 0 };
+	struct ota_cert_list *leaf = NULL, *intermediates = NULL;
 	struct ota_chain_report report;
 	struct ota_pkcs11 *p11 = NULL;
 	struct ota_key *key = NULL;
-	EVP_PKEY *pub = NULL;
+	struct ota_public_key *pub = NULL;
+	const struct ota_public_key *signing_key = NULL;
 	struct ota_trust trust;
-	STACK_OF(X509) *leaf = NULL;
 	const char *cert, *key_ref, *module;
+	int64_t at;
 	struct cli_args p;
 	bool json, quiet;
 	int rc;
@@ -112,8 +114,8 @@ static int chain_check(int argc, char **argv)
 	if ((rc = cli_trust_load(&trust, &p)))
 		goto out;
 	for (size_t i = 0; i < cli_count(&p, "chain"); i++)
-		if ((rc = ota_chain_read_certs(&in.intermediates,
-					       cli_nth(&p, "chain", i))))
+		if ((rc = ota_cert_list_read(&intermediates,
+					     cli_nth(&p, "chain", i))))
 			goto out;
 	if (trust.n_keys > 0) {
 		rc = cli_usage_error("chain",
@@ -121,7 +123,7 @@ static int chain_check(int argc, char **argv)
 				     "ends at a --trust anchor");
 		goto out;
 	}
-	if (p.n_operands || !cert || sk_X509_num(trust.anchors) <= 0) {
+	if (p.n_operands || !cert || !ota_trust_has_anchors(&trust)) {
 		rc = cli_usage_error("chain",
 				     p.n_operands ? "unexpected argument '%s'"
 				     : !cert      ? "no --cert given%s"
@@ -129,13 +131,13 @@ static int chain_check(int argc, char **argv)
 				     p.n_operands ? p.operands[0] : "");
 		goto out;
 	}
-	if ((rc = ota_chain_read_certs(&leaf, cert)))
+	if ((rc = ota_cert_list_read(&leaf, cert)))
 		goto out;
-	if (sk_X509_num(leaf) != 1) {
+	if (ota_cert_list_count(leaf) != 1) {
 		rc = ota_error(OTA_EINPUT,
-			       "%s: holds %d certificates; give the signer's "
+			       "%s: holds %zu certificates; give the signer's "
 			       "alone (intermediates with --chain)",
-			       cert, sk_X509_num(leaf));
+			       cert, ota_cert_list_count(leaf));
 		goto out;
 	}
 	if (key_ref) {
@@ -152,42 +154,41 @@ static int chain_check(int argc, char **argv)
 			if ((rc =
 				 ota_key_open_public(&key, key_ref, &ko, NULL)))
 				goto out;
-			in.signing_key = ota_key_public(key);
+			signing_key = ota_key_public(key);
 		} else if ((rc = ota_public_key_load(&pub, key_ref))) {
 			goto out;
 		} else {
-			in.signing_key = pub;
+			signing_key = pub;
 		}
 	}
-	in.signer = sk_X509_value(leaf, 0);
-	in.anchors = trust.anchors;
-	in.crls = trust.crls;
-	in.crl_required = trust.crl_required;
-	in.allow_weak = trust.allow_weak;
-	in.at = trust.has_at ? trust.at : (int64_t)time(NULL);
-	rc = ota_chain_check(&report, &in);
+	at = trust.has_at ? trust.at : (int64_t)time(NULL);
+	rc = ota_trust_check_cert(&report, &trust, leaf, intermediates,
+				  signing_key, at);
 	if (rc != 0 && rc != OTA_EUNTRUSTED)
 		goto out;
 	if (json) {
-		json_t *j = ota_chain_report_json(&report);
 		char ts[OTA_TIMESTAMP_LEN] = "";
+		json_t *j = NULL;
 		char *text;
+		size_t len;
 
-		ota_timestamp_format(ts, in.at);
+		if (ota_chain_report_to_json(&text, &len, &report) == 0)
+			j = cli_json_parse(text);
+		ota_timestamp_format(ts, at);
 		json_object_set_new(j, "checked_at", json_string(ts));
 		text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		printf("%s\n", text ? text : "{}");
 		free(text);
 		json_decref(j);
 	} else if (!quiet) {
-		print_tree(&report, cert, in.at);
+		print_tree(&report, cert, at);
 	}
 out:
 	ota_trust_clear(&trust);
-	sk_X509_pop_free(leaf, X509_free);
-	sk_X509_pop_free(in.intermediates, X509_free);
+	ota_cert_list_free(leaf);
+	ota_cert_list_free(intermediates);
 	ota_key_free(key);
-	EVP_PKEY_free(pub);
+	ota_public_key_free(pub);
 	ota_pkcs11_free(p11);
 	cli_args_free(&p);
 	return rc;

@@ -1,5 +1,6 @@
 /* otatool inspect: every field of a package, MCUboot image or manifest. */
 #include "cli.h"
+#include "report.h"
 
 #include "otatool/detect.h"
 #include "otatool/envelope.h"
@@ -134,13 +135,13 @@ static int inspect_package(const char *path, bool json)
 	int rc = ota_package_check(&r, path, &o);
 
 	if (json) {
-		json_t *j = ota_package_report_json(&r);
-		char *text =
-		    json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		char *text = NULL;
+		size_t len;
 
-		printf("%s\n", text ? text : "{}");
+		fputs(ota_package_report_to_json(&text, &len, &r) ? "{}\n"
+								  : text,
+		      stdout);
 		free(text);
-		json_decref(j);
 	} else {
 		print_package(path, &r);
 		printf("  structure:     %s\n",
@@ -173,12 +174,15 @@ static int inspect_mcuboot(const char *path, bool json,
 {
 	struct ota_mcuboot_policy pol = { .decrypt_key = key };
 	struct ota_mcuboot_info info;
-	json_t *j;
+	json_t *j = NULL;
+	char *text;
+	size_t len;
 	int rc;
 
 	memset(&info, 0, sizeof(info));
 	rc = ota_mcuboot_verify(&info, path, &pol, NULL, NULL);
-	j = ota_mcuboot_info_json(&info);
+	if (ota_mcuboot_info_to_json(&text, &len, &info) == 0)
+		j = cli_json_parse(text);
 	/* Inspect judges no key: leave the verdict to otatool verify. */
 	json_object_del(j, "trusted_key");
 	json_object_del(j, "signature_ok");
@@ -191,9 +195,7 @@ static int inspect_mcuboot(const char *path, bool json,
 			      "without --decrypt-key"
 			    : "valid; every length and the hash checked"));
 	if (json) {
-		char *text =
-		    json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-
+		text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		printf("%s\n", text ? text : "{}");
 		free(text);
 	} else {

@@ -1,5 +1,6 @@
 /* otatool keys: generate key pairs, list token keys, export public keys. */
 #include "cli.h"
+#include "report.h"
 
 #include "otatool/error.h"
 #include "otatool/key.h"
@@ -93,6 +94,7 @@ static char *default_public_path(const char *key)
 static int keys_generate(const struct keys_args *a)
 {
 	struct ota_pkcs11 *p11 = NULL;
+	struct ota_key *key = NULL;
 	char id[OTA_KEY_ID_LEN + 1] = "", *pub_path = NULL, *uri = NULL;
 	json_t *j;
 	int rc;
@@ -100,15 +102,16 @@ static int keys_generate(const struct keys_args *a)
 	if (!a->type || !a->key)
 		return ota_error(OTA_EUSAGE, "generate needs --type and --key");
 	if (ota_pkcs11_is_uri(a->key)) {
+		struct ota_key_opts ko = { 0 };
+
 		if ((rc = open_pkcs11(&p11, a)) ||
 		    (rc = ota_pkcs11_generate(p11, a->key, a->type, &uri)))
 			goto out;
 		/* The key id comes from the token's public half. */
-		struct ota_pkcs11_key *k = NULL;
-
-		if ((rc = ota_pkcs11_find_key(&k, p11, uri)) ||
-		    (rc = ota_key_id_of(id, ota_pkcs11_key_public(k))))
+		ko.pkcs11 = p11;
+		if ((rc = ota_key_open(&key, uri, &ko)))
 			goto out;
+		snprintf(id, sizeof(id), "%s", ota_key_id(key));
 	} else {
 		pub_path = a->public_path ? strdup(a->public_path)
 					  : default_public_path(a->key);
@@ -138,6 +141,7 @@ static int keys_generate(const struct keys_args *a)
 		printf("%s\n", id);
 	}
 out:
+	ota_key_free(key);
 	free(uri);
 	free(pub_path);
 	ota_pkcs11_free(p11);
@@ -195,6 +199,8 @@ static int keys_list(const struct keys_args *a)
 	struct ota_pkcs11 *p11 = NULL;
 	const char *uri = a->n_rest > 0 ? a->rest[0] : "pkcs11:";
 	json_t *list = NULL;
+	char *text = NULL;
+	size_t len;
 	int rc;
 
 	if (a->n_rest > 1)
@@ -203,13 +209,17 @@ static int keys_list(const struct keys_args *a)
 		return ota_error(OTA_EUSAGE, "list: '%s' is not a pkcs11: URI",
 				 uri);
 	if ((rc = open_pkcs11(&p11, a)) ||
-	    (rc = ota_pkcs11_list(&list, p11, uri)))
+	    (rc = ota_pkcs11_list(&text, &len, p11, uri)))
 		goto out;
-	if (a->json)
-		print_json(list);
-	else
+	if (a->json) {
+		fputs(text, stdout);
+	} else {
+		list = cli_json_parse(text);
+		text = NULL;
 		print_token_table(list);
+	}
 out:
+	free(text);
 	json_decref(list);
 	ota_pkcs11_free(p11);
 	return rc;
@@ -218,10 +228,11 @@ out:
 static int keys_export_public(const struct keys_args *a)
 {
 	struct ota_pkcs11 *p11 = NULL;
-	struct ota_pkcs11_key *k = NULL;
+	struct ota_key *k = NULL;
 	const char *ref = a->key ? a->key : (a->n_rest ? a->rest[0] : NULL);
-	EVP_PKEY *pub = NULL;
-	char id[OTA_KEY_ID_LEN + 1];
+	struct ota_public_key *loaded = NULL;
+	const struct ota_public_key *pub;
+	const char *id;
 	uint8_t *enc = NULL;
 	size_t len = 0;
 	int rc;
@@ -229,16 +240,21 @@ static int keys_export_public(const struct keys_args *a)
 	if (!ref || a->n_rest > (a->key ? 0 : 1))
 		return ota_error(OTA_EUSAGE, "export-public takes one KEY");
 	if (ota_pkcs11_is_uri(ref)) {
-		if ((rc = open_pkcs11(&p11, a)) ||
-		    (rc = ota_pkcs11_find_key(&k, p11, ref)))
+		struct ota_key_opts ko = { 0 };
+
+		if ((rc = open_pkcs11(&p11, a)))
 			goto out;
-		pub = ota_pkcs11_key_public(k);
-		EVP_PKEY_up_ref(pub);
-	} else if ((rc = ota_public_key_load(&pub, ref))) {
+		ko.pkcs11 = p11;
+		if ((rc = ota_key_open(&k, ref, &ko)))
+			goto out;
+		pub = ota_key_public(k);
+	} else if ((rc = ota_public_key_load(&loaded, ref))) {
 		goto out;
+	} else {
+		pub = loaded;
 	}
-	if ((rc = ota_key_id_of(id, pub)) ||
-	    (rc = ota_public_key_encode(&enc, &len, pub, !a->der)))
+	id = ota_public_key_id(pub);
+	if ((rc = ota_public_key_encode(&enc, &len, pub, !a->der)))
 		goto out;
 	if (a->json) {
 		json_t *j = json_pack("{s:s, s:s, s:s?}", "key", ref, "keyid",
@@ -255,7 +271,8 @@ static int keys_export_public(const struct keys_args *a)
 		fprintf(stderr, "otatool: keys: key id %s\n", id);
 out:
 	free(enc);
-	EVP_PKEY_free(pub);
+	ota_public_key_free(loaded);
+	ota_key_free(k);
 	ota_pkcs11_free(p11);
 	return rc;
 }

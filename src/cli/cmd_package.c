@@ -10,6 +10,7 @@
 #include "otatool/manifest.h"
 #include "otatool/mcuboot.h"
 #include "otatool/package.h"
+#include "otatool/parse.h"
 #include "otatool/signer.h"
 #include "otatool/timestamp.h"
 #include "otatool/trust.h"

@@ -12,6 +12,7 @@
 #include "otatool/manifest.h"
 #include "otatool/mcuboot.h"
 #include "otatool/package.h"
+#include "otatool/parse.h"
 #include "otatool/policy.h"
 #include "otatool/timestamp.h"
 #include "otatool/trust.h"
@@ -115,6 +116,8 @@ static int verify_package(const struct verify_args *a, struct cli_report *rep,
 	struct ota_package_report r;
 	struct ota_package_bases *bases = NULL;
 	bool structural, past_sigs;
+	char *text;
+	size_t len;
 	int rc;
 
 	/* BOOTLOADER_MIN holds three 32-bit numbers, as devices report. */
@@ -199,7 +202,8 @@ static int verify_package(const struct verify_args *a, struct cli_report *rep,
 		       rc == 0  ? "no missing or extra bytes"
 		       : at_end ? r.error
 				: "not reached");
-	*obj = ota_package_report_json(&r);
+	if (ota_package_report_to_json(&text, &len, &r) == 0)
+		*obj = cli_json_parse(text);
 	ota_package_report_clear(&r);
 	return rc;
 }
@@ -252,6 +256,8 @@ static int verify_mcuboot(const struct verify_args *a, struct cli_report *rep,
 		.counter = a->counter,
 	};
 	struct ota_mcuboot_info info;
+	char *text;
+	size_t len;
 	int rc;
 
 	pol.decrypt_key = a->decrypt.key;
@@ -310,7 +316,8 @@ static int verify_mcuboot(const struct verify_args *a, struct cli_report *rep,
 				      : "");
 	}
 	policy_lines(rep, &info.policy);
-	*obj = ota_mcuboot_info_json(&info);
+	if (ota_mcuboot_info_to_json(&text, &len, &info) == 0)
+		*obj = cli_json_parse(text);
 	return rc;
 }
 

@@ -62,3 +62,13 @@ void cli_report_finish(struct cli_report *r, json_t *obj, int rc)
 	printf("verdict: %s\n", rc ? "REFUSED" : "VALID");
 	json_decref(r->checks);
 }
+
+json_t *cli_json_parse(char *text)
+{
+	/* Token labels may hold NUL bytes: the library writes them as \u0000.
+	 */
+	json_t *j = text ? json_loads(text, JSON_ALLOW_NUL, NULL) : NULL;
+
+	free(text);
+	return j;
+}

@@ -1,4 +1,7 @@
-/* The checklist that verify prints: one line per check, ok / FAIL / skip. */
+/*
+ * The checklist that verify prints: one line per check, ok / FAIL / skip;
+ * and the library's reports (JSON text) as objects the CLI adds to.
+ */
 #ifndef OTATOOL_CLI_REPORT_H
 #define OTATOOL_CLI_REPORT_H
 
@@ -18,5 +21,11 @@ void cli_report_add(struct cli_report *r, enum cli_check result,
     __attribute__((format(printf, 4, 5)));
 /* Prints the lines (human) or adds "checks" to obj (JSON) and frees. */
 void cli_report_finish(struct cli_report *r, json_t *obj, int rc);
+
+/*
+ * A report's JSON text, as a library *_to_json() wrote it, as an object to
+ * add fields to or print from; frees text. NULL when text is NULL.
+ */
+json_t *cli_json_parse(char *text);
 
 #endif

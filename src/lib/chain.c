@@ -4,10 +4,12 @@
  * X509_verify_cert with strict flags and then otatool's own policy, tying
  * every refusal to the certificate that caused it.
  */
-#include "otatool/chain.h"
+#include "chain_priv.h"
+#include "json_priv.h"
 #include "otatool/digest.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
+#include "otatool/hex.h"
 #include "otatool/timestamp.h"
 
 #include <dirent.h>
@@ -1378,4 +1380,73 @@ json_t *ota_chain_report_json(const struct ota_chain_report *report)
 		return NULL;
 	}
 	return root;
+}
+
+int ota_chain_report_to_json(char **out, size_t *len,
+			     const struct ota_chain_report *report)
+{
+	return ota_json_text(out, len, ota_chain_report_json(report));
+}
+
+/* Lists: the stacks above behind an opaque type ------------------------- */
+
+static int cert_list_new(struct ota_cert_list **list)
+{
+	if (!*list && !(*list = calloc(1, sizeof(**list))))
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	return 0;
+}
+
+int ota_cert_list_read(struct ota_cert_list **list, const char *path)
+{
+	int rc = cert_list_new(list);
+
+	return rc ? rc : ota_chain_read_certs(&(*list)->certs, path);
+}
+
+int ota_cert_list_read_trust(struct ota_cert_list **list, const char *path)
+{
+	int rc = cert_list_new(list);
+
+	return rc ? rc : ota_chain_read_trust(&(*list)->certs, path);
+}
+
+size_t ota_cert_list_count(const struct ota_cert_list *list)
+{
+	int n = list ? sk_X509_num(list->certs) : 0;
+
+	return n > 0 ? (size_t)n : 0;
+}
+
+STACK_OF(X509) * ota_cert_list_stack(const struct ota_cert_list *list)
+{
+	return list ? list->certs : NULL;
+}
+
+void ota_cert_list_free(struct ota_cert_list *list)
+{
+	if (!list)
+		return;
+	sk_X509_pop_free(list->certs, X509_free);
+	free(list);
+}
+
+int ota_crl_list_read(struct ota_crl_list **list, const char *path)
+{
+	if (!*list && !(*list = calloc(1, sizeof(**list))))
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	return ota_chain_read_crls(&(*list)->crls, path);
+}
+
+STACK_OF(X509_CRL) * ota_crl_list_stack(const struct ota_crl_list *list)
+{
+	return list ? list->crls : NULL;
+}
+
+void ota_crl_list_free(struct ota_crl_list *list)
+{
+	if (!list)
+		return;
+	sk_X509_CRL_pop_free(list->crls, X509_CRL_free);
+	free(list);
 }

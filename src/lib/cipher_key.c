@@ -5,6 +5,8 @@
  * unwrapping dispatched to the scheme, and generating device key files.
  */
 #include "cipher_priv.h"
+#include "key_priv.h"
+#include "pkcs11_priv.h"
 
 #include "otatool/error.h"
 #include "otatool/fileio.h"
@@ -340,7 +342,7 @@ int ota_recipient_load(struct ota_recipient **out, const char *path,
 		OPENSSL_cleanse(kek, sizeof(kek));
 		return rc;
 	}
-	if (ota_public_key_load(&pub, path))
+	if (ota_public_key_load_pkey(&pub, path))
 		return ota_error(OTA_EINPUT,
 				 "%s: neither a public key (PEM or DER "
 				 "SubjectPublicKeyInfo, a certificate or a "

@@ -9,6 +9,7 @@
 #include "otatool/delta.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
+#include "otatool/hex.h"
 #include "otatool/output.h"
 
 #include <errno.h>

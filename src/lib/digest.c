@@ -57,17 +57,6 @@ const EVP_MD *ota_digest_md(enum ota_digest_alg alg)
 	}
 }
 
-void ota_hex_encode(char *buf, const uint8_t *data, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++) {
-		buf[2 * i] = hex[data[i] >> 4];
-		buf[2 * i + 1] = hex[data[i] & 0xf];
-	}
-	buf[2 * len] = '\0';
-}
-
 int ota_digest_buffer(struct ota_digest *out, enum ota_digest_alg alg,
 		      const void *data, size_t len)
 {

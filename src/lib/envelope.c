@@ -1,5 +1,6 @@
 /* DSSE envelopes around canonical manifests: parse, PAE, add, serialize. */
 #include "otatool/envelope.h"
+#include "json_priv.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
 #include "otatool/manifest.h"

@@ -99,8 +99,8 @@ int ota_envelope_import_signature(struct ota_envelope *e,
 		rc = ota_error_wrap(rc, "%s", sig_path);
 		goto out;
 	}
-	if (ota_signature_verify(ota_key_public(key), alg, pae, pae_len, sig,
-				 sig_len)) {
+	if (ota_public_key_verify(ota_key_public(key), alg, pae, pae_len, sig,
+				  sig_len)) {
 		rc = ota_error(OTA_EVERIFY,
 			       "%s: not a valid %s signature by %s; nothing "
 			       "written",

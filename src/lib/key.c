@@ -1,7 +1,10 @@
 /* Signing keys in files or tokens, their algorithms, ids and signatures. */
-#include "otatool/key.h"
+#include "key_priv.h"
+#include "pkcs11_priv.h"
+
 #include "otatool/error.h"
 #include "otatool/fileio.h"
+#include "otatool/hex.h"
 #include "otatool/output.h"
 #include "otatool/secret.h"
 
@@ -49,7 +52,7 @@ struct ota_key {
 	EVP_PKEY *pkey;             /* file keys: private; tokens: public */
 	struct ota_pkcs11_key *p11; /* token keys, owned by the context */
 	enum ota_sig_alg alg;
-	char id[OTA_KEY_ID_LEN + 1];
+	struct ota_public_key pub; /* pkey borrowed: pkey above, or p11's */
 };
 
 const char *ota_sig_alg_name(enum ota_sig_alg alg)
@@ -357,8 +360,9 @@ int ota_key_open(struct ota_key **out, const char *ref,
 		rc = ota_error_wrap(rc, "%s", ref);
 		goto fail;
 	}
-	if ((rc = ota_key_id_of(k->id, pub)))
+	if ((rc = ota_key_id_of(k->pub.id, pub)))
 		goto fail;
+	k->pub.pkey = pub;
 	*out = k;
 	return 0;
 fail:
@@ -379,8 +383,7 @@ int ota_key_open_public(struct ota_key **out, const char *ref,
 		 */
 		if ((rc = ota_key_open(out, ref, opts)))
 			return rc;
-		if (alg &&
-		    (rc = ota_sig_alg_check(*alg, ota_key_public(*out)))) {
+		if (alg && (rc = ota_sig_alg_check(*alg, ota_key_pkey(*out)))) {
 			ota_key_free(*out);
 			*out = NULL;
 			return ota_error_wrap(rc, "%s", ref);
@@ -395,7 +398,7 @@ int ota_key_open_public(struct ota_key **out, const char *ref,
 		return ota_error(OTA_EINTERNAL, "out of memory");
 	}
 	k->public_only = true;
-	if ((rc = ota_public_key_load(&k->pkey, ref)))
+	if ((rc = ota_public_key_load_pkey(&k->pkey, ref)))
 		goto fail;
 	if (alg) {
 		if ((rc = ota_sig_alg_check(*alg, k->pkey)))
@@ -405,8 +408,9 @@ int ota_key_open_public(struct ota_key **out, const char *ref,
 					     opts->rsa_pkcs1))) {
 		goto wrap;
 	}
-	if ((rc = ota_key_id_of(k->id, k->pkey)))
+	if ((rc = ota_key_id_of(k->pub.id, k->pkey)))
 		goto fail;
+	k->pub.pkey = k->pkey;
 	*out = k;
 	return 0;
 wrap:
@@ -432,14 +436,19 @@ enum ota_sig_alg ota_key_alg(const struct ota_key *k)
 	return k->alg;
 }
 
-EVP_PKEY *ota_key_public(const struct ota_key *k)
+EVP_PKEY *ota_key_pkey(const struct ota_key *k)
 {
 	return k->p11 ? ota_pkcs11_key_public(k->p11) : k->pkey;
 }
 
+const struct ota_public_key *ota_key_public(const struct ota_key *k)
+{
+	return &k->pub;
+}
+
 const char *ota_key_id(const struct ota_key *k)
 {
-	return k->id;
+	return k->pub.id;
 }
 
 const char *ota_key_ref(const struct ota_key *k)
@@ -536,7 +545,7 @@ int ota_key_sign(uint8_t **sig, size_t *siglen, struct ota_key *k,
 
 	if (rc)
 		return rc;
-	rc = ota_signature_verify(ota_key_public(k), k->alg, msg, msglen, *sig,
+	rc = ota_signature_verify(ota_key_pkey(k), k->alg, msg, msglen, *sig,
 				  *siglen);
 	if (rc) {
 		free(*sig);
@@ -585,7 +594,7 @@ out:
 	return rc;
 }
 
-int ota_public_key_load(EVP_PKEY **out, const char *path)
+int ota_public_key_load_pkey(EVP_PKEY **out, const char *path)
 {
 	OSSL_DECODER_CTX *d = NULL;
 	X509 *cert = NULL;
@@ -647,6 +656,57 @@ out:
 		OPENSSL_cleanse(data, len);
 	free(data);
 	return rc;
+}
+
+int ota_public_key_from_pkey(struct ota_public_key **out, EVP_PKEY *pkey)
+{
+	struct ota_public_key *k = calloc(1, sizeof(*k));
+	int rc;
+
+	*out = NULL;
+	if (!k)
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	if ((rc = ota_key_id_of(k->id, pkey))) {
+		free(k);
+		return rc;
+	}
+	EVP_PKEY_up_ref(pkey);
+	k->pkey = pkey;
+	*out = k;
+	return 0;
+}
+
+int ota_public_key_load(struct ota_public_key **out, const char *path)
+{
+	EVP_PKEY *pkey = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = ota_public_key_load_pkey(&pkey, path)))
+		return rc;
+	rc = ota_public_key_from_pkey(out, pkey);
+	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+void ota_public_key_free(struct ota_public_key *k)
+{
+	if (!k)
+		return;
+	EVP_PKEY_free(k->pkey);
+	free(k);
+}
+
+const char *ota_public_key_id(const struct ota_public_key *k)
+{
+	return k->id;
+}
+
+int ota_public_key_verify(const struct ota_public_key *k, enum ota_sig_alg alg,
+			  const uint8_t *msg, size_t msglen, const uint8_t *sig,
+			  size_t siglen)
+{
+	return ota_signature_verify(k->pkey, alg, msg, msglen, sig, siglen);
 }
 
 /* Decodes base64 text (whitespace allowed); -1 if it is not base64. */
@@ -910,8 +970,10 @@ out:
 	return rc;
 }
 
-int ota_public_key_encode(uint8_t **out, size_t *len, EVP_PKEY *pub, bool pem)
+int ota_public_key_encode(uint8_t **out, size_t *len,
+			  const struct ota_public_key *k, bool pem)
 {
+	EVP_PKEY *pub = k->pkey;
 	unsigned char *der = NULL;
 	char *data = NULL;
 	BIO *bio;
@@ -1038,7 +1100,7 @@ int ota_key_sign_digest(uint8_t **sig, size_t *siglen, struct ota_key *k,
 	ERR_clear_error();
 	if (rc)
 		return rc;
-	if (ota_signature_verify_digest(ota_key_public(k), k->alg, digest, *sig,
+	if (ota_signature_verify_digest(ota_key_pkey(k), k->alg, digest, *sig,
 					*siglen)) {
 		free(*sig);
 		*sig = NULL;
@@ -1091,7 +1153,7 @@ int ota_key_set_certificate(struct ota_key *k, const char *path)
 
 	if ((rc = ota_certificate_load(&der, &len, &pub, path)))
 		return rc;
-	if (EVP_PKEY_eq(pub, ota_key_public(k)) != 1) {
+	if (EVP_PKEY_eq(pub, ota_key_pkey(k)) != 1) {
 		free(der);
 		EVP_PKEY_free(pub);
 		return ota_error(OTA_EKEY,

@@ -2,9 +2,11 @@
  * Canonical JSON for manifests (otatool-manifest(5)): keys in a fixed order,
  * 2-space indent, UTF-8, final newline, so equal manifests are equal bytes.
  */
+#include "json_priv.h"
 #include "manifest_priv.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
+#include "otatool/hex.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -137,28 +139,6 @@ fail:
 	json_decref(imgs);
 	json_decref(root);
 	return NULL;
-}
-
-int ota_json_canonical(char **out, size_t *len, json_t *root)
-{
-	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	size_t n;
-
-	if (!text)
-		return ota_error(OTA_EINTERNAL, "out of memory");
-	n = strlen(text);
-	/* A copy rather than realloc: one newline more, and no aliasing. */
-	*out = malloc(n + 2);
-	if (*out) {
-		memcpy(*out, text, n);
-		(*out)[n] = '\n';
-		(*out)[n + 1] = '\0';
-	}
-	free(text);
-	if (!*out)
-		return ota_error(OTA_EINTERNAL, "out of memory");
-	*len = n + 1;
-	return 0;
 }
 
 int ota_manifest_to_json(char **out, size_t *len, const struct ota_manifest *m)
@@ -340,8 +320,8 @@ static int read_image(struct reader *r, struct ota_manifest *m, json_t *img,
 	    (rc = get_str(r, img, "load_address", F("load_address"), true,
 			  &load)))
 		return rc;
-	if (load && (rc = manifest_parse_u64(&addr, load, UINT64_MAX,
-					     at(r, F("load_address")))))
+	if (load && (rc = ota_parse_uint(&addr, load, UINT64_MAX,
+					 at(r, F("load_address")))))
 		return rc;
 	digest = json_object_get(img, "digest");
 	if ((rc = only_keys(r, digest, F("digest"), dkeys, 2)) ||

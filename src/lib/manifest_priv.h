@@ -3,6 +3,7 @@
 #define OTATOOL_MANIFEST_PRIV_H
 
 #include "otatool/manifest.h"
+#include "otatool/parse.h"
 
 /* Image kinds otatool knows; any other lower-case id is a custom kind. */
 extern const char *const ota_known_kinds[];
@@ -12,8 +13,6 @@ int manifest_add_image(struct ota_manifest *m, const char *name,
 		       bool has_load, uint64_t load, const char *origin);
 int manifest_add_dependency(struct ota_manifest *m, const char *name,
 			    const char *range, const char *origin);
-int manifest_parse_u64(uint64_t *out, const char *s, uint64_t max,
-		       const char *origin);
 int manifest_check_id(const char *s, const char *what, const char *origin);
 int manifest_set_git(struct ota_manifest *m, const char *field,
 		     const char *value, const char *origin);

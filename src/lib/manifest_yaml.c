@@ -149,7 +149,7 @@ static int want_integer(struct loader *l, const yaml_node_t *n,
 				 "%s: expected an integer, found a quoted "
 				 "string",
 				 origin(l, n, field));
-	return manifest_parse_u64(out, s, max, origin(l, n, field));
+	return ota_parse_uint(out, s, max, origin(l, n, field));
 }
 
 static int want_bool(struct loader *l, const yaml_node_t *n, const char *field,

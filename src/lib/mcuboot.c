@@ -5,9 +5,12 @@
  * checks everything the bootloader does, plus what imgtool forgets.
  */
 #include "otatool/mcuboot.h"
+#include "json_priv.h"
+#include "key_priv.h"
 #include "otatool/cipher.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
+#include "otatool/hex.h"
 #include "otatool/manifest.h"
 #include "otatool/output.h"
 #include "otatool/signer.h"
@@ -587,18 +590,18 @@ int ota_mcuboot_write(const char *out_path, const char *image_path,
 				 "one --key");
 	if ((rc = check_opts(opts, &hdr_size, &align)))
 		return rc;
-	if ((rc = mcuboot_alg(&alg, ota_key_alg(key), ota_key_public(key),
+	if ((rc = mcuboot_alg(&alg, ota_key_alg(key), ota_key_pkey(key),
 			      OTA_EKEY, ota_key_ref(key))))
 		return rc;
 	if (opts->encrypt_to &&
 	    (rc = encrypt_setup(&ctr, wrapped, &wrapped_len, &enc_bits, opts)))
 		return rc;
-	if ((rc = mcuboot_key_der(&der, &der_len, ota_key_public(key))))
+	if ((rc = mcuboot_key_der(&der, &der_len, ota_key_pkey(key))))
 		goto out;
 	if ((rc = ota_digest_buffer(&keyhash, alg.hash, der, der_len)))
 		goto out;
 	key_len = opts->public_key_tlv ? der_len : keyhash.len;
-	sig_max = EVP_PKEY_get_size(ota_key_public(key));
+	sig_max = EVP_PKEY_get_size(ota_key_pkey(key));
 	if (sig_max <= 0) {
 		rc = ota_error(OTA_EKEY, "%s: cannot size its signatures",
 			       ota_key_ref(key));
@@ -1256,7 +1259,7 @@ static int find_trusted_key(struct ota_mcuboot_info *info,
 		bool match;
 		int rc;
 
-		if ((rc = mcuboot_key_der(&der, &len, p->trusted[i])))
+		if ((rc = mcuboot_key_der(&der, &len, p->trusted[i]->pkey)))
 			return rc;
 		if (s->key_type == TLV_PUBKEY) {
 			match = len == s->key_len && memcmp(der, v, len) == 0;
@@ -1329,7 +1332,7 @@ static int check_signature(struct ota_mcuboot_info *info,
 		return verror(s->hash_end, "no signature TLV");
 	if ((rc = find_trusted_key(info, s, p)))
 		return rc;
-	pub = p->trusted[info->trusted_key];
+	pub = p->trusted[info->trusted_key]->pkey;
 	snprintf(who, sizeof(who), "trusted key %d", info->trusted_key);
 	if ((rc = ota_sig_alg_for_key(&sig, pub, false)) ||
 	    (rc = mcuboot_alg(&alg, sig, pub, OTA_EVERIFY, who)))
@@ -1366,7 +1369,8 @@ static void hashes_needed(bool need[2], const struct ota_mcuboot_policy *p)
 	for (size_t i = 0; i < p->n_trusted; i++) {
 		enum ota_sig_alg sig = OTA_SIG_ECDSA_P256_SHA256;
 
-		if (ota_sig_alg_for_key(&sig, p->trusted[i], false) == 0 &&
+		if (ota_sig_alg_for_key(&sig, p->trusted[i]->pkey, false) ==
+			0 &&
 		    sig == OTA_SIG_ECDSA_P384_SHA384)
 			need[1] = true;
 		else
@@ -2034,4 +2038,10 @@ int ota_mcuboot_write_release(const char *out_path,
 		return rc;
 	return ota_mcuboot_write(out_path, img->path, signers, opts, progress,
 				 progress_ctx);
+}
+
+int ota_mcuboot_info_to_json(char **out, size_t *len,
+			     const struct ota_mcuboot_info *info)
+{
+	return ota_json_text(out, len, ota_mcuboot_info_json(info));
 }

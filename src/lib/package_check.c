@@ -7,9 +7,11 @@
  * records everything for inspect and verify reports.
  */
 #include "hasher.h"
+#include "json_priv.h"
 #include "otatool/delta.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
+#include "otatool/hex.h"
 #include "otatool/output.h"
 #include "otatool/package.h"
 #include "otatool/policy.h"
@@ -1060,4 +1062,10 @@ json_t *ota_package_report_json(const struct ota_package_report *r)
 				? json_integer((json_int_t)r->error_offset)
 				: json_null());
 	return o;
+}
+
+int ota_package_report_to_json(char **out, size_t *len,
+			       const struct ota_package_report *report)
+{
+	return ota_json_text(out, len, ota_package_report_json(report));
 }

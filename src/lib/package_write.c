@@ -4,6 +4,7 @@
  * over it, and the header written in front. One read of every image.
  */
 #include "hasher.h"
+#include "key_priv.h"
 #include "otapkg.h"
 #include "otatool/delta.h"
 #include "otatool/error.h"
@@ -81,7 +82,7 @@ static size_t max_sig_len(const struct ota_key *k)
 	case OTA_SIG_ED25519:
 		return 64;
 	default:
-		return (size_t)EVP_PKEY_get_size(ota_key_public(k));
+		return (size_t)EVP_PKEY_get_size(ota_key_pkey(k));
 	}
 }
 

@@ -2,6 +2,7 @@
  * Tokens and their key and certificate objects as JSON (keys list),
  * logging in only where a PIN is at hand and only on one token.
  */
+#include "json_priv.h"
 #include "pkcs11_priv.h"
 
 #include "otatool/error.h"
@@ -216,7 +217,8 @@ out:
 	return rc;
 }
 
-int ota_pkcs11_list(json_t **out, struct ota_pkcs11 *p, const char *uri)
+int ota_pkcs11_list(char **out, size_t *len, struct ota_pkcs11 *p,
+		    const char *uri)
 {
 	struct module **mods = NULL;
 	struct token *toks = NULL;
@@ -226,6 +228,7 @@ int ota_pkcs11_list(json_t **out, struct ota_pkcs11 *p, const char *uri)
 	int rc;
 
 	*out = NULL;
+	*len = 0;
 	rc = pkcs11_req_parse(&r, p, uri != NULL ? uri : "pkcs11:");
 	if (rc < 0)
 		return rc;
@@ -253,8 +256,7 @@ int ota_pkcs11_list(json_t **out, struct ota_pkcs11 *p, const char *uri)
 		if (rc < 0)
 			goto out;
 	}
-	*out = root;
-	root = NULL;
+	rc = ota_json_canonical(out, len, root);
 out:
 	json_decref(root);
 	free(toks);

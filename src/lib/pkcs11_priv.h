@@ -1,6 +1,8 @@
 /*
  * Internal to the pkcs11 module: the context, module, session, key and
- * request structs its files share, and the calls one file makes into another.
+ * request structs its files share, and the calls one file makes into another;
+ * and, for the key and cipher modules, a token key's OpenSSL public half and
+ * signing with it.
  */
 #ifndef OTATOOL_PKCS11_PRIV_H
 #define OTATOOL_PKCS11_PRIV_H
@@ -11,8 +13,31 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <openssl/evp.h>
 #include <p11-kit/pkcs11.h>
 #include <p11-kit/uri.h>
+
+/* ---- What the key and cipher modules use of a token key --------------- */
+
+/* Borrowed public key, valid while the context lives. */
+EVP_PKEY *ota_pkcs11_key_public(const struct ota_pkcs11_key *k);
+
+enum ota_pkcs11_mech {
+	OTA_PKCS11_ECDSA,     /* in: digest; out: DER ECDSA-Sig-Value */
+	OTA_PKCS11_RSA_PKCS1, /* in: digest; DigestInfo added here */
+	OTA_PKCS11_RSA_PSS,   /* in: digest; MGF1 same hash, salt = len */
+	OTA_PKCS11_EDDSA,     /* in: the whole message (pure Ed25519) */
+};
+
+/*
+ * Signs in with the key. For the digest mechanisms, hash_nid names the
+ * digest (NID_sha256 or NID_sha384) and in is that digest. CKM_ECDSA's raw
+ * r||s is returned DER-encoded, so every ECDSA signature otatool handles is
+ * DER. *sig is malloc'ed, freed by the caller.
+ */
+int ota_pkcs11_sign(struct ota_pkcs11_key *k, enum ota_pkcs11_mech mech,
+		    int hash_nid, const uint8_t *in, size_t inlen,
+		    uint8_t **sig, size_t *siglen);
 
 #define PIN_ENV "OTATOOL_PKCS11_PIN"
 

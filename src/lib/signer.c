@@ -1,5 +1,6 @@
 /* Opening and checking the signers of a command: keys, certificates, token. */
 #include "otatool/signer.h"
+#include "chain_priv.h"
 
 #include "otatool/chain.h"
 #include "otatool/error.h"
@@ -151,7 +152,7 @@ int ota_signers_check_chains(const struct ota_signers *s,
 	struct ota_chain_report report;
 	size_t checked = 0;
 
-	if (sk_X509_num(t->anchors) <= 0)
+	if (!ota_trust_has_anchors(t))
 		return 0;
 	/*
 	 * Keys without a certificate (an old key during rotation, trusted by
@@ -180,7 +181,7 @@ int ota_signers_trust(struct ota_trust *t, const struct ota_signers *s)
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < s->n; i++)
-		rc = ota_trust_add_pkey(t, ota_key_public(s->keys[i]),
-					ota_key_ref(s->keys[i]));
+		rc = ota_trust_add_public_key(t, ota_key_public(s->keys[i]),
+					      ota_key_ref(s->keys[i]));
 	return rc;
 }

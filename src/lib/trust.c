@@ -1,5 +1,7 @@
 /* Judging one signature against trusted keys or trust anchors. */
 #include "otatool/trust.h"
+#include "chain_priv.h"
+#include "key_priv.h"
 #include "otatool/error.h"
 
 #include <stdarg.h>
@@ -15,62 +17,71 @@ void ota_trust_init(struct ota_trust *t)
 void ota_trust_clear(struct ota_trust *t)
 {
 	for (size_t i = 0; i < t->n_keys; i++) {
-		EVP_PKEY_free(t->keys[i]);
+		ota_public_key_free(t->keys[i]);
 		free(t->key_names[i]);
 	}
-	sk_X509_pop_free(t->anchors, X509_free);
-	sk_X509_CRL_pop_free(t->crls, X509_CRL_free);
+	ota_cert_list_free(t->anchors);
+	ota_crl_list_free(t->crls);
 	memset(t, 0, sizeof(*t));
 }
 
 bool ota_trust_empty(const struct ota_trust *t)
 {
-	return t->n_keys == 0 && sk_X509_num(t->anchors) <= 0;
+	return t->n_keys == 0 && !ota_trust_has_anchors(t);
+}
+
+bool ota_trust_has_anchors(const struct ota_trust *t)
+{
+	return ota_cert_list_count(t->anchors) > 0;
+}
+
+/* Takes k (freed here on failure); name is copied. */
+static int add_key(struct ota_trust *t, struct ota_public_key *k,
+		   const char *name)
+{
+	if (!(t->key_names[t->n_keys] = strdup(name))) {
+		ota_public_key_free(k);
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	}
+	t->keys[t->n_keys++] = k;
+	return 0;
 }
 
 int ota_trust_add_key(struct ota_trust *t, const char *path)
 {
-	EVP_PKEY *pub = NULL;
+	struct ota_public_key *k = NULL;
 	int rc;
 
 	if (t->n_keys == OTA_TRUST_MAX_KEYS)
 		return ota_error(OTA_EUSAGE, "more than %d trusted keys",
 				 OTA_TRUST_MAX_KEYS);
-	if ((rc = ota_public_key_load(&pub, path)))
+	if ((rc = ota_public_key_load(&k, path)))
 		return rc;
-	if ((rc = ota_key_id_of(t->key_ids[t->n_keys], pub)) ||
-	    !(t->key_names[t->n_keys] = strdup(path))) {
-		EVP_PKEY_free(pub);
-		return rc ? rc : ota_error(OTA_EINTERNAL, "out of memory");
-	}
-	t->keys[t->n_keys++] = pub;
-	return 0;
+	return add_key(t, k, path);
 }
 
-int ota_trust_add_pkey(struct ota_trust *t, EVP_PKEY *pub, const char *name)
+int ota_trust_add_public_key(struct ota_trust *t,
+			     const struct ota_public_key *k, const char *name)
 {
+	struct ota_public_key *copy = NULL;
 	int rc;
 
 	if (t->n_keys == OTA_TRUST_MAX_KEYS)
 		return ota_error(OTA_EUSAGE, "more than %d trusted keys",
 				 OTA_TRUST_MAX_KEYS);
-	if ((rc = ota_key_id_of(t->key_ids[t->n_keys], pub)))
+	if ((rc = ota_public_key_from_pkey(&copy, k->pkey)))
 		return rc;
-	if (!(t->key_names[t->n_keys] = strdup(name)))
-		return ota_error(OTA_EINTERNAL, "out of memory");
-	EVP_PKEY_up_ref(pub);
-	t->keys[t->n_keys++] = pub;
-	return 0;
+	return add_key(t, copy, name);
 }
 
 int ota_trust_add_anchors(struct ota_trust *t, const char *path)
 {
-	return ota_chain_read_trust(&t->anchors, path);
+	return ota_cert_list_read_trust(&t->anchors, path);
 }
 
 int ota_trust_add_crls(struct ota_trust *t, const char *path)
 {
-	return ota_chain_read_crls(&t->crls, path);
+	return ota_crl_list_read(&t->crls, path);
 }
 
 const char *ota_trust_verdict_name(enum ota_trust_verdict v)
@@ -124,8 +135,8 @@ static int chain_input(struct ota_chain_input *in, const struct ota_trust *t,
 			return ota_error(OTA_EINTERNAL, "out of memory");
 		}
 	}
-	in->anchors = t->anchors;
-	in->crls = t->crls;
+	in->anchors = ota_cert_list_stack(t->anchors);
+	in->crls = ota_crl_list_stack(t->crls);
 	in->crl_required = t->crl_required;
 	in->allow_weak = t->allow_weak;
 	in->at = t->has_at ? t->at : at;
@@ -223,10 +234,10 @@ int ota_trust_judge(struct ota_trust_result *res, const struct ota_trust *t,
 	res->verdict = OTA_TRUST_UNKNOWN;
 	/* A raw trusted key wins: it needs no certificate at all. */
 	for (size_t i = 0; i < t->n_keys; i++) {
-		if (strcmp(t->key_ids[i], s->keyid) != 0)
+		if (strcmp(t->keys[i]->id, s->keyid) != 0)
 			continue;
 		res->key_index = (int)i;
-		if (check_sig(t->keys[i], s)) {
+		if (check_sig(t->keys[i]->pkey, s)) {
 			res->verdict = OTA_TRUST_BAD_SIG;
 			snprintf(res->message, sizeof(res->message),
 				 "%s signature by trusted key %s does not "
@@ -240,11 +251,11 @@ int ota_trust_judge(struct ota_trust_result *res, const struct ota_trust *t,
 		}
 		return 0;
 	}
-	if (sk_X509_num(t->anchors) > 0 && s->n_certs > 0)
+	if (ota_trust_has_anchors(t) && s->n_certs > 0)
 		return judge_chain(res, t, s);
 	snprintf(res->message, sizeof(res->message),
 		 "key %.16s... is not trusted%s", s->keyid,
-		 sk_X509_num(t->anchors) > 0
+		 ota_trust_has_anchors(t)
 		     ? " and the signature carries no certificate"
 		     : "");
 	return 0;
@@ -267,7 +278,7 @@ int ota_trust_check_signer(struct ota_chain_report *report,
 				 ota_key_ref(k));
 	if ((rc = chain_input(&in, t, der, lens, n, at)))
 		goto out;
-	in.signing_key = ota_key_public(k);
+	in.signing_key = ota_key_pkey(k);
 	rc = ota_chain_check(report, &in);
 	if (rc == OTA_EUNTRUSTED)
 		rc = ota_error(OTA_EUNTRUSTED,
@@ -277,4 +288,26 @@ int ota_trust_check_signer(struct ota_chain_report *report,
 out:
 	chain_input_free(&in);
 	return rc;
+}
+
+int ota_trust_check_cert(struct ota_chain_report *report,
+			 const struct ota_trust *t,
+			 const struct ota_cert_list *signer,
+			 const struct ota_cert_list *intermediates,
+			 const struct ota_public_key *key, int64_t at)
+{
+	struct ota_chain_input in = {
+		.intermediates = ota_cert_list_stack(intermediates),
+		.anchors = ota_cert_list_stack(t->anchors),
+		.crls = ota_crl_list_stack(t->crls),
+		.crl_required = t->crl_required,
+		.allow_weak = t->allow_weak,
+		.at = at,
+		.signing_key = key ? key->pkey : NULL,
+	};
+
+	if (ota_cert_list_count(signer) == 0)
+		return ota_error(OTA_EUSAGE, "no signer certificate to check");
+	in.signer = sk_X509_value(ota_cert_list_stack(signer), 0);
+	return ota_chain_check(report, &in);
 }

@@ -64,6 +64,11 @@ void release_key(void *p)
 	ota_key_free(p);
 }
 
+void release_public_key(void *p)
+{
+	ota_public_key_free(p);
+}
+
 void release_env(void *p)
 {
 	ota_envelope_free(p);

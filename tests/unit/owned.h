@@ -18,6 +18,7 @@ void release_ossl(void *p);
 void release_pkey(void *p);
 void release_x509(void *p);
 void release_key(void *p);
+void release_public_key(void *p);
 void release_env(void *p);
 void release_manifest(void *p);
 

@@ -18,10 +18,13 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "chain_priv.h"
 #include "otatool/chain.h"
 #include "otatool/error.h"
+#include "otatool/trust.h"
 
 #include "chain_fixtures.h"
+#include "key_priv.h"
 #include "tmpdir.h"
 
 static char tmpdir[64];
@@ -315,6 +318,22 @@ Test(chain, depth_is_bounded)
 		       "is longer than 8 intermediates");
 }
 
+/* The public JSON text, read back as a document to look into. */
+static json_t *report_doc(const struct ota_chain_report *r)
+{
+	char *text = NULL;
+	size_t len = 0;
+	json_t *j;
+
+	cr_assert_eq(ota_chain_report_to_json(&text, &len, r), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(strlen(text), len);
+	cr_assert_eq(text[len - 1], '\n', "canonical text ends a line");
+	j = json_loads(text, 0, NULL);
+	free(text);
+	return j;
+}
+
 Test(chain, report_json)
 {
 	struct ota_chain_report r;
@@ -325,7 +344,7 @@ Test(chain, report_json)
 	fx_pki(&p);
 	struct ota_chain_input in = pki_input(&p);
 	expect_trusted(&r, &in, 3);
-	js = ota_chain_report_json(&r);
+	js = report_doc(&r);
 	cr_assert_not_null(js);
 	cr_assert(json_is_true(json_object_get(js, "trusted")));
 	cr_assert_str_eq(json_string_value(json_object_get(js, "reason")),
@@ -352,7 +371,7 @@ Test(chain, report_json)
 	/* A refusal: trusted false, with its reason, culprit and message. */
 	in.at = T_2027 + 86400; /* only the signer has expired */
 	cr_assert_eq(ota_chain_check(&r, &in), OTA_EUNTRUSTED);
-	js = ota_chain_report_json(&r);
+	js = report_doc(&r);
 	cr_assert_not_null(js);
 	cr_assert(json_is_false(json_object_get(js, "trusted")));
 	cr_assert_str_eq(json_string_value(json_object_get(js, "reason")),
@@ -957,6 +976,95 @@ Test(chain, ed25519_hierarchy)
 	    input(signer, fx_stack(inter, NULL), fx_stack(root, NULL));
 	expect_trusted(&r, &in, 3);
 	cr_assert_str_eq(r.certs[2].key, "Ed25519");
+}
+
+/* ---- Through the public API: files, lists and a trust --------------- */
+
+Test(chain_read, cert_lists_read_count_and_append)
+{
+	struct ota_cert_list *list = NULL;
+	char path[128];
+	struct fx_pki p;
+
+	cr_assert_eq(ota_cert_list_count(NULL), 0);
+	fx_pki(&p);
+	X509 *two[2] = { p.signer, p.inter };
+	tmp_path(path, sizeof(path), "two.pem");
+	write_pem(path, NULL, two, 2);
+	cr_assert_eq(ota_cert_list_read(&list, path), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(ota_cert_list_count(list), 2);
+	cr_assert_eq(ota_cert_list_read(&list, path), 0);
+	cr_assert_eq(ota_cert_list_count(list), 4, "a second read appends");
+	cr_assert_eq(
+	    X509_cmp(sk_X509_value(ota_cert_list_stack(list), 3), p.inter), 0);
+	ota_cert_list_free(list);
+	ota_cert_list_free(NULL);
+
+	list = NULL;
+	tmp_path(path, sizeof(path), "junk.pem");
+	write_bytes(path, "junk\n", 5);
+	expect_input_error(ota_cert_list_read(&list, path), path,
+			   "not a PEM or DER certificate");
+	cr_assert_eq(ota_cert_list_count(list), 0);
+	ota_cert_list_free(list);
+}
+
+/* What `otatool chain check` does: files in, one call, a report out. */
+Test(chain, trust_check_cert_from_files)
+{
+	struct ota_cert_list *leaf = NULL, *inter = NULL;
+	struct ota_public_key *key = NULL, *other = NULL;
+	char signer_pem[128], inter_pem[128], root_pem[128];
+	struct ota_chain_report r;
+	struct ota_trust t;
+	struct fx_pki p;
+
+	fx_pki(&p);
+	tmp_path(signer_pem, sizeof(signer_pem), "signer.pem");
+	tmp_path(inter_pem, sizeof(inter_pem), "inter.pem");
+	tmp_path(root_pem, sizeof(root_pem), "root.pem");
+	write_pem(signer_pem, NULL, &p.signer, 1);
+	write_pem(inter_pem, NULL, &p.inter, 1);
+	write_pem(root_pem, NULL, &p.root, 1);
+	ota_trust_init(&t);
+	cr_assert(!ota_trust_has_anchors(&t));
+	cr_assert_eq(ota_trust_add_anchors(&t, root_pem), 0, "%s",
+		     ota_error_message());
+	cr_assert(ota_trust_has_anchors(&t));
+	cr_assert_eq(ota_cert_list_read(&leaf, signer_pem), 0);
+	cr_assert_eq(ota_cert_list_read(&inter, inter_pem), 0);
+
+	cr_assert_eq(ota_trust_check_cert(&r, &t, leaf, inter, NULL, T_CHECK),
+		     0, "%s", r.message);
+	cr_assert_eq(r.n_certs, 3);
+	cr_assert(r.certs[2].trusted);
+
+	/* The signing key must be the certificate's. */
+	cr_assert_eq(ota_public_key_from_pkey(&key, p.signer_key), 0);
+	cr_assert_eq(ota_public_key_from_pkey(&other, fx_key("P-256")), 0);
+	cr_assert_eq(ota_trust_check_cert(&r, &t, leaf, inter, key, T_CHECK), 0,
+		     "%s", r.message);
+	cr_assert_eq(ota_trust_check_cert(&r, &t, leaf, inter, other, T_CHECK),
+		     OTA_EUNTRUSTED);
+	cr_assert_eq(r.reason, OTA_CHAIN_KEY_MISMATCH);
+
+	/* Without the intermediate, at the trust's time, without a signer. */
+	cr_assert_eq(ota_trust_check_cert(&r, &t, leaf, NULL, NULL, T_CHECK),
+		     OTA_EUNTRUSTED);
+	cr_assert_eq(r.reason, OTA_CHAIN_UNKNOWN_ISSUER);
+	cr_assert_eq(
+	    ota_trust_check_cert(&r, &t, leaf, inter, NULL, T_2027 + 86400),
+	    OTA_EUNTRUSTED);
+	cr_assert_eq(r.reason, OTA_CHAIN_EXPIRED);
+	cr_assert_eq(ota_trust_check_cert(&r, &t, NULL, inter, NULL, T_CHECK),
+		     OTA_EUSAGE);
+
+	ota_public_key_free(key);
+	ota_public_key_free(other);
+	ota_cert_list_free(leaf);
+	ota_cert_list_free(inter);
+	ota_trust_clear(&t);
 }
 
 /* ---- Readers ---------------------------------------------------------- */

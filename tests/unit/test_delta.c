@@ -23,6 +23,7 @@
 #include "otatool/delta.h"
 #include "otatool/digest.h"
 #include "otatool/error.h"
+#include "otatool/hex.h"
 
 /* The fuzz target's fixed base: the seeds are patches against it. */
 #define FUZZ_PATCH_NO_MAIN

@@ -22,12 +22,14 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "key_priv.h"
 #include "otatool/envelope.h"
 #include "otatool/error.h"
 #include "otatool/key.h"
 #include "otatool/manifest.h"
 #include "otatool/trust.h"
 #include "owned.h"
+#include "trusted.h"
 
 #define COMMIT   "0123456789abcdef0123456789abcdef01234567"
 #define PAE_HEAD "DSSEv1 37 application/vnd.otatool.manifest+json "
@@ -922,7 +924,7 @@ static struct ota_trust *trust_of(EVP_PKEY *pub)
 
 	cr_assert_not_null(t);
 	ota_trust_init(t);
-	cr_assert_eq(ota_trust_add_pkey(t, pub, "test key"), 0);
+	cr_assert_eq(trust_pkey(t, pub, "test key"), 0);
 	return t;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "key_priv.h"
 #include "otatool/digest.h"
 #include "otatool/envelope.h"
 #include "otatool/error.h"
@@ -119,7 +120,7 @@ static bool openssl_verifies(const struct ota_envelope *e, size_t i,
 			     const struct ota_key *k)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	EVP_PKEY *pub = ota_key_public(k);
+	EVP_PKEY *pub = ota_key_pkey(k);
 	const EVP_MD *md =
 	    EVP_PKEY_get_base_id(pub) == EVP_PKEY_ED25519 ? NULL : EVP_sha256();
 	uint8_t *pae = NULL;

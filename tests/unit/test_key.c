@@ -25,6 +25,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "key_priv.h"
 #include "otatool/digest.h"
 #include "otatool/error.h"
 #include "otatool/key.h"
@@ -688,7 +689,7 @@ Test(key, open_pkcs8_pem_every_type)
 			     "-----BEGIN PRIVATE KEY-----");
 		cr_assert_eq(ota_key_alg(k), sig_cases[i].alg, "%s",
 			     sig_cases[i].type);
-		cr_assert_eq(EVP_PKEY_eq(ota_key_public(k), pk), 1);
+		cr_assert_eq(EVP_PKEY_eq(ota_key_pkey(k), pk), 1);
 		cr_assert_eq(ota_key_id_of(id, pk), 0);
 		cr_assert_str_eq(ota_key_id(k), id);
 		cr_assert_str_eq(ota_key_ref(k), path);
@@ -713,7 +714,7 @@ Test(key, open_pkcs8_der)
 			     types[i]);
 		k = open_ok(path, &opts);
 		cr_assert_eq(ota_key_alg(k), algs[i]);
-		cr_assert_eq(EVP_PKEY_eq(ota_key_public(k), pk), 1);
+		cr_assert_eq(EVP_PKEY_eq(ota_key_pkey(k), pk), 1);
 	}
 }
 
@@ -731,10 +732,10 @@ Test(key, open_sec1_pem_and_der)
 			     "-----BEGIN EC PRIVATE KEY-----");
 		cr_assert_eq(der_second_tag(der), 0x04, "%s: not SEC1",
 			     types[i]);
-		cr_assert_eq(
-		    EVP_PKEY_eq(ota_key_public(open_ok(pem, &opts)), pk), 1);
-		cr_assert_eq(
-		    EVP_PKEY_eq(ota_key_public(open_ok(der, &opts)), pk), 1);
+		cr_assert_eq(EVP_PKEY_eq(ota_key_pkey(open_ok(pem, &opts)), pk),
+			     1);
+		cr_assert_eq(EVP_PKEY_eq(ota_key_pkey(open_ok(der, &opts)), pk),
+			     1);
 	}
 }
 
@@ -750,10 +751,10 @@ Test(key, open_pkcs1_pem_and_der)
 	cr_assert_eq(der_second_tag(der), 0x02, "not PKCS#1");
 	k = open_ok(pem, &opts);
 	cr_assert_eq(ota_key_alg(k), OTA_SIG_RSA_PSS_SHA256);
-	cr_assert_eq(EVP_PKEY_eq(ota_key_public(k), pk), 1);
+	cr_assert_eq(EVP_PKEY_eq(ota_key_pkey(k), pk), 1);
 	k = open_ok(der, &pkcs1);
 	cr_assert_eq(ota_key_alg(k), OTA_SIG_RSA_PKCS1_SHA256);
-	cr_assert_eq(EVP_PKEY_eq(ota_key_public(k), pk), 1);
+	cr_assert_eq(EVP_PKEY_eq(ota_key_pkey(k), pk), 1);
 }
 
 Test(key, open_encrypted_with_passphrase_file)
@@ -768,8 +769,8 @@ Test(key, open_encrypted_with_passphrase_file)
 	must_contain(read_text(trad, NULL), "Proc-Type: 4,ENCRYPTED");
 	/* The file wins over a wrong environment value. */
 	cr_assert_eq(setenv(PASS_ENV, "wrong", 1), 0);
-	cr_assert_eq(EVP_PKEY_eq(ota_key_public(open_ok(p8, &opts)), pk), 1);
-	cr_assert_eq(EVP_PKEY_eq(ota_key_public(open_ok(trad, &opts)), pk), 1);
+	cr_assert_eq(EVP_PKEY_eq(ota_key_pkey(open_ok(p8, &opts)), pk), 1);
+	cr_assert_eq(EVP_PKEY_eq(ota_key_pkey(open_ok(trad, &opts)), pk), 1);
 }
 
 Test(key, open_encrypted_with_environment)
@@ -780,8 +781,8 @@ Test(key, open_encrypted_with_environment)
 	const char *b = write_encrypted(ed, false, "s3cret pass", "ed.pem");
 
 	cr_assert_eq(setenv(PASS_ENV, "s3cret pass", 1), 0);
-	cr_assert_eq(EVP_PKEY_eq(ota_key_public(open_ok(a, &opts)), rsa), 1);
-	cr_assert_eq(EVP_PKEY_eq(ota_key_public(open_ok(b, &opts)), ed), 1);
+	cr_assert_eq(EVP_PKEY_eq(ota_key_pkey(open_ok(a, &opts)), rsa), 1);
+	cr_assert_eq(EVP_PKEY_eq(ota_key_pkey(open_ok(b, &opts)), ed), 1);
 }
 
 Test(key, open_encrypted_without_passphrase)
@@ -977,7 +978,7 @@ Test(key, open_public_from_every_file_kind)
 		cr_assert_eq(ota_key_alg(k), OTA_SIG_ECDSA_P384_SHA384, "%s",
 			     paths[i]);
 		cr_assert_str_eq(ota_key_id(k), id, "%s", paths[i]);
-		cr_assert_eq(EVP_PKEY_eq(ota_key_public(k), pk), 1, "%s",
+		cr_assert_eq(EVP_PKEY_eq(ota_key_pkey(k), pk), 1, "%s",
 			     paths[i]);
 		cr_assert_str_eq(ota_key_ref(k), paths[i]);
 	}
@@ -1046,6 +1047,33 @@ Test(key, public_only_key_cannot_sign)
 }
 
 /* Signing ------------------------------------------------------------------ */
+
+/* The public half a key hands out: its id, and it verifies what k signs. */
+Test(key, key_public_verifies_and_has_the_key_id)
+{
+	static const uint8_t msg[] = "firmware manifest bytes\n";
+
+	for (size_t i = 0; i < N_CASES; i++) {
+		EVP_PKEY *pk;
+		struct ota_key *k = case_key(i, &pk);
+		const struct ota_public_key *pub = ota_key_public(k);
+		const char *name = ota_sig_alg_name(sig_cases[i].alg);
+		size_t siglen = 0;
+		uint8_t *sig = sign_ok(k, msg, sizeof(msg) - 1, &siglen);
+
+		cr_assert_str_eq(ota_public_key_id(pub), ota_key_id(k), "%s",
+				 name);
+		cr_assert_eq(EVP_PKEY_eq(pub->pkey, pk), 1, "%s", name);
+		cr_assert_eq(ota_public_key_verify(pub, sig_cases[i].alg, msg,
+						   sizeof(msg) - 1, sig,
+						   siglen),
+			     0, "%s: %s", name, ota_error_message());
+		cr_assert_eq(
+		    ota_public_key_verify(pub, sig_cases[i].alg, msg,
+					  sizeof(msg) - 2, sig, siglen),
+		    OTA_EVERIFY, "%s: a shorter message verifies", name);
+	}
+}
 
 Test(key, sign_every_algorithm_verifies_independently)
 {
@@ -1628,21 +1656,25 @@ Test(key, public_key_load_every_kind)
 		write_key(pk, TRAD_PEM, "sec1.pem"),
 	};
 
+	char id[OTA_KEY_ID_LEN + 1];
+
+	cr_assert_eq(ota_key_id_of(id, pk), 0);
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		EVP_PKEY *got = NULL;
+		struct ota_public_key *got = NULL;
 
 		cr_assert_eq(ota_public_key_load(&got, paths[i]), 0, "%s: %s",
 			     paths[i], ota_error_message());
-		own(got, release_pkey);
-		cr_assert_eq(EVP_PKEY_eq(got, pk), 1, "%s", paths[i]);
+		own(got, release_public_key);
+		cr_assert_eq(EVP_PKEY_eq(got->pkey, pk), 1, "%s", paths[i]);
+		cr_assert_str_eq(ota_public_key_id(got), id, "%s", paths[i]);
 	}
 	{
-		EVP_PKEY *got = NULL;
+		struct ota_public_key *got = NULL;
 		const char *p = write_key(rsa, TRAD_PEM, "rsa.pem");
 
 		cr_assert_eq(ota_public_key_load(&got, p), 0);
-		own(got, release_pkey);
-		cr_assert_eq(EVP_PKEY_eq(got, rsa), 1);
+		own(got, release_public_key);
+		cr_assert_eq(EVP_PKEY_eq(got->pkey, rsa), 1);
 	}
 }
 
@@ -1656,11 +1688,11 @@ Test(key, public_key_load_refuses)
 	};
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		EVP_PKEY *got = (EVP_PKEY *)1;
+		struct ota_public_key *got = (struct ota_public_key *)1;
 		int rc = ota_public_key_load(&got, paths[i]);
 
 		if (rc == 0)
-			own(got, release_pkey);
+			own(got, release_public_key);
 		cr_assert_eq(rc, OTA_EINPUT, "%s: rc %d", paths[i], rc);
 		cr_assert_null(got);
 		must_contain(ota_error_message(), paths[i]);
@@ -1672,6 +1704,7 @@ Test(key, public_key_encode_pem_and_der)
 	EVP_PKEY *pk = gen("ED25519");
 	unsigned char *want = NULL;
 	int wlen = i2d_PUBKEY(pk, &want);
+	struct ota_public_key *k = NULL;
 	uint8_t *out = NULL;
 	size_t len = 0;
 	BIO *b = BIO_new(BIO_s_mem());
@@ -1680,7 +1713,9 @@ Test(key, public_key_encode_pem_and_der)
 
 	cr_assert_gt(wlen, 0);
 	own(want, release_ossl);
-	cr_assert_eq(ota_public_key_encode(&out, &len, pk, false), 0);
+	cr_assert_eq(ota_public_key_from_pkey(&k, pk), 0);
+	own(k, release_public_key);
+	cr_assert_eq(ota_public_key_encode(&out, &len, k, false), 0);
 	own(out, release_mem);
 	cr_assert_eq(len, (size_t)wlen);
 	cr_assert_arr_eq(out, want, len);
@@ -1689,7 +1724,7 @@ Test(key, public_key_encode_pem_and_der)
 	cr_assert_eq(PEM_write_bio_PUBKEY(b, pk), 1);
 	plen = BIO_get_mem_data(b, &pem);
 	out = NULL;
-	cr_assert_eq(ota_public_key_encode(&out, &len, pk, true), 0);
+	cr_assert_eq(ota_public_key_encode(&out, &len, k, true), 0);
 	own(out, release_mem);
 	cr_assert_eq(len, (size_t)plen);
 	cr_assert_arr_eq(out, pem, len);
@@ -1863,15 +1898,15 @@ static void generate_and_check(const char *type, enum ota_sig_alg alg, int bits)
 	k = open_ok(priv, &opts);
 	cr_assert_str_eq(ota_key_id(k), id, "%s", type);
 	cr_assert_eq(ota_key_alg(k), alg, "%s", type);
-	cr_assert_eq(EVP_PKEY_get_bits(ota_key_public(k)), bits, "%s: %d bits",
-		     type, EVP_PKEY_get_bits(ota_key_public(k)));
+	cr_assert_eq(EVP_PKEY_get_bits(ota_key_pkey(k)), bits, "%s: %d bits",
+		     type, EVP_PKEY_get_bits(ota_key_pkey(k)));
 
-	cr_assert_eq(ota_public_key_load(&loaded, pub), 0, "%s",
+	cr_assert_eq(ota_public_key_load_pkey(&loaded, pub), 0, "%s",
 		     ota_error_message());
 	own(loaded, release_pkey);
 	cr_assert_eq(ota_key_id_of(pub_id, loaded), 0);
 	cr_assert_str_eq(pub_id, id, "%s: public file holds another key", type);
-	cr_assert_eq(EVP_PKEY_eq(loaded, ota_key_public(k)), 1);
+	cr_assert_eq(EVP_PKEY_eq(loaded, ota_key_pkey(k)), 1);
 }
 
 Test(key, generate_ecdsa_p256)

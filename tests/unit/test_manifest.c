@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "otatool/error.h"
+#include "otatool/hex.h"
 #include "otatool/manifest.h"
 #include "otatool/version.h"
 

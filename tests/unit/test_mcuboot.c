@@ -17,14 +17,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/encoder.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "key_priv.h"
 #include "otatool/cipher.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
+#include "otatool/hex.h"
 #include "otatool/key.h"
 #include "otatool/manifest.h"
 #include "otatool/mcuboot.h"
@@ -132,6 +135,7 @@ enum kind { K_P256, K_P384, K_RSA2048, K_RSA3072, K_RSA4096, K_ED25519 };
 /* A fresh key pair: PEM private key file, public key PEM, both handles. */
 struct test_key {
 	EVP_PKEY *pkey;
+	struct ota_public_key *public_key; /* pkey, as verifiers trust it */
 	struct ota_key *key;
 	char priv[512], pub[512];
 };
@@ -158,6 +162,7 @@ static void make_key_opts(struct test_key *k, enum kind kind, const char *name,
 		k->pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", rsa_bits[kind]);
 	}
 	cr_assert_not_null(k->pkey, "keygen %s", name);
+	cr_assert_eq(ota_public_key_from_pkey(&k->public_key, k->pkey), 0);
 	snprintf(k->priv, sizeof(k->priv), "%s/%s.key", tmpdir, name);
 	snprintf(k->pub, sizeof(k->pub), "%s/%s.pub", tmpdir, name);
 	f = fopen(k->priv, "w");
@@ -182,6 +187,7 @@ static void make_key(struct test_key *k, enum kind kind, const char *name)
 static void free_key(struct test_key *k)
 {
 	ota_key_free(k->key);
+	ota_public_key_free(k->public_key);
 	EVP_PKEY_free(k->pkey);
 }
 
@@ -430,18 +436,18 @@ static struct layout check_layout(const uint8_t *img, size_t len,
 	return l;
 }
 
-static int verify_with(const char *path, EVP_PKEY *const *trusted, size_t n,
-		       struct ota_mcuboot_info *info)
+static int verify_with(const char *path, struct ota_public_key *const *trusted,
+		       size_t n, struct ota_mcuboot_info *info)
 {
 	struct ota_mcuboot_policy p = { .trusted = trusted, .n_trusted = n };
 
 	return ota_mcuboot_verify(info, path, &p, NULL, NULL);
 }
 
-static void assert_verifies(const char *path, EVP_PKEY *pkey)
+static void assert_verifies(const char *path, struct ota_public_key *pub)
 {
 	struct ota_mcuboot_info info;
-	int rc = verify_with(path, &pkey, 1, &info);
+	int rc = verify_with(path, &pub, 1, &info);
 
 	cr_assert_eq(rc, 0, "verify: %s", ota_error_message());
 	cr_assert(info.hash_ok);
@@ -602,7 +608,7 @@ Test(mcuboot_write, p256_layout_byte_by_byte)
 			      0, "the CLI check can fail");
 	}
 
-	cr_assert_eq(verify_with(out, &k.pkey, 1, &info), 0, "%s",
+	cr_assert_eq(verify_with(out, &k.public_key, 1, &info), 0, "%s",
 		     ota_error_message());
 	cr_assert_eq(info.header_size, 0x200);
 	cr_assert_eq(info.image_size, 1000);
@@ -647,7 +653,7 @@ Test(mcuboot_write, erased_zero_and_load_address)
 	cr_assert_eq(img[5], 0x10);
 	cr_assert_eq(img[7], 0x20);
 	cr_assert_eq(le16(img + 10), 0, "no protected TLVs, no area");
-	assert_verifies(out, k.pkey);
+	assert_verifies(out, k.public_key);
 	free(img);
 
 	o.rom_fixed = true;
@@ -655,7 +661,7 @@ Test(mcuboot_write, erased_zero_and_load_address)
 	cr_assert_eq(sign_image(out, &k, 77, &o), 0, "%s", ota_error_message());
 	img = read_file(out, &len);
 	check_layout(img, len, &o, &k, &x);
-	assert_verifies(out, k.pkey);
+	assert_verifies(out, k.public_key);
 	free(img);
 	free_key(&k);
 }
@@ -677,7 +683,7 @@ Test(mcuboot_write, p384_uses_sha384)
 		     ota_error_message());
 	img = read_file(out, &len);
 	check_layout(img, len, &o, &k, &x);
-	cr_assert_eq(verify_with(out, &k.pkey, 1, &info), 0, "%s",
+	cr_assert_eq(verify_with(out, &k.public_key, 1, &info), 0, "%s",
 		     ota_error_message());
 	cr_assert_eq(info.hash_alg, OTA_DIGEST_SHA384);
 	free(img);
@@ -725,7 +731,7 @@ static void rsa_case(enum kind kind, uint16_t sig_tlv, size_t sig_len)
 			k.pub, in_tmp("digest.bin"), in_tmp("sig.bin")),
 		    0, "PSS salt 32 signature refused by openssl");
 	}
-	assert_verifies(out, k.pkey);
+	assert_verifies(out, k.public_key);
 
 	/* The same key with PUBKEY: the PKCS#1 DER itself. */
 	o.public_key_tlv = true;
@@ -734,7 +740,7 @@ static void rsa_case(enum kind kind, uint16_t sig_tlv, size_t sig_len)
 	free(img);
 	img = read_file(out, &len);
 	check_layout(img, len, &o, &k, &x);
-	assert_verifies(out, k.pkey);
+	assert_verifies(out, k.public_key);
 	free(img);
 	free_key(&k);
 }
@@ -765,14 +771,14 @@ Test(mcuboot_write, ed25519_and_pubkey)
 	cr_assert_eq(sign_image(out, &k, 5, &o), 0, "%s", ota_error_message());
 	img = read_file(out, &len);
 	check_layout(img, len, &o, &k, &x);
-	assert_verifies(out, k.pkey);
+	assert_verifies(out, k.public_key);
 	free(img);
 
 	o.public_key_tlv = true;
 	cr_assert_eq(sign_image(out, &k, 5, &o), 0, "%s", ota_error_message());
 	img = read_file(out, &len);
 	check_layout(img, len, &o, &k, &x);
-	cr_assert_eq(verify_with(out, &k.pkey, 1, &info), 0, "%s",
+	cr_assert_eq(verify_with(out, &k.public_key, 1, &info), 0, "%s",
 		     ota_error_message());
 	cr_assert(info.has_pubkey);
 	cr_assert_not(info.has_keyhash);
@@ -794,7 +800,7 @@ Test(mcuboot_write, streams_a_large_payload)
 	cr_assert_eq(sign_image(out, &k, n, &o), 0, "%s", ota_error_message());
 	img = read_file(out, &len);
 	check_layout(img, len, &o, &k, &x);
-	assert_verifies(out, k.pkey);
+	assert_verifies(out, k.public_key);
 	free(img);
 	free_key(&k);
 }
@@ -925,8 +931,24 @@ Test(mcuboot_write, bad_options_and_inputs)
 	o.header_size = 0;
 	o.align = 0;
 	cr_assert_eq(sign_image(out, &k, 10, &o), 0, "%s", ota_error_message());
-	assert_verifies(out, k.pkey);
+	assert_verifies(out, k.public_key);
 	free_key(&k);
+}
+
+/* The public JSON text, read back as a document to look into. */
+static json_t *info_doc(const struct ota_mcuboot_info *r)
+{
+	char *text = NULL;
+	size_t len = 0;
+	json_t *j;
+
+	cr_assert_eq(ota_mcuboot_info_to_json(&text, &len, r), 0, "%s",
+		     ota_error_message());
+	cr_assert_eq(strlen(text), len);
+	cr_assert_eq(text[len - 1], '\n', "canonical text ends a line");
+	j = json_loads(text, 0, NULL);
+	free(text);
+	return j;
 }
 
 Test(mcuboot_write, info_json)
@@ -946,8 +968,8 @@ Test(mcuboot_write, info_json)
 	o.n_deps = 1;
 	o.deps[0] = (struct ota_mcuboot_dep){ 3, { 4, 5, 6, 7 } };
 	cr_assert_eq(sign_image(out, &k, 10, &o), 0);
-	cr_assert_eq(verify_with(out, &k.pkey, 1, &info), 0);
-	j = ota_mcuboot_info_json(&info);
+	cr_assert_eq(verify_with(out, &k.public_key, 1, &info), 0);
+	j = info_doc(&info);
 	cr_assert_not_null(j);
 	cr_assert_eq(json_integer_value(json_object_get(j, "file_size")),
 		     (json_int_t)info.file_size);
@@ -996,7 +1018,7 @@ Test(mcuboot_write, info_json)
 	/* Inspect: no key checked, absent fields are null. */
 	cr_assert_eq(verify_with(out, NULL, 0, &info), 0);
 	info.has_security_counter = false;
-	j = ota_mcuboot_info_json(&info);
+	j = info_doc(&info);
 	cr_assert(json_is_null(json_object_get(j, "trusted_key")));
 	cr_assert(json_is_null(json_object_get(j, "security_counter")));
 	cr_assert(json_is_false(json_object_get(j, "signature_ok")));
@@ -1032,12 +1054,13 @@ static uint8_t *small_image(const char *out, struct test_key *k, enum kind kind,
 }
 
 /* Writes a modified copy and returns what verifying it with pkey says. */
-static int verify_bytes(const uint8_t *img, size_t len, EVP_PKEY *pkey)
+static int verify_bytes(const uint8_t *img, size_t len,
+			struct ota_public_key *pub)
 {
 	const char *path = in_tmp("tampered.bin");
 
 	write_file(path, img, len);
-	return verify_with(path, &pkey, pkey ? 1 : 0, NULL);
+	return verify_with(path, &pub, pub ? 1 : 0, NULL);
 }
 
 static void assert_refused(int rc, const char *what, const char *needle)
@@ -1056,19 +1079,19 @@ Test(mcuboot_verify, tampered_payload_and_signature)
 	size_t len;
 	uint8_t *img = small_image(out, &k, K_P256, &len, &l);
 
-	cr_assert_eq(verify_bytes(img, len, k.pkey), 0);
+	cr_assert_eq(verify_bytes(img, len, k.public_key), 0);
 	img[32 + 3] ^= 0x40;
-	assert_refused(verify_bytes(img, len, k.pkey), "payload",
+	assert_refused(verify_bytes(img, len, k.public_key), "payload",
 		       "image hash does not match");
 	cr_assert(strstr(ota_error_message(), "tampered.bin: offset "));
 	img[32 + 3] ^= 0x40;
 	img[l.sig_off + 4 + l.sig_len - 3] ^= 0x01;
-	assert_refused(verify_bytes(img, len, k.pkey), "signature",
+	assert_refused(verify_bytes(img, len, k.public_key), "signature",
 		       "does not verify");
 	img[l.sig_off + 4 + l.sig_len - 3] ^= 0x01;
 	/* The hash TLV itself. */
 	img[l.hash_off + 4] ^= 0x80;
-	assert_refused(verify_bytes(img, len, k.pkey), "hash TLV",
+	assert_refused(verify_bytes(img, len, k.public_key), "hash TLV",
 		       "image hash does not match");
 	free(img);
 	free_key(&k);
@@ -1082,15 +1105,15 @@ Test(mcuboot_verify, wrong_and_other_keys)
 	size_t len, der_len;
 	uint8_t *img = small_image(out, &k, K_P256, &len, &l), *der;
 	struct ota_mcuboot_info info;
-	EVP_PKEY *both[2];
+	struct ota_public_key *both[2];
 
 	make_key(&other, K_P256, "other");
-	assert_refused(verify_bytes(img, len, other.pkey), "wrong key",
+	assert_refused(verify_bytes(img, len, other.public_key), "wrong key",
 		       "matches none of the 1 trusted keys");
 
 	/* Trusting several: the one KEYHASH names is used. */
-	both[0] = other.pkey;
-	both[1] = k.pkey;
+	both[0] = other.public_key;
+	both[1] = k.public_key;
 	cr_assert_eq(verify_with(out, both, 2, &info), 0, "%s",
 		     ota_error_message());
 	cr_assert_eq(info.trusted_key, 1);
@@ -1099,7 +1122,7 @@ Test(mcuboot_verify, wrong_and_other_keys)
 	der = key_der(other.pkey, &der_len);
 	md_of(img + l.key_off + 4, "SHA256", der, der_len);
 	OPENSSL_free(der);
-	assert_refused(verify_bytes(img, len, k.pkey), "keyhash of other",
+	assert_refused(verify_bytes(img, len, k.public_key), "keyhash of other",
 		       "KEYHASH matches none");
 	write_file(in_tmp("tampered.bin"), img, len);
 	assert_refused(verify_with(in_tmp("tampered.bin"), both, 2, &info),
@@ -1109,8 +1132,8 @@ Test(mcuboot_verify, wrong_and_other_keys)
 
 	/* A P-384 key expects SHA-384 images. */
 	make_key(&p384, K_P384, "p384");
-	assert_refused(verify_with(out, &p384.pkey, 1, NULL), "p384 trust",
-		       "sha384");
+	assert_refused(verify_with(out, &p384.public_key, 1, NULL),
+		       "p384 trust", "sha384");
 	free(img);
 	free_key(&k);
 	free_key(&other);
@@ -1128,16 +1151,17 @@ Test(mcuboot_verify, protect_tlv_size_mismatch)
 
 	cr_assert_eq(prot, 4 + 8 + 16);
 	set16(img + 10, 0);
-	assert_refused(verify_bytes(img, len, k.pkey), "size 0",
+	assert_refused(verify_bytes(img, len, k.public_key), "size 0",
 		       "protect_tlv_size is 0");
 	set16(img + 10, (uint16_t)(prot + 4));
-	assert_refused(verify_bytes(img, len, k.pkey), "size +4",
+	assert_refused(verify_bytes(img, len, k.public_key), "size +4",
 		       "does not match the header's protect_tlv_size");
 	set16(img + 10, (uint16_t)(prot - 4));
-	assert_refused(verify_bytes(img, len, k.pkey), "size -4",
+	assert_refused(verify_bytes(img, len, k.public_key), "size -4",
 		       "protect_tlv_size");
 	set16(img + 10, 2);
-	assert_refused(verify_bytes(img, len, k.pkey), "size 2", "offset 10");
+	assert_refused(verify_bytes(img, len, k.public_key), "size 2",
+		       "offset 10");
 	free(img);
 	free_key(&k);
 }
@@ -1154,26 +1178,26 @@ Test(mcuboot_verify, lengths_past_eof)
 	/* The signature TLV's length. */
 	set16(img + l.sig_off + 2, 0xffff);
 	snprintf(where, sizeof(where), "offset %zu:", l.sig_off + 2);
-	assert_refused(verify_bytes(img, len, k.pkey), "sig len", where);
+	assert_refused(verify_bytes(img, len, k.public_key), "sig len", where);
 	cr_assert(strstr(ota_error_message(), "runs past"));
 	set16(img + l.sig_off + 2, 64);
 	/* The unprotected area's total length. */
 	set16(img + l.unprot_off + 2, (uint16_t)(len - l.unprot_off + 1));
 	snprintf(where, sizeof(where), "offset %zu:", l.unprot_off + 2);
-	assert_refused(verify_bytes(img, len, k.pkey), "area len", where);
+	assert_refused(verify_bytes(img, len, k.public_key), "area len", where);
 	cr_assert(strstr(ota_error_message(), "past the end of the file"));
 	set16(img + l.unprot_off + 2, (uint16_t)(len - l.unprot_off));
 	/* img_size past the end. */
 	img[12 + 2] = 0x01;
-	assert_refused(verify_bytes(img, len, k.pkey), "img_size",
+	assert_refused(verify_bytes(img, len, k.public_key), "img_size",
 		       "offset 12:");
 	img[12 + 2] = 0;
 	/* A protected TLV running past its area. */
 	set16(img + l.prot_off + 4 + 2, 200);
-	assert_refused(verify_bytes(img, len, k.pkey), "prot tlv len",
+	assert_refused(verify_bytes(img, len, k.public_key), "prot tlv len",
 		       "past the end of the protected area");
 	set16(img + l.prot_off + 4 + 2, 4);
-	cr_assert_eq(verify_bytes(img, len, k.pkey), 0, "%s",
+	cr_assert_eq(verify_bytes(img, len, k.public_key), 0, "%s",
 		     ota_error_message());
 	free(img);
 	free_key(&k);
@@ -1188,16 +1212,18 @@ Test(mcuboot_verify, header_fields)
 	uint8_t *img = small_image(out, &k, K_ED25519, &len, &l);
 
 	img[0] ^= 1;
-	assert_refused(verify_bytes(img, len, k.pkey), "magic", "offset 0:");
+	assert_refused(verify_bytes(img, len, k.public_key), "magic",
+		       "offset 0:");
 	img[0] ^= 1;
 	set16(img + 8, 31);
-	assert_refused(verify_bytes(img, len, k.pkey), "hdr_size", "offset 8:");
+	assert_refused(verify_bytes(img, len, k.public_key), "hdr_size",
+		       "offset 8:");
 	set16(img + 8, 32);
 	img[16] = 0x04;
-	assert_refused(verify_bytes(img, len, k.pkey), "encrypted",
+	assert_refused(verify_bytes(img, len, k.public_key), "encrypted",
 		       "offset 16:");
 	img[16] = 0;
-	cr_assert_eq(verify_bytes(img, len, k.pkey), 0);
+	cr_assert_eq(verify_bytes(img, len, k.public_key), 0);
 	free(img);
 	free_key(&k);
 }
@@ -1243,47 +1269,47 @@ Test(mcuboot_verify, unprotected_tlv_rules)
 	n = recompose(buf, img, &l, (struct part[]){ hash, key, sig }, 3);
 	cr_assert_eq(n, len);
 	cr_assert_arr_eq(buf, img, len, "recompose is the identity");
-	cr_assert_eq(verify_bytes(buf, n, k.pkey), 0);
+	cr_assert_eq(verify_bytes(buf, n, k.public_key), 0);
 
 	n = recompose(buf, img, &l,
 		      (struct part[]){ hash, key, sig, { sec_cnt, 8 } }, 4);
-	assert_refused(verify_bytes(buf, n, k.pkey), "SEC_CNT unprotected",
-		       "must be in the protected area");
+	assert_refused(verify_bytes(buf, n, k.public_key),
+		       "SEC_CNT unprotected", "must be in the protected area");
 	n = recompose(buf, img, &l,
 		      (struct part[]){ hash, key, sig, { unknown, 5 } }, 4);
-	assert_refused(verify_bytes(buf, n, k.pkey), "unknown type",
+	assert_refused(verify_bytes(buf, n, k.public_key), "unknown type",
 		       "not allowed in the unprotected area");
 	n = recompose(buf, img, &l, (struct part[]){ hash, key, sig, key }, 4);
-	assert_refused(verify_bytes(buf, n, k.pkey), "second key",
+	assert_refused(verify_bytes(buf, n, k.public_key), "second key",
 		       "second KEYHASH");
 	n = recompose(buf, img, &l, (struct part[]){ hash, key, sig, sig }, 4);
-	assert_refused(verify_bytes(buf, n, k.pkey), "second signature",
+	assert_refused(verify_bytes(buf, n, k.public_key), "second signature",
 		       "second signature");
 	n = recompose(buf, img, &l, (struct part[]){ hash, key, sig, hash }, 4);
-	assert_refused(verify_bytes(buf, n, k.pkey), "second hash",
+	assert_refused(verify_bytes(buf, n, k.public_key), "second hash",
 		       "second image hash");
 	n = recompose(buf, img, &l, (struct part[]){ hash, sig, key }, 3);
-	assert_refused(verify_bytes(buf, n, k.pkey), "signature first",
+	assert_refused(verify_bytes(buf, n, k.public_key), "signature first",
 		       "before the KEYHASH");
 	n = recompose(buf, img, &l, (struct part[]){ key, sig }, 2);
-	assert_refused(verify_bytes(buf, n, k.pkey), "no hash",
+	assert_refused(verify_bytes(buf, n, k.public_key), "no hash",
 		       "no image hash TLV");
 	n = recompose(buf, img, &l, (struct part[]){ hash, sig }, 2);
 	assert_refused(verify_bytes(buf, n, NULL), "no key, inspect",
 		       "before the KEYHASH");
 	n = recompose(buf, img, &l, (struct part[]){ hash, key }, 2);
-	assert_refused(verify_bytes(buf, n, k.pkey), "no signature",
+	assert_refused(verify_bytes(buf, n, k.public_key), "no signature",
 		       "no signature TLV");
 
 	/* Unsigned (hash only) passes inspection, not verification. */
 	n = recompose(buf, img, &l, (struct part[]){ hash }, 1);
 	cr_assert_eq(verify_bytes(buf, n, NULL), 0, "%s", ota_error_message());
-	assert_refused(verify_bytes(buf, n, k.pkey), "unsigned",
+	assert_refused(verify_bytes(buf, n, k.public_key), "unsigned",
 		       "no KEYHASH or PUBKEY");
 	/* MCUboot tolerates KEYID and so do we; the order is free. */
 	n = recompose(buf, img, &l,
 		      (struct part[]){ { keyid, 8 }, key, sig, hash }, 4);
-	cr_assert_eq(verify_bytes(buf, n, k.pkey), 0, "%s",
+	cr_assert_eq(verify_bytes(buf, n, k.public_key), 0, "%s",
 		     ota_error_message());
 	free(buf);
 	free(img);
@@ -1299,7 +1325,7 @@ Test(mcuboot_verify, truncated_at_every_length)
 	uint8_t *img = small_image(out, &k, K_ED25519, &len, &l);
 
 	for (size_t n = 0; n < len; n++) {
-		int rc = verify_bytes(img, n, k.pkey);
+		int rc = verify_bytes(img, n, k.public_key);
 
 		cr_assert_eq(rc, OTA_EVERIFY, "truncated to %zu: rc %d", n, rc);
 		cr_assert(strstr(ota_error_message(), "offset "), "%zu: %s", n,
@@ -1307,7 +1333,7 @@ Test(mcuboot_verify, truncated_at_every_length)
 		cr_assert_eq(verify_bytes(img, n, NULL), OTA_EVERIFY,
 			     "inspect of %zu bytes", n);
 	}
-	cr_assert_eq(verify_bytes(img, len, k.pkey), 0, "%s",
+	cr_assert_eq(verify_bytes(img, len, k.public_key), 0, "%s",
 		     ota_error_message());
 	free(img);
 	free_key(&k);
@@ -1321,13 +1347,13 @@ static void every_bit_flip(enum kind kind)
 	size_t len;
 	uint8_t *img = small_image(out, &k, kind, &len, &l);
 
-	cr_assert_eq(verify_bytes(img, len, k.pkey), 0);
+	cr_assert_eq(verify_bytes(img, len, k.public_key), 0);
 	for (size_t i = 0; i < len; i++) {
 		for (int b = 0; b < 8; b++) {
 			int rc;
 
 			img[i] ^= (uint8_t)(1u << b);
-			rc = verify_bytes(img, len, k.pkey);
+			rc = verify_bytes(img, len, k.public_key);
 			img[i] ^= (uint8_t)(1u << b);
 			cr_assert_eq(rc, OTA_EVERIFY,
 				     "flip of bit %d at offset %zu accepted "
@@ -1358,7 +1384,7 @@ Test(mcuboot_verify, security_counter_policy)
 	size_t len;
 	uint8_t *img = small_image(out, &k, K_ED25519, &len, &l);
 
-	p.trusted = &k.pkey;
+	p.trusted = &k.public_key;
 	p.n_trusted = 1;
 	p.counter = 5;
 	cr_assert_eq(ota_mcuboot_verify(NULL, out, &p, NULL, NULL), 0);
@@ -1406,37 +1432,38 @@ Test(mcuboot_verify, padded_images)
 	cr_assert_not_null(big);
 	memcpy(big, img, len);
 	memset(big + len, 0xff, pad);
-	cr_assert_eq(verify_bytes(big, len + 100, k.pkey), 0, "%s",
+	cr_assert_eq(verify_bytes(big, len + 100, k.public_key), 0, "%s",
 		     ota_error_message());
-	cr_assert_eq(verify_bytes(big, len + pad, k.pkey), 0, "%s",
+	cr_assert_eq(verify_bytes(big, len + pad, k.public_key), 0, "%s",
 		     ota_error_message());
 	memcpy(big + len + pad - 16, magic, 16);
-	cr_assert_eq(verify_bytes(big, len + pad, k.pkey), 0, "%s",
+	cr_assert_eq(verify_bytes(big, len + pad, k.public_key), 0, "%s",
 		     ota_error_message());
 	big[len + pad - 24] = 0x01; /* image_ok (--confirm) */
-	cr_assert_eq(verify_bytes(big, len + pad, k.pkey), 0, "%s",
+	cr_assert_eq(verify_bytes(big, len + pad, k.public_key), 0, "%s",
 		     ota_error_message());
 	big[len + pad - 25] = 0x01;
 	snprintf(where, sizeof(where), "offset %zu:", len + pad - 25);
-	assert_refused(verify_bytes(big, len + pad, k.pkey), "stray byte",
+	assert_refused(verify_bytes(big, len + pad, k.public_key), "stray byte",
 		       where);
 	big[len + pad - 25] = 0xff;
 
 	/* A stray byte far past the TLV window. */
 	big[len + 100000] = 0xfe;
 	snprintf(where, sizeof(where), "offset %zu:", len + 100000);
-	assert_refused(verify_bytes(big, len + pad, k.pkey), "far byte", where);
+	assert_refused(verify_bytes(big, len + pad, k.public_key), "far byte",
+		       where);
 	big[len + 100000] = 0xff;
 
 	/* Zero padding, and data after the TLVs. */
 	memset(big + len, 0, 64);
-	cr_assert_eq(verify_bytes(big, len + 64, k.pkey), 0, "%s",
+	cr_assert_eq(verify_bytes(big, len + 64, k.public_key), 0, "%s",
 		     ota_error_message());
 	big[len + 10] = 0xff;
-	assert_refused(verify_bytes(big, len + 64, k.pkey), "mixed padding",
-		       "not erased padding");
+	assert_refused(verify_bytes(big, len + 64, k.public_key),
+		       "mixed padding", "not erased padding");
 	big[len] = 0x42;
-	assert_refused(verify_bytes(big, len + 1, k.pkey), "trailing",
+	assert_refused(verify_bytes(big, len + 1, k.public_key), "trailing",
 		       "trailing data");
 	free(big);
 	free(img);
@@ -1617,7 +1644,7 @@ static void free_device(struct device_key *d)
 	EVP_PKEY_free(d->pkey);
 }
 
-static int verify_dec(const char *path, EVP_PKEY *trusted,
+static int verify_dec(const char *path, struct ota_public_key *trusted,
 		      struct ota_decrypt_key *key,
 		      struct ota_mcuboot_info *info)
 {
@@ -1703,13 +1730,14 @@ static void encrypted_layout(const char *kind, unsigned hmac_bits, uint16_t tlv,
 	cr_assert(sig_ok(k.pkey, "SHA256", dg, 32, img + soff, slen));
 
 	/* verify: decrypted with the key, sealed without it. */
-	cr_assert_eq(verify_dec(signed_path, k.pkey, d.key, &info), 0, "%s",
-		     ota_error_message());
+	cr_assert_eq(verify_dec(signed_path, k.public_key, d.key, &info), 0,
+		     "%s", ota_error_message());
 	cr_assert_eq(info.body, OTA_MCUBOOT_BODY_DECRYPTED);
 	cr_assert(info.signature_ok && info.hash_ok);
 	cr_assert_eq(info.enc_bits, bits);
 	cr_assert_eq(info.enc_tlv, tlv);
-	cr_assert_eq(verify_dec(signed_path, k.pkey, NULL, &info), OTA_EVERIFY);
+	cr_assert_eq(verify_dec(signed_path, k.public_key, NULL, &info),
+		     OTA_EVERIFY);
 	cr_assert(strstr(ota_error_message(), "give --decrypt-key with"), "%s",
 		  ota_error_message());
 	cr_assert_eq(info.body, OTA_MCUBOOT_BODY_SEALED);
@@ -1773,7 +1801,7 @@ Test(mcuboot_crypt, aes_kw_128)
 	cr_assert_neq(find_tlv(img, len, 0x31, &klen), 0);
 	cr_assert_eq(klen, 24);
 	cr_assert_eq(le32(img + 12), 64, "a multiple of 16 is not padded");
-	cr_assert_eq(verify_dec(signed_path, k.pkey, key, &info), 0, "%s",
+	cr_assert_eq(verify_dec(signed_path, k.public_key, key, &info), 0, "%s",
 		     ota_error_message());
 	cr_assert_eq(info.body, OTA_MCUBOOT_BODY_DECRYPTED);
 	free(img);
@@ -1803,11 +1831,11 @@ Test(mcuboot_crypt, clear_factory_image)
 	cr_assert_eq(le32(img + 12), 112);
 	cr_assert_eq(memcmp(img + 0x200, plain, 100), 0, "in the clear");
 	cr_assert_neq(find_tlv(img, len, 0x32, &klen), 0);
-	cr_assert_eq(verify_dec(signed_path, k.pkey, NULL, &info), 0, "%s",
-		     ota_error_message());
+	cr_assert_eq(verify_dec(signed_path, k.public_key, NULL, &info), 0,
+		     "%s", ota_error_message());
 	cr_assert_eq(info.body, OTA_MCUBOOT_BODY_CLEAR);
 	cr_assert(info.signature_ok);
-	cr_assert_eq(verify_dec(signed_path, k.pkey, d.key, &info), 0);
+	cr_assert_eq(verify_dec(signed_path, k.public_key, d.key, &info), 0);
 	cr_assert_eq(info.body, OTA_MCUBOOT_BODY_CLEAR);
 	free(img);
 	free(plain);
@@ -1836,27 +1864,28 @@ Test(mcuboot_crypt, refusals)
 	img = read_file(signed_path, &len);
 	koff = find_tlv(img, len, 0x32, &klen);
 
-	cr_assert_eq(verify_dec(signed_path, k.pkey, other.key, &info),
+	cr_assert_eq(verify_dec(signed_path, k.public_key, other.key, &info),
 		     OTA_EVERIFY);
 	cr_assert(strstr(ota_error_message(), "key TLV 0x32"), "%s",
 		  ota_error_message());
-	cr_assert_eq(verify_dec(signed_path, k.pkey, x.key, &info), OTA_EKEY);
+	cr_assert_eq(verify_dec(signed_path, k.public_key, x.key, &info),
+		     OTA_EKEY);
 	cr_assert(strstr(ota_error_message(), "needs a P-256 private key"));
 
 	for (size_t i = 0; i < klen; i += 7) {
 		img[koff + i] ^= 0x10;
 		write_file(bad, img, len);
-		cr_assert_eq(verify_dec(bad, k.pkey, d.key, &info), OTA_EVERIFY,
-			     "key TLV byte %zu", i);
+		cr_assert_eq(verify_dec(bad, k.public_key, d.key, &info),
+			     OTA_EVERIFY, "key TLV byte %zu", i);
 		img[koff + i] ^= 0x10;
 	}
 	img[0x200 + 150] ^= 1;
 	write_file(bad, img, len);
-	cr_assert_eq(verify_dec(bad, k.pkey, d.key, &info), OTA_EVERIFY);
+	cr_assert_eq(verify_dec(bad, k.public_key, d.key, &info), OTA_EVERIFY);
 	cr_assert(strstr(ota_error_message(), "with the payload decrypted"));
 	cr_assert_eq(ota_mcuboot_extract(
 			 &info, in_tmp("out.bin"), bad,
-			 &(struct ota_mcuboot_policy){ .trusted = &k.pkey,
+			 &(struct ota_mcuboot_policy){ .trusted = &k.public_key,
 						       .n_trusted = 1,
 						       .decrypt_key = d.key },
 			 NULL, NULL),
@@ -1901,17 +1930,17 @@ Test(mcuboot_crypt, extract_plaintext)
 	o.encrypt_to = d.to;
 	o.encrypt_bits = 256;
 	cr_assert_eq(sign_image(signed_path, &k, 300000, &o), 0);
-	cr_assert_eq(ota_mcuboot_extract(
-			 &info, out, signed_path,
-			 &(struct ota_mcuboot_policy){ .trusted = &other.pkey,
-						       .n_trusted = 1,
-						       .decrypt_key = d.key },
-			 NULL, NULL),
+	cr_assert_eq(ota_mcuboot_extract(&info, out, signed_path,
+					 &(struct ota_mcuboot_policy){
+					     .trusted = &other.public_key,
+					     .n_trusted = 1,
+					     .decrypt_key = d.key },
+					 NULL, NULL),
 		     OTA_EVERIFY);
 	cr_assert(!exists(out));
 	cr_assert_eq(ota_mcuboot_extract(
 			 &info, out, signed_path,
-			 &(struct ota_mcuboot_policy){ .trusted = &k.pkey,
+			 &(struct ota_mcuboot_policy){ .trusted = &k.public_key,
 						       .n_trusted = 1,
 						       .decrypt_key = d.key },
 			 NULL, NULL),
@@ -1987,14 +2016,14 @@ Test(mcuboot_verify, padded_ecdsa_signature)
 	n = recompose(buf, img, &l,
 		      (struct part[]){ hash, key, { sig, 4 + plen } }, 3);
 	write_file(path, buf, n);
-	cr_assert_eq(verify_with(path, &k.pkey, 1, &info), 0, "%s",
+	cr_assert_eq(verify_with(path, &k.public_key, 1, &info), 0, "%s",
 		     ota_error_message());
 	cr_assert(info.signature_ok);
 	cr_assert_eq(info.sig_padding, plen - l.sig_len);
 	sig[4 + plen - 1] = 1;
 	n = recompose(buf, img, &l,
 		      (struct part[]){ hash, key, { sig, 4 + plen } }, 3);
-	assert_refused(verify_bytes(buf, n, k.pkey), "padding not zero",
+	assert_refused(verify_bytes(buf, n, k.public_key), "padding not zero",
 		       "only zero padding (imgtool --pad-sig)");
 	free(buf);
 	free(img);

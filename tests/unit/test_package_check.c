@@ -9,6 +9,7 @@
 #include "otatool/package.h"
 #include "otatool/trust.h"
 #include "pkgbuild.h"
+#include "trusted.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -34,7 +35,7 @@ static void env_init(struct env *e)
 	cr_assert_eq(mkdir(e->out, 0755), 0);
 	e->key = pkgb_key(OTAPKG_SIG_ECDSA_P256);
 	ota_trust_init(&e->trust);
-	cr_assert_eq(ota_trust_add_pkey(&e->trust, e->key, "test key"), 0);
+	cr_assert_eq(trust_pkey(&e->trust, e->key, "test key"), 0);
 }
 
 static void env_free(struct env *e)
@@ -342,7 +343,7 @@ Test(package_read, bad_trusted_signature_beside_a_good_one)
 	FILE *f;
 
 	env_init(&e);
-	cr_assert_eq(ota_trust_add_pkey(&e.trust, k2, "second key"), 0);
+	cr_assert_eq(trust_pkey(&e.trust, k2, "second key"), 0);
 	d.n_images = 1;
 	d.images[0].name = "app";
 	d.images[0].data = content;
@@ -589,7 +590,7 @@ Test(package_delta, bases_from_a_package)
 	cr_assert_eq(entries(tmp), 0, "the temporary directory was left");
 	/* a package that does not verify: nothing left behind either */
 	ota_trust_init(&other);
-	cr_assert_eq(ota_trust_add_pkey(&other, k2, "other"), 0);
+	cr_assert_eq(trust_pkey(&other, k2, "other"), 0);
 	cr_assert_eq(ota_package_bases_open(&b, e.pkg, &other), OTA_EVERIFY);
 	cr_assert_null(b);
 	cr_assert(strstr(ota_error_message(), "as the base release"));

@@ -6,6 +6,7 @@
 
 #include "otatool/error.h"
 #include "otatool/pkcs11.h"
+#include "pkcs11_priv.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/rsa.h>
@@ -706,6 +708,26 @@ Test(pkcs11, missing_module)
 	assert_msg_has("No such file");
 }
 
+/* The list as a document to look into. */
+static int list_json(json_t **j, struct ota_pkcs11 *p11, const char *uri)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc = ota_pkcs11_list(&text, &len, p11, uri);
+
+	*j = NULL;
+	if (rc == 0) {
+		cr_assert_eq(strlen(text), len);
+		cr_assert_eq(text[len - 1], '\n', "canonical text ends a line");
+		*j = json_loads(text, 0, NULL);
+		cr_assert_not_null(*j, "%s", text);
+	} else {
+		cr_assert_null(text);
+	}
+	free(text);
+	return rc;
+}
+
 Test(pkcs11, not_a_pkcs11_module)
 {
 	struct ota_pkcs11_key *k;
@@ -714,7 +736,7 @@ Test(pkcs11, not_a_pkcs11_module)
 	ctx = new_ctx("/lib/x86_64-linux-gnu/libz.so.1", true);
 	cr_assert_eq(ota_pkcs11_find_key(&k, ctx, TOK ";object=X"), OTA_EKEY);
 	assert_msg_has("libz.so.1: not a PKCS#11 module");
-	cr_assert_eq(ota_pkcs11_list(&j, ctx, NULL), OTA_EKEY);
+	cr_assert_eq(list_json(&j, ctx, NULL), OTA_EKEY);
 	cr_assert_null(j);
 	ota_pkcs11_free(ctx);
 
@@ -803,8 +825,7 @@ Test(pkcs11, list_tokens_and_objects)
 	    "%s", ota_error_message());
 	free(key_uri);
 
-	cr_assert_eq(ota_pkcs11_list(&j, ctx, TOK), 0, "%s",
-		     ota_error_message());
+	cr_assert_eq(list_json(&j, ctx, TOK), 0, "%s", ota_error_message());
 	cr_assert_eq(json_array_size(json_object_get(j, "tokens")), 1);
 	tok = json_array_get(json_object_get(j, "tokens"), 0);
 	cr_assert_str_eq(json_string_value(json_object_get(tok, "label")),
@@ -842,8 +863,7 @@ Test(pkcs11, list_tokens_and_objects)
 	/* Without a PIN: only public objects, and "login": false. */
 	unsetenv("OTATOOL_PKCS11_PIN");
 	ctx = new_ctx(MODULE, true);
-	cr_assert_eq(ota_pkcs11_list(&j, ctx, NULL), 0, "%s",
-		     ota_error_message());
+	cr_assert_eq(list_json(&j, ctx, NULL), 0, "%s", ota_error_message());
 	tok = json_array_get(json_object_get(j, "tokens"), 0);
 	cr_assert(json_is_false(json_object_get(tok, "login")));
 	objs = json_object_get(tok, "objects");
@@ -853,7 +873,7 @@ Test(pkcs11, list_tokens_and_objects)
 	json_decref(j);
 
 	/* A URI matching no token lists nothing. */
-	cr_assert_eq(ota_pkcs11_list(&j, ctx, "pkcs11:token=nope"), 0);
+	cr_assert_eq(list_json(&j, ctx, "pkcs11:token=nope"), 0);
 	cr_assert_eq(json_array_size(json_object_get(j, "tokens")), 0);
 	json_decref(j);
 }

@@ -12,6 +12,7 @@
 #include "otatool/error.h"
 #include "otatool/key.h"
 #include "otatool/pkcs11.h"
+#include "pkcs11_priv.h"
 
 #include <errno.h>
 #include <limits.h>

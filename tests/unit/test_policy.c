@@ -14,6 +14,7 @@
 #include "otaverify.h"
 #include "owned.h"
 #include "pkgbuild.h"
+#include "trusted.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -466,7 +467,7 @@ Test(policy, host_and_device_agree_on_each_row, .fini = release_owned)
 	pkgb_crypto_init(&c);
 	pkgb_crypto_trust(&c, key);
 	ota_trust_init(&trust);
-	cr_assert_eq(ota_trust_add_pkey(&trust, key, "test key"), 0);
+	cr_assert_eq(trust_pkey(&trust, key, "test key"), 0);
 	for (size_t i = 0; i < N_ROWS; i++) {
 		const struct row *r = &rows[i];
 		struct ota_package_report rep;
@@ -529,7 +530,7 @@ Test(policy, package_refusals_name_the_device_offset, .fini = release_owned)
 	pkgb_crypto_init(&c);
 	pkgb_crypto_trust(&c, key);
 	ota_trust_init(&trust);
-	cr_assert_eq(ota_trust_add_pkey(&trust, key, "test key"), 0);
+	cr_assert_eq(trust_pkey(&trust, key, "test key"), 0);
 	build(&pkg, &r, key);
 	otav_init(&v, &c.ops, &pol, NULL);
 	otav_feed(&v, pkg.data, pkg.len);
