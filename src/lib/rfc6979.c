@@ -387,7 +387,7 @@ int ota_rfc6979_sign(uint8_t **sig, size_t *siglen, EVP_PKEY *pkey,
 	if ((rc = ec_priv_get(&p, pkey)) ||
 	    (rc = drbg_init(&g, &p, digest, bn)))
 		goto out;
-	rc = ota_error(OTA_EINTERNAL, "deterministic ECDSA signing failed");
+	rc = 1; /* until signed: 1 is a failure without a message yet */
 	q = g.q;
 	k = BN_CTX_get(bn);
 	kinv = BN_CTX_get(bn);
@@ -433,6 +433,9 @@ int ota_rfc6979_sign(uint8_t **sig, size_t *siglen, EVP_PKEY *pkey,
 		goto out;
 	rc = der_encode(sig, siglen, r, s);
 out:
+	if (rc == 1)
+		rc = ota_error(OTA_EINTERNAL,
+			       "deterministic ECDSA signing failed");
 	if (k)
 		BN_clear(k);
 	if (kinv)

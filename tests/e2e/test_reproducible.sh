@@ -187,6 +187,7 @@ _assert $? "packages signed a second apart should differ (signing time)"
 
 # -------------------------------------------------------- MCUboot images
 
+# shellcheck disable=SC2317 # called through check
 mcu() { # OUT KEY
 	in_dir "$D" otatool package -q --format mcuboot --key "$2" \
 		--image app -o "$1" release.yaml
