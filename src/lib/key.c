@@ -1,6 +1,7 @@
 /* Signing keys in files or tokens, their algorithms, ids and signatures. */
 #include "key_priv.h"
 #include "pkcs11_priv.h"
+#include "rfc6979_priv.h"
 
 #include "otatool/error.h"
 #include "otatool/fileio.h"
@@ -532,6 +533,40 @@ static int sign_with_token(uint8_t **sig, size_t *siglen, struct ota_key *k,
 			       dg.bytes, dg.len, sig, siglen);
 }
 
+/*
+ * ECDSA file keys sign with k from RFC 6979 (rfc6979.c), always: the same
+ * digest and key give the same signature, as Ed25519 does, so rebuilds are
+ * byte-identical and no signature depends on the machine's RNG. Every
+ * signature is verified below before it is returned, which is what stops a
+ * fault while signing from releasing a signature that leaks the key.
+ */
+static bool is_ecdsa(enum ota_sig_alg alg)
+{
+	return alg == OTA_SIG_ECDSA_P256_SHA256 ||
+	       alg == OTA_SIG_ECDSA_P384_SHA384;
+}
+
+static int sign_ecdsa_file(uint8_t **sig, size_t *siglen, struct ota_key *k,
+			   const struct ota_digest *dg)
+{
+	int rc = ota_ecdsa_sign_deterministic(sig, siglen, k->pkey, dg);
+
+	return rc ? ota_error_wrap(rc, "%s", k->ref) : 0;
+}
+
+static int sign_ecdsa_message(uint8_t **sig, size_t *siglen, struct ota_key *k,
+			      const uint8_t *msg, size_t msglen)
+{
+	struct ota_digest dg;
+	enum ota_digest_alg d;
+	int rc;
+
+	ota_sig_alg_digest(k->alg, &d);
+	if ((rc = ota_digest_buffer(&dg, d, msg, msglen)))
+		return rc;
+	return sign_ecdsa_file(sig, siglen, k, &dg);
+}
+
 int ota_key_sign(uint8_t **sig, size_t *siglen, struct ota_key *k,
 		 const uint8_t *msg, size_t msglen)
 {
@@ -541,7 +576,9 @@ int ota_key_sign(uint8_t **sig, size_t *siglen, struct ota_key *k,
 		return ota_error(OTA_EKEY, "%s: a public key cannot sign",
 				 k->ref);
 	rc = k->p11 ? sign_with_token(sig, siglen, k, msg, msglen)
-		    : sign_with_file_key(sig, siglen, k, msg, msglen);
+	     : is_ecdsa(k->alg)
+		 ? sign_ecdsa_message(sig, siglen, k, msg, msglen)
+		 : sign_with_file_key(sig, siglen, k, msg, msglen);
 
 	if (rc)
 		return rc;
@@ -1075,6 +1112,8 @@ int ota_key_sign_digest(uint8_t **sig, size_t *siglen, struct ota_key *k,
 
 		rc = ota_pkcs11_sign(k->p11, token_mech[k->alg], nid,
 				     digest->bytes, digest->len, sig, siglen);
+	} else if (is_ecdsa(k->alg)) {
+		rc = sign_ecdsa_file(sig, siglen, k, digest);
 	} else if (k->alg == OTA_SIG_ED25519) {
 		rc = ed25519_over(sig, siglen, k->pkey, digest)
 			 ? ota_error(OTA_EKEY, "%s: signing failed", k->ref)

@@ -1,8 +1,9 @@
 # End-to-end tests of otatool diff (otatool-diff(1)): rebuilds of one
-# release carry the same signed content (and Ed25519 packages are byte for
-# byte the same with SOURCE_DATE_EPOCH, checked with cmp), while a changed
-# field, image byte or payload byte is named, for otatool packages and
-# MCUboot images. Wrong inputs are refused with their documented status.
+# release carry the same signed content (and ECDSA and Ed25519 packages
+# are byte for byte the same with SOURCE_DATE_EPOCH, checked with cmp),
+# while a changed field, image byte or payload byte is named, for otatool
+# packages and MCUboot images. Wrong inputs are refused with their
+# documented status.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 require cmp jq
@@ -42,6 +43,8 @@ pkg() { # OUT KEY [OPTIONS...]: package the release
 
 check "ECDSA package" pkg "$T/a.otapkg" "$K/p.pem"
 check "ECDSA rebuild" pkg "$T/b.otapkg" "$K/p.pem"
+check "ECDSA rebuild is byte-identical (cmp: RFC 6979)" \
+	cmp "$T/a.otapkg" "$T/b.otapkg"
 expect_exit 0 "diff: an ECDSA rebuild signs the same content" \
 	otatool diff "$T/a.otapkg" "$T/b.otapkg"
 assert_contains "$OUT" "the same signed content (otatool package)"

@@ -205,14 +205,23 @@ check "rsa3072 PKCS#1 signature verifies over the rebuilt PAE" \
 	ossl_verify rsa-pkcs1-sha256 "$K/rsa3072.pub.pem" "$T/sig.pae" \
 	"$S/file-4.sig"
 
-# ECDSA is randomised: two signatures by one key differ, and both verify.
+# ECDSA file keys sign deterministically (RFC 6979): the same manifest signed
+# twice by one key is the same envelope, byte for byte; another key signs
+# other bytes (another k), and both verify.
 check "sign the same manifest twice" \
 	otatool sign -q --key "$K/p256.pem" -o "$S/again.signed.json" "$M"
 check_signature "signed twice" "$S/again.signed.json" 0 ecdsa-p256-sha256 \
 	"$K/p256.pub.pem" "$M"
 sig_bytes "$S/again.signed.json" 0 "$S/again.sig"
-! cmp -s "$S/again.sig" "$S/file-1.sig"
-_assert $? "two ECDSA signatures are identical (no fresh nonce?)"
+check "two ECDSA signatures of one manifest by one key are identical" \
+	cmp "$S/again.sig" "$S/file-1.sig"
+check "another P-256 key signs the manifest" \
+	otatool sign -q --key "$K/p256b.pem" -o "$S/other-key.signed.json" "$M"
+check_signature "another key" "$S/other-key.signed.json" 0 ecdsa-p256-sha256 \
+	"$K/p256b.pub.pem" "$M"
+sig_bytes "$S/other-key.signed.json" 0 "$S/other-key.sig"
+! cmp -s "$S/other-key.sig" "$S/file-1.sig"
+_assert $? "another key made the same ECDSA signature"
 
 LAST_NAME="envelope format"
 E=$S/file-1.signed.json
