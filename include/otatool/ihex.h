@@ -32,6 +32,12 @@ extern "C" {
  */
 bool ota_ihex_detect(const uint8_t *head, size_t len);
 
+/*
+ * Whether the file path starts as ota_ihex_detect() says HEX does (an
+ * unreadable file is the error of ota_file_open_regular()).
+ */
+int ota_ihex_sniff(bool *is_hex, const char *path);
+
 /* One data record at its 32-bit address; non-zero stops the parse. */
 typedef int (*ota_ihex_data_fn)(void *ctx, uint32_t addr, const uint8_t *data,
 				size_t len, unsigned long line);

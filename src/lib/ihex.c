@@ -228,6 +228,27 @@ bool ota_ihex_detect(const uint8_t *head, size_t len)
 	return true;
 }
 
+int ota_ihex_sniff(bool *is_hex, const char *path)
+{
+	char head[OTA_IHEX_LINE_MAX + 2];
+	uint64_t size;
+	ssize_t n;
+	int fd, rc;
+
+	*is_hex = false;
+	if ((rc = ota_file_open_regular(&fd, &size, path)))
+		return rc;
+	do
+		n = pread(fd, head, sizeof(head), 0);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n < 0)
+		return ota_error(OTA_EINPUT, "%s: read error: %s", path,
+				 strerror(errno));
+	*is_hex = ota_ihex_detect((const uint8_t *)head, (size_t)n);
+	return 0;
+}
+
 /* ---- into a binary ---------------------------------------------------- */
 
 struct run {
