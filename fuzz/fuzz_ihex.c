@@ -8,6 +8,7 @@
  *
  * Build and run: scripts/fuzz ihex (fuzz/README.md).
  */
+#define _GNU_SOURCE
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
