@@ -16,7 +16,7 @@ _otatool_commands=(
 	'sign manifest -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file --trust-key --trust --crl --crl-required --at --allow-weak-crypto -o --output --no-image-check --json -q --quiet --export-digest --export-payload --import-signature --algorithm -h --help'
 	'keys action -t --type -k --key --public -o --output --format --pkcs11-module --json -q --quiet -h --help'
 	'chain action --cert --chain --trust-key --trust --crl --crl-required --at --allow-weak-crypto --key --pkcs11-module --json -q --quiet -h --help'
-	'package input -o --output --format -q --quiet -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file --alignment --compress --compress-image --delta-from --image --header-size --slot-size --write-align --erased-value --rom-fixed --public-key-tlv --mcuboot-dependency --build-number --encrypt-key --encrypt-keylen --hmac-sha --clear --git-dir --allow-dirty --allow-outside --trust-key --trust --crl --crl-required --at --allow-weak-crypto -h --help'
+	'package input -o --output --format -q --quiet -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file --alignment --compress --compress-image --delta-from --image --header-size --pad-header --no-pad-header --slot-size --write-align --pad --confirm --test --overwrite-only --max-sectors --max-align --output-format --hex-addr --erased-value --rom-fixed --public-key-tlv --mcuboot-dependency --build-number --encrypt-key --encrypt-keylen --hmac-sha --clear --git-dir --allow-dirty --allow-outside --trust-key --trust --crl --crl-required --at --allow-weak-crypto -h --help'
 	'verify file --trust-key --trust --crl --crl-required --at --allow-weak-crypto --hardware --counter --bootloader-version --base --decrypt-key --pkcs11-module --passphrase-file --images --json -q --quiet -h --help'
 	'inspect file --json --decrypt-key --pkcs11-module --passphrase-file -h --help'
 	'extract file -o --output --base --trust-key --trust --crl --crl-required --at --allow-weak-crypto --decrypt-key --pkcs11-module --passphrase-file -q --quiet -h --help'
@@ -74,6 +74,8 @@ _otatool_optarg()
 	--algorithm)
 		_otatool_arg='choice ecdsa-p256-sha256 ecdsa-p384-sha384 rsa-pss-sha256 rsa-pkcs1-sha256 ed25519' ;;
 	--write-align) _otatool_arg='choice 1 2 4 8 16 32' ;;
+	--max-align) _otatool_arg='choice 8 16 32' ;;
+	--output-format) _otatool_arg='choice bin hex' ;;
 	--erased-value) _otatool_arg='choice 0xff 0' ;;
 	--encrypt-keylen) _otatool_arg='choice 128 256' ;;
 	--hmac-sha) _otatool_arg='choice 256 512' ;;
@@ -82,7 +84,7 @@ _otatool_optarg()
 		--build-time | --git-commit | --git-branch | --git-tag | \
 		--at | --counter | --bootloader-version | --alignment | \
 		--compress-image | --header-size | --slot-size | \
-		--mcuboot-dependency | --build-number)
+		--mcuboot-dependency | --build-number | --max-sectors | --hex-addr)
 		_otatool_arg=text ;;
 	*) _otatool_arg= ;;
 	esac

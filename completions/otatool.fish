@@ -17,7 +17,7 @@ set -g __otatool_commands \
     'sign|sign manifests with key files or PKCS#11 tokens|manifest|key cert chain rsa-padding pkcs11-module passphrase-file trust-key trust crl crl-required at allow-weak-crypto output no-image-check json quiet export-digest export-payload import-signature algorithm help' \
     'keys|generate, list and export signing keys|keyaction|type key public output format pkcs11-module json quiet help' \
     "chain|check a signer certificate's chain to a root|chainaction|cert chain trust-key trust crl crl-required at allow-weak-crypto key pkcs11-module json quiet help" \
-    'package|build an otatool package or an MCUboot image|input|output format quiet key cert chain rsa-padding pkcs11-module passphrase-file alignment compress compress-image delta-from image header-size slot-size write-align erased-value rom-fixed public-key-tlv mcuboot-dependency build-number encrypt-key encrypt-keylen hmac-sha clear git-dir allow-dirty allow-outside trust-key trust crl crl-required at allow-weak-crypto help' \
+    'package|build an otatool package or an MCUboot image|input|output format quiet key cert chain rsa-padding pkcs11-module passphrase-file alignment compress compress-image delta-from image header-size pad-header no-pad-header slot-size write-align pad confirm test overwrite-only max-sectors max-align output-format hex-addr erased-value rom-fixed public-key-tlv mcuboot-dependency build-number encrypt-key encrypt-keylen hmac-sha clear git-dir allow-dirty allow-outside trust-key trust crl crl-required at allow-weak-crypto help' \
     'verify|verify a package, MCUboot image or signed manifest|file|trust-key trust crl crl-required at allow-weak-crypto hardware counter bootloader-version base decrypt-key pkcs11-module passphrase-file images json quiet help' \
     'inspect|show every field of a package, MCUboot image or manifest|file|json decrypt-key pkcs11-module passphrase-file help' \
     "extract|write a verified package's images out|file|output base trust-key trust crl crl-required at allow-weak-crypto decrypt-key pkcs11-module passphrase-file quiet help" \
@@ -216,6 +216,16 @@ complete -c otatool -n '__otatool_takes base' -l base -r -F -d 'the release a de
 complete -c otatool -n '__otatool_takes header-size' -l header-size -x -d 'MCUboot header area incl. padding (default 0x200)'
 complete -c otatool -n '__otatool_takes slot-size' -l slot-size -x -d 'refuse an image that does not fit the slot'
 complete -c otatool -n '__otatool_takes write-align' -l write-align -x -a '1 2 4 8 16 32' -d 'flash write alignment'
+complete -c otatool -n '__otatool_takes pad-header' -l pad-header -d 'always prepend the MCUboot header'
+complete -c otatool -n '__otatool_takes no-pad-header' -l no-pad-header -d 'the image reserves the header: refuse it if not zero'
+complete -c otatool -n '__otatool_takes pad' -l pad -d 'pad to the slot size, boot magic at the end'
+complete -c otatool -n '__otatool_takes confirm' -l confirm -d 'pad and set image_ok (a permanent upgrade)'
+complete -c otatool -n '__otatool_takes test' -l test -d 'pad, image_ok left erased (a test upgrade)'
+complete -c otatool -n '__otatool_takes overwrite-only' -l overwrite-only -d 'MCUboot built for overwrite-only upgrades'
+complete -c otatool -n '__otatool_takes max-sectors' -l max-sectors -x -d 'sectors in the swap status (default 128)'
+complete -c otatool -n '__otatool_takes max-align' -l max-align -x -a '8 16 32' -d 'BOOT_MAX_ALIGN'
+complete -c otatool -n '__otatool_takes output-format' -l output-format -x -a 'bin hex' -d 'MCUboot image output format'
+complete -c otatool -n '__otatool_takes hex-addr' -l hex-addr -x -d 'address of the HEX output'
 complete -c otatool -n '__otatool_takes erased-value' -l erased-value -x -a '0xff 0' -d 'value of erased flash'
 complete -c otatool -n '__otatool_takes rom-fixed' -l rom-fixed -d 'the load address is a fixed flash address'
 complete -c otatool -n '__otatool_takes public-key-tlv' -l public-key-tlv -d 'embed the public key, not its hash'

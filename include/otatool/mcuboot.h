@@ -48,10 +48,34 @@ struct ota_mcuboot_dep {
 	struct ota_mcuboot_version min_version;
 };
 
+/* Where the header goes (otatool-mcuboot(5), "RESERVED HEADER"). */
+enum ota_mcuboot_header_mode {
+	/* Into the image's first header_size bytes when they are all zero
+	 * (a Zephyr build that reserves it), else prepended. */
+	OTA_MCUBOOT_HEADER_AUTO,
+	OTA_MCUBOOT_HEADER_PREPEND,  /* always prepended (imgtool --pad-header)
+				      */
+	OTA_MCUBOOT_HEADER_RESERVED, /* always into the image; refused when
+				      * its first bytes are not all zero */
+};
+
+/* What ota_mcuboot_write() did, for the CLI's note and --json. */
+struct ota_mcuboot_result {
+	bool header_reserved; /* the header went into the image's zeros */
+	bool input_hex;       /* the input was Intel HEX */
+	uint32_t input_base;  /* its lowest address */
+	bool output_hex;
+	uint32_t output_base;  /* the HEX output's first address */
+	uint32_t img_size;     /* the header's img_size */
+	uint64_t size;         /* the image, with its padding to the slot */
+	uint32_t trailer_size; /* 0 unless padded */
+};
+
 struct ota_mcuboot_opts {
 	struct ota_mcuboot_version version;
-	uint16_t header_size;  /* default 0x200; at least 32 */
-	uint32_t slot_size;    /* 0: no check; else image + swap trailer fit */
+	uint16_t header_size; /* default 0x200; at least 32 */
+	enum ota_mcuboot_header_mode header_mode;
+	uint32_t slot_size;    /* 0: no check; else image + trailer fit */
 	uint8_t erased_value;  /* header padding: 0xff or 0, as given (MCUboot
 				* usually 0xff: set it, a zeroed struct is 0) */
 	uint32_t align;        /* flash write alignment 1..32 (fit check);
@@ -78,6 +102,29 @@ struct ota_mcuboot_opts {
 	const struct ota_recipient *encrypt_to;
 	unsigned encrypt_bits;
 	bool encrypt_clear;
+	/*
+	 * The image trailer (otatool/mcuboot_trailer.h), for the slot-size
+	 * check and padding: BOOT_MAX_ALIGN (0: max(8, align)), sectors (0:
+	 * 128), overwrite-only. pad fills the slot (needs slot_size) with
+	 * the erased value and the boot magic at its end (a test upgrade);
+	 * confirm also sets image_ok (not in overwrite-only, as imgtool);
+	 * test writes image_ok's erased field into HEX output (imgtool's
+	 * --test). confirm and test imply pad.
+	 */
+	uint32_t max_align;
+	uint32_t max_sectors;
+	bool overwrite_only;
+	bool pad, confirm, test;
+	/*
+	 * Intel HEX: an input is recognised by content and its bytes signed
+	 * (otatool/ihex.h). hex_output writes the image as HEX at hex_addr
+	 * when has_hex_addr, else at the input HEX's address (less the
+	 * header when it was prepended); a raw input needs hex_addr.
+	 */
+	bool hex_output;
+	bool has_hex_addr;
+	uint32_t hex_addr;
+	struct ota_mcuboot_result *result; /* optional, filled on success */
 };
 
 /*

@@ -15,9 +15,11 @@
 #include "otatool/timestamp.h"
 #include "otatool/trust.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define MAX_COMPRESS 32
@@ -59,10 +61,35 @@ static const struct cli_opt_spec opts[] = {
 		  "one, else the application image)"),
 	CLI_VALUE("header-size", 0, "N", CLI_FILE_NONE,
 		  "header area incl. padding (default 0x200)"),
+	CLI_FLAG("pad-header", 0,
+		 "always prepend the header (default: into the\n"
+		 "image's first N bytes when they are all zero)"),
+	CLI_FLAG("no-pad-header", 0,
+		 "the image reserves the header: refuse it when\n"
+		 "its first N bytes are not all zero"),
 	CLI_VALUE("slot-size", 0, "N", CLI_FILE_NONE,
 		  "refuse an image that does not fit the slot"),
 	CLI_VALUE("write-align", 0, "N", CLI_FILE_NONE,
 		  "flash write alignment 1..32 (default 8)"),
+	CLI_FLAG("pad", 0,
+		 "pad to --slot-size, boot magic at the end (a\n"
+		 "test upgrade)"),
+	CLI_FLAG("confirm", 0, "pad and set image_ok (a permanent upgrade)"),
+	CLI_FLAG("test", 0, "pad, image_ok left erased (a test upgrade)"),
+	CLI_FLAG("overwrite-only", 0,
+		 "MCUboot built for overwrite-only upgrades: its\n"
+		 "smaller trailer"),
+	CLI_VALUE("max-sectors", 0, "N", CLI_FILE_NONE,
+		  "sectors in the swap status (default 128)"),
+	CLI_VALUE("max-align", 0, "N", CLI_FILE_NONE,
+		  "BOOT_MAX_ALIGN: 8, 16 or 32 (default: the larger\n"
+		  "of 8 and --write-align)"),
+	CLI_VALUE("output-format", 0, "FMT", CLI_FILE_NONE,
+		  "bin, or hex for Intel HEX (default: hex when\n"
+		  "OUTPUT ends in .hex)"),
+	CLI_VALUE("hex-addr", 0, "ADDR", CLI_FILE_NONE,
+		  "address of the HEX output (default: the HEX\n"
+		  "input's, less a prepended header)"),
 	CLI_VALUE("erased-value", 0, "V", CLI_FILE_NONE, "0xff (default) or 0"),
 	CLI_FLAG("rom-fixed", 0, "the load address is a fixed flash address"),
 	CLI_FLAG("public-key-tlv", 0, "embed the public key, not its hash"),
@@ -105,10 +132,12 @@ static const struct cli_spec spec = { "package", opts, CLI_FILE_IN, 0 };
 static const char *const otatool_only[] = { "alignment", "compress",
 					    "compress-image", "delta-from" };
 static const char *const mcuboot_only[] = {
-	"image",        "header-size", "slot-size",      "write-align",
-	"erased-value", "rom-fixed",   "public-key-tlv", "mcuboot-dependency",
-	"build-number", "encrypt-key", "encrypt-keylen", "hmac-sha",
-	"clear",
+	"image",        "header-size",   "slot-size",      "write-align",
+	"erased-value", "rom-fixed",     "public-key-tlv", "mcuboot-dependency",
+	"build-number", "encrypt-key",   "encrypt-keylen", "hmac-sha",
+	"clear",        "pad-header",    "no-pad-header",  "pad",
+	"confirm",      "test",          "overwrite-only", "max-sectors",
+	"max-align",    "output-format", "hex-addr",
 };
 
 struct package_args {
@@ -126,6 +155,7 @@ struct package_args {
 	const char *encrypt_key;
 	unsigned hmac_bits;
 	struct ota_recipient *recipient;
+	struct ota_mcuboot_result result;
 };
 
 /* The manifest: resolved from a release file, or read from a manifest. */
@@ -198,6 +228,43 @@ static int package_otatool(struct package_args *a, struct ota_manifest *m)
 	return rc;
 }
 
+/* Where the header went, what was read and written: one note each. */
+static void print_layout(const struct package_args *a)
+{
+	const struct ota_mcuboot_result *r = &a->result;
+	const struct ota_mcuboot_opts *o = &a->mopts;
+
+	if (r->input_hex)
+		fprintf(stderr,
+			"otatool: package: input: Intel HEX, %" PRIu32
+			" bytes from 0x%08" PRIx32 "\n",
+			r->img_size + (r->header_reserved ? o->header_size : 0),
+			r->input_base);
+	fprintf(stderr,
+		r->header_reserved
+		    ? "otatool: package: header: into the image's reserved "
+		      "%u zero bytes (imgtool without --pad-header)\n"
+		    : "otatool: package: header: %u bytes prepended "
+		      "(imgtool --pad-header)\n",
+		(unsigned)o->header_size);
+	if (r->trailer_size)
+		fprintf(
+		    stderr,
+		    "otatool: package: trailer: padded to the %" PRIu32
+		    "-byte slot, boot magic%s (%s; %" PRIu32 "-byte trailer)\n",
+		    o->slot_size,
+		    o->confirm && !o->overwrite_only ? ", image_ok set" : "",
+		    o->overwrite_only ? "an overwrite-only upgrade"
+		    : o->confirm      ? "a permanent upgrade"
+				      : "a test upgrade",
+		    r->trailer_size);
+	if (r->output_hex)
+		fprintf(stderr,
+			"otatool: package: output: Intel HEX from "
+			"0x%08" PRIx32 "\n",
+			r->output_base);
+}
+
 static int package_mcuboot(struct package_args *a, struct ota_manifest *m,
 			   struct cli_progress *progress)
 {
@@ -209,9 +276,13 @@ static int package_mcuboot(struct package_args *a, struct ota_manifest *m,
 			return rc;
 		a->mopts.encrypt_to = a->recipient;
 	}
-	return ota_mcuboot_write_release(a->output, m, a->input, a->image,
-					 a->build_number, a->signers, &a->mopts,
-					 cli_progress_cb, progress);
+	if ((rc = ota_mcuboot_write_release(
+		 a->output, m, a->input, a->image, a->build_number, a->signers,
+		 &a->mopts, cli_progress_cb, progress)))
+		return rc;
+	if (!a->quiet)
+		print_layout(a);
+	return 0;
 }
 
 /* A bad option value is a usage error (exit 2), naming the option. */
@@ -309,6 +380,70 @@ static int parse_encrypt_opts(struct package_args *a, const struct cli_args *p)
 	return 0;
 }
 
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcasecmp(s + n - k, suffix) == 0;
+}
+
+/* Header placement, the trailer and HEX output (otatool-mcuboot(5)). */
+static int parse_layout_opts(struct package_args *a, const struct cli_args *p)
+{
+	const char *v, *out = cli_value(p, "output");
+	uint64_t n;
+	int rc;
+
+	if (cli_flag(p, "pad-header") && cli_flag(p, "no-pad-header"))
+		return cli_usage_error("package", "--pad-header and "
+						  "--no-pad-header contradict");
+	a->mopts.header_mode =
+	    cli_flag(p, "pad-header")      ? OTA_MCUBOOT_HEADER_PREPEND
+	    : cli_flag(p, "no-pad-header") ? OTA_MCUBOOT_HEADER_RESERVED
+					   : OTA_MCUBOOT_HEADER_AUTO;
+	a->mopts.pad = cli_flag(p, "pad");
+	a->mopts.confirm = cli_flag(p, "confirm");
+	a->mopts.test = cli_flag(p, "test");
+	if (a->mopts.confirm && a->mopts.test)
+		return cli_usage_error("package",
+				       "--confirm and --test contradict");
+	a->mopts.overwrite_only = cli_flag(p, "overwrite-only");
+	if ((v = cli_value(p, "max-sectors"))) {
+		if ((rc = parse_number(&n, v, 65536, "--max-sectors")))
+			return rc;
+		if (n == 0)
+			return cli_usage_error("package",
+					       "--max-sectors: at least 1");
+		a->mopts.max_sectors = (uint32_t)n;
+	}
+	if ((v = cli_value(p, "max-align"))) {
+		if (strcmp(v, "8") && strcmp(v, "16") && strcmp(v, "32"))
+			return cli_usage_error(
+			    "package", "--max-align %s: 8, 16 or 32", v);
+		a->mopts.max_align = (uint32_t)strtoul(v, NULL, 10);
+	}
+	v = cli_value(p, "output-format");
+	if (v && strcmp(v, "bin") && strcmp(v, "hex"))
+		return cli_usage_error("package",
+				       "--output-format: '%s' is not bin or "
+				       "hex",
+				       v);
+	a->mopts.hex_output = v ? strcmp(v, "hex") == 0
+				: a->mcuboot && out && ends_with(out, ".hex");
+	if ((v = cli_value(p, "hex-addr"))) {
+		if ((rc = parse_number(&n, v, UINT32_MAX, "--hex-addr")))
+			return rc;
+		if (!a->mopts.hex_output)
+			return cli_usage_error("package",
+					       "--hex-addr is for HEX output "
+					       "(--output-format hex)");
+		a->mopts.has_hex_addr = true;
+		a->mopts.hex_addr = (uint32_t)n;
+	}
+	a->mopts.result = &a->result;
+	return 0;
+}
+
 /* The MCUboot format's options. */
 static int parse_mcuboot_opts(struct package_args *a, const struct cli_args *p)
 {
@@ -362,6 +497,8 @@ static int parse_mcuboot_opts(struct package_args *a, const struct cli_args *p)
 			return rc;
 		a->build_number = (int64_t)n;
 	}
+	if ((rc = parse_layout_opts(a, p)))
+		return rc;
 	return parse_encrypt_opts(a, p);
 }
 

@@ -2,6 +2,7 @@
 #include "otatool/detect.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
+#include "otatool/ihex.h"
 #include "otatool/mcuboot.h"
 #include "otatool/package.h"
 
@@ -12,7 +13,7 @@
 
 int ota_detect_artifact(enum ota_artifact *out, const char *path)
 {
-	uint8_t head[16];
+	uint8_t head[OTA_IHEX_LINE_MAX + 2]; /* a whole first HEX record */
 	uint64_t size = 0;
 	ssize_t n;
 	size_t i = 0;
@@ -39,6 +40,12 @@ int ota_detect_artifact(enum ota_artifact *out, const char *path)
 		*out = OTA_ARTIFACT_MANIFEST;
 		return 0;
 	}
+	if (ota_ihex_detect(head, (size_t)n))
+		return ota_error(OTA_EINPUT,
+				 "%s: Intel HEX text: verify, inspect and "
+				 "extract read binary images; convert it "
+				 "(objcopy -I ihex -O binary --gap-fill 0xff)",
+				 path);
 	return ota_error(OTA_EINPUT,
 			 "%s: neither an otatool package, an MCUboot image nor "
 			 "a manifest (%s)",

@@ -11,7 +11,9 @@
 #include "otatool/error.h"
 #include "otatool/fileio.h"
 #include "otatool/hex.h"
+#include "otatool/ihex.h"
 #include "otatool/manifest.h"
+#include "otatool/mcuboot_trailer.h"
 #include "otatool/output.h"
 #include "otatool/signer.h"
 
@@ -69,44 +71,30 @@ enum tlv_type {
 #define SEC_CNT_LEN    4
 #define DEPENDENCY_LEN 12
 
-/*
- * The image trailer MCUboot keeps at the end of a slot for the default
- * swap modes, as imgtool 2.x's _trailer_size() computes it without
- * encryption: a swap status area of 128 sectors x 3 entries x write size,
- * four flag fields (image_ok, copy_done, swap_info, swap_size) of max_align
- * bytes each, and the 16-byte magic rounded up to max_align, where
- * max_align = max(8, align). An encrypted image's trailer also keeps
- * the content key for both slots, each rounded up to max_align: MCUboot's
- * BOOT_ENC_KEY_SIZE (16, or 32 for AES-256; imgtool counts 16 either way).
- */
-#define TRAILER_MAX_SECTORS 128
-#define TRAILER_MIN_ALIGN   8
-#define BOOT_MAGIC_LEN      16
-
-static const uint8_t boot_magic[BOOT_MAGIC_LEN] = {
-	0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f,
-	0x35, 0x52, 0x50, 0x0f, 0x2c, 0xb6, 0x79, 0x80,
-};
-
-/* With max_align != 8 imgtool writes this after a u16 max_align. */
-static const uint8_t boot_magic_aligned[BOOT_MAGIC_LEN - 2] = {
-	0x2d, 0xe1, 0x5d, 0x29, 0x41, 0x0b, 0x8d,
-	0x77, 0x67, 0x9c, 0x11, 0x0f, 0x1f, 0x8a,
-};
-
 static uint64_t align_up(uint64_t n, uint64_t align)
 {
 	return (n + align - 1) & ~(align - 1);
 }
 
-static uint32_t trailer_size(uint32_t align, uint32_t enc_keylen)
+/*
+ * The image trailer (mcuboot_trailer.c) in the options' mode. An
+ * encrypted image's trailer keeps both slots' content keys: MCUboot's
+ * BOOT_ENC_KEY_SIZE, 16 or 32 for AES-256 (imgtool counts 16 either way,
+ * so the fit check here is the stricter one).
+ */
+static struct ota_mcuboot_trailer_opts
+trailer_opts(const struct ota_mcuboot_opts *o, uint32_t align,
+	     unsigned enc_bits)
 {
-	uint32_t max_align =
-	    align > TRAILER_MIN_ALIGN ? align : TRAILER_MIN_ALIGN;
+	struct ota_mcuboot_trailer_opts t = {
+		.align = align,
+		.max_align = o->max_align,
+		.max_sectors = o->max_sectors,
+		.overwrite_only = o->overwrite_only,
+		.enc_keylen = enc_bits / 8,
+	};
 
-	return TRAILER_MAX_SECTORS * 3 * align + 4 * max_align +
-	       (uint32_t)align_up(BOOT_MAGIC_LEN, max_align) +
-	       (enc_keylen ? 2 * (uint32_t)align_up(enc_keylen, max_align) : 0);
+	return t;
 }
 
 /* AES-CTR works on 16-byte blocks; imgtool pads an encrypted payload. */
@@ -385,6 +373,9 @@ static size_t build_protected(uint8_t *p, const struct ota_mcuboot_opts *o)
 static int check_opts(const struct ota_mcuboot_opts *o, uint16_t *hdr_size,
 		      uint32_t *align)
 {
+	struct ota_mcuboot_trailer_opts t;
+	int rc;
+
 	*hdr_size = o->header_size ? o->header_size : HDR_DEFAULT_SIZE;
 	*align = o->align ? o->align : 1;
 	if (*hdr_size < HDR_LEN)
@@ -411,16 +402,25 @@ static int check_opts(const struct ota_mcuboot_opts *o, uint16_t *hdr_size,
 		return ota_error(OTA_EINPUT,
 				 "%zu dependencies: at most %d fit an image",
 				 o->n_deps, OTA_MCUBOOT_MAX_DEPS);
+	t = trailer_opts(o, *align, 0);
+	if ((rc = ota_mcuboot_trailer_check(&t, NULL)))
+		return rc;
+	if ((o->pad || o->confirm || o->test) && o->slot_size == 0)
+		return ota_error(OTA_EUSAGE,
+				 "padding to the slot (--pad, --confirm, "
+				 "--test) needs the slot size (--slot-size)");
 	return 0;
 }
 
+/* padding: the header area after the 32 bytes (erased, or the zeros an
+ * image reserved). */
 static void build_header(uint8_t *h, const struct ota_mcuboot_opts *o,
-			 uint16_t hdr_size, uint16_t prot_size,
+			 uint8_t padding, uint16_t hdr_size, uint16_t prot_size,
 			 uint32_t img_size, unsigned enc_bits)
 {
 	uint32_t flags = 0;
 
-	memset(h, o->erased_value, hdr_size);
+	memset(h, padding, hdr_size);
 	if (o->has_load_address)
 		flags = o->rom_fixed ? F_ROM_FIXED : F_RAM_LOAD;
 	if (enc_bits)
@@ -435,27 +435,112 @@ static void build_header(uint8_t *h, const struct ota_mcuboot_opts *o,
 	put32(h + 28, 0);
 }
 
-/* Checks the slot fit before anything is read (see trailer_size()). */
-static int check_slot(uint64_t total, uint32_t align, uint32_t slot_size,
-		      uint32_t enc_keylen)
+/*
+ * Checks the slot fit before anything is read: the image aligned to the
+ * write size, then the trailer of the mode (mcuboot_trailer.c).
+ */
+static int check_slot(uint64_t total, uint32_t align,
+		      const struct ota_mcuboot_opts *o, unsigned enc_bits)
 {
+	struct ota_mcuboot_trailer_opts t = trailer_opts(o, align, enc_bits);
 	uint64_t need;
 	uint32_t trailer;
 
-	if (slot_size == 0)
+	if (o->slot_size == 0)
 		return 0;
-	trailer = trailer_size(align, enc_keylen);
+	trailer = ota_mcuboot_trailer_size(&t);
 	need = align_up(total, align) + trailer;
-	if (need > slot_size)
+	if (need > o->slot_size)
 		return ota_error(OTA_EINPUT,
 				 "image of %" PRIu64 " bytes (%" PRIu64
 				 " aligned to %" PRIu32 ") plus MCUboot's "
-				 "%" PRIu32 "-byte image trailer needs %" PRIu64
-				 " bytes: %" PRIu64 " more than the slot size "
-				 "%" PRIu32,
+				 "%" PRIu32 "-byte image trailer (%s) needs "
+				 "%" PRIu64 " bytes: %" PRIu64 " more than the "
+				 "slot size %" PRIu32,
 				 total, align_up(total, align), align, trailer,
-				 need, need - slot_size, slot_size);
+				 o->overwrite_only ? "overwrite-only"
+						   : "swap status and flags",
+				 need, need - o->slot_size, o->slot_size);
 	return 0;
+}
+
+/* Where the image goes: the output file, or HEX records into it. */
+struct sink {
+	struct ota_output *out;
+	bool hex;
+	struct ota_ihex_writer w;
+	uint64_t base;    /* HEX: the address of the image's first byte */
+	uint64_t written; /* bytes of the image so far */
+};
+
+static int sink_output(void *ctx, const void *text, size_t len)
+{
+	return ota_output_write(ctx, text, len);
+}
+
+static int sink_write(struct sink *k, const void *data, size_t len)
+{
+	int rc =
+	    k->hex ? ota_ihex_writer_put(&k->w, k->base + k->written, data, len)
+		   : ota_output_write(k->out, data, len);
+
+	if (rc == 0)
+		k->written += len;
+	return rc;
+}
+
+/* The erased value up to offset end of the image. */
+static int sink_fill(struct sink *k, uint8_t *buf, uint8_t erased, uint64_t end)
+{
+	int rc;
+
+	memset(buf, erased, MCUBOOT_BUFSIZE);
+	while (k->written < end) {
+		size_t n = end - k->written < MCUBOOT_BUFSIZE
+			       ? (size_t)(end - k->written)
+			       : MCUBOOT_BUFSIZE;
+
+		if ((rc = sink_write(k, buf, n)))
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * imgtool --pad: the erased value to the end of the slot, the boot magic
+ * in its last 16 bytes and, with --confirm outside overwrite-only mode,
+ * image_ok = 0x01. Into HEX, as imgtool writes it: no fill, only the
+ * image_ok field (--confirm or --test) and the magic at their addresses.
+ */
+static int pad_slot(struct sink *k, const struct ota_mcuboot_opts *o,
+		    uint32_t align, uint8_t *buf)
+{
+	uint8_t magic[OTA_MCUBOOT_BOOT_MAGIC_LEN], flag = 0x01;
+	uint64_t slot = o->slot_size, magic_at = slot - sizeof(magic), ok_at;
+	uint32_t max_align;
+	bool flag_field = (o->confirm || o->test) && !o->overwrite_only;
+	int rc;
+
+	max_align = o->max_align ? o->max_align : align > 8 ? align : 8;
+	ok_at = slot - ota_mcuboot_image_ok_from_end(max_align);
+	ota_mcuboot_boot_magic(magic, max_align);
+	if (k->hex) {
+		memset(buf, o->erased_value, max_align);
+		if (o->confirm)
+			buf[0] = 0x01;
+		if (flag_field && (rc = ota_ihex_writer_put(
+				       &k->w, k->base + ok_at, buf, max_align)))
+			return rc;
+		return ota_ihex_writer_put(&k->w, k->base + magic_at, magic,
+					   sizeof(magic));
+	}
+	if (o->confirm && !o->overwrite_only &&
+	    ((rc = sink_fill(k, buf, o->erased_value, ok_at)) ||
+	     (rc = sink_write(k, &flag, 1))))
+		return rc;
+	if ((rc = sink_fill(k, buf, o->erased_value, magic_at)))
+		return rc;
+	return sink_write(k, magic, sizeof(magic));
 }
 
 /*
@@ -463,10 +548,10 @@ static int check_slot(uint64_t total, uint32_t align, uint32_t slot_size,
  * ctr when it encrypts), then pad zero bytes, and makes sure the file
  * still has the size it had when the header was made.
  */
-static int copy_payload(struct ota_output *o, EVP_MD_CTX *md,
-			struct ota_ctr *ctr, int fd, uint8_t *buf,
-			const char *path, uint32_t img_size, size_t pad,
-			ota_progress_fn progress, void *progress_ctx)
+static int copy_payload(struct sink *o, EVP_MD_CTX *md, struct ota_ctr *ctr,
+			int fd, uint8_t *buf, const char *path,
+			uint32_t img_size, size_t pad, ota_progress_fn progress,
+			void *progress_ctx)
 {
 	uint8_t zeros[ENC_PAD] = { 0 };
 	uint64_t done = 0;
@@ -492,7 +577,7 @@ static int copy_payload(struct ota_output *o, EVP_MD_CTX *md,
 					 path, done, img_size);
 		if ((rc = hash_update(md, buf, (size_t)n)) ||
 		    (ctr && (rc = ota_ctr_update(ctr, buf, buf, (size_t)n))) ||
-		    (rc = ota_output_write(o, buf, (size_t)n)))
+		    (rc = sink_write(o, buf, (size_t)n)))
 			return rc;
 		done += (uint64_t)n;
 		if (progress)
@@ -500,7 +585,7 @@ static int copy_payload(struct ota_output *o, EVP_MD_CTX *md,
 	}
 	if (pad && ((rc = hash_update(md, zeros, pad)) ||
 		    (ctr && (rc = ota_ctr_update(ctr, zeros, zeros, pad))) ||
-		    (rc = ota_output_write(o, zeros, pad))))
+		    (rc = sink_write(o, zeros, pad))))
 		return rc;
 	n = read_full(fd, buf, 1);
 	if (n < 0)
@@ -560,13 +645,119 @@ static int encrypt_setup(struct ota_ctr **ctr, uint8_t wrapped[OTA_WRAP_MAX],
 	return rc;
 }
 
+/* The first bytes looked at: a whole HEX record of 255 data bytes. */
+#define SNIFF_LEN (OTA_IHEX_LINE_MAX + 2)
+
+/*
+ * The image to sign: the file itself, or, when its content is Intel HEX,
+ * its bytes converted into an unlinked temporary file (r->input_hex).
+ */
+static int open_input(int *fd, uint64_t *size, struct ota_mcuboot_result *r,
+		      const char *path)
+{
+	uint8_t head[SNIFF_LEN];
+	struct ota_ihex_image ih;
+	struct stat st;
+	ssize_t n;
+	int rc;
+
+	if ((rc = open_regular(fd, &st, path)))
+		return rc;
+	*size = (uint64_t)st.st_size;
+	n = pread(*fd, head, sizeof(head), 0);
+	if (n <= 0 || !ota_ihex_detect(head, (size_t)n))
+		return 0;
+	close(*fd);
+	if ((rc = ota_ihex_to_binary(fd, &ih, path)))
+		return rc;
+	r->input_hex = true;
+	r->input_base = ih.base;
+	*size = ih.size;
+	return 0;
+}
+
+/*
+ * Whether the header goes into the image's first hdr_size bytes: they
+ * must all be zero (what imgtool demands without --pad-header), and a
+ * payload must follow. The file is left at the payload.
+ */
+static int place_header(bool *reserved, int fd, uint64_t size,
+			uint16_t hdr_size, enum ota_mcuboot_header_mode mode,
+			const char *path, uint8_t *buf)
+{
+	ssize_t n = 0;
+	size_t nonzero = 0;
+
+	*reserved = false;
+	if (mode == OTA_MCUBOOT_HEADER_PREPEND)
+		return 0;
+	if (size > hdr_size) {
+		n = pread(fd, buf, hdr_size, 0);
+		if (n != hdr_size)
+			return ota_error(OTA_EINPUT, "%s: read error: %s", path,
+					 n < 0 ? strerror(errno)
+					       : "short read");
+		while (nonzero < hdr_size && buf[nonzero] == 0)
+			nonzero++;
+		*reserved = nonzero == hdr_size;
+	}
+	if (mode == OTA_MCUBOOT_HEADER_RESERVED && !*reserved) {
+		if (size <= hdr_size)
+			return ota_error(OTA_EINPUT,
+					 "%s: %" PRIu64 " bytes: no payload "
+					 "after a reserved %u-byte header",
+					 path, size, hdr_size);
+		return ota_error(OTA_EINPUT,
+				 "%s: offset %zu: byte 0x%02x: the first %u "
+				 "bytes are not all zero, so the image "
+				 "reserves no header (without --no-pad-header "
+				 "one is prepended)",
+				 path, nonzero, buf[nonzero], hdr_size);
+	}
+	if (*reserved && lseek(fd, hdr_size, SEEK_SET) != hdr_size)
+		return ota_error(OTA_EINPUT, "%s: seek: %s", path,
+				 strerror(errno));
+	return 0;
+}
+
+/* Where HEX output starts: given, or where the input HEX put the image. */
+static int hex_base(uint64_t *base, const struct ota_mcuboot_opts *o,
+		    const struct ota_mcuboot_result *r, uint16_t hdr_size,
+		    uint64_t span, const char *path)
+{
+	if (o->has_hex_addr)
+		*base = o->hex_addr;
+	else if (!r->input_hex)
+		return ota_error(OTA_EUSAGE,
+				 "%s: a raw binary has no address: HEX output "
+				 "needs --hex-addr",
+				 path);
+	else if (r->header_reserved)
+		*base = r->input_base;
+	else if (r->input_base < hdr_size)
+		return ota_error(OTA_EINPUT,
+				 "%s: the HEX data starts at 0x%08" PRIx32
+				 ", below the %u-byte header prepended to it: "
+				 "give --hex-addr (or reserve the header)",
+				 path, r->input_base, hdr_size);
+	else
+		*base = r->input_base - hdr_size;
+	if (*base + span > (uint64_t)UINT32_MAX + 1)
+		return ota_error(OTA_EINPUT,
+				 "%s: %" PRIu64 " bytes at 0x%08" PRIx64
+				 " run past the 4 GiB HEX address space",
+				 path, span, *base);
+	return 0;
+}
+
 int ota_mcuboot_write(const char *out_path, const char *image_path,
 		      const struct ota_signers *signer,
 		      const struct ota_mcuboot_opts *opts,
 		      ota_progress_fn progress, void *progress_ctx)
 {
 	struct ota_key *key = ota_signers_key(signer, 0);
-	struct ota_output *out = NULL;
+	struct sink sink = { 0 };
+	struct ota_mcuboot_result r = { 0 };
 	struct ota_ctr *ctr = NULL;
 	EVP_MD_CTX *md = NULL;
 	uint8_t *buf = NULL, *der = NULL, *sig = NULL, *unprot = NULL;
@@ -578,8 +769,8 @@ int ota_mcuboot_write(const char *out_path, const char *image_path,
 	unsigned enc_bits = 0;
 	uint16_t hdr_size;
 	uint32_t align;
-	uint64_t total_max, img_size;
-	struct stat st;
+	uint64_t total_max, img_size, in_size, payload_size;
+	bool padded;
 	int fd = -1, rc, sig_max;
 
 	if (!opts)
@@ -617,19 +808,27 @@ int ota_mcuboot_write(const char *out_path, const char *image_path,
 		goto out;
 	}
 
-	if ((rc = open_regular(&fd, &st, image_path)))
+	if ((rc = open_input(&fd, &in_size, &r, image_path)))
 		goto out;
-	img_size = (uint64_t)st.st_size;
+	if (!(buf = malloc(MCUBOOT_BUFSIZE))) {
+		rc = ota_error(OTA_EINTERNAL, "out of memory");
+		goto out;
+	}
+	if ((rc = place_header(&r.header_reserved, fd, in_size, hdr_size,
+			       opts->header_mode, image_path, buf)))
+		goto out;
+	payload_size = r.header_reserved ? in_size - hdr_size : in_size;
+	img_size = payload_size;
 	if (enc_bits && img_size % ENC_PAD)
 		pad = ENC_PAD - (size_t)(img_size % ENC_PAD);
 	img_size += pad;
-	if (st.st_size == 0 || img_size > UINT32_MAX) {
+	if (payload_size == 0 || img_size > UINT32_MAX) {
 		rc = ota_error(OTA_EINPUT,
 			       "%s: %s (MCUboot's img_size is a 32-bit field "
 			       "and an image needs a payload)",
 			       image_path,
-			       st.st_size == 0 ? "empty file"
-					       : "larger than 4 GiB - 1");
+			       payload_size == 0 ? "empty file"
+						 : "larger than 4 GiB - 1");
 		goto out;
 	}
 	/*
@@ -645,31 +844,36 @@ int ota_mcuboot_write(const char *out_path, const char *image_path,
 			       image_path);
 		goto out;
 	}
-	if ((rc =
-		 check_slot(total_max, align, opts->slot_size, enc_bits / 8))) {
+	if ((rc = check_slot(total_max, align, opts, enc_bits))) {
 		ota_error_wrap(rc, "%s", image_path);
 		goto out;
 	}
+	padded = opts->pad || opts->confirm || opts->test;
+	if (opts->hex_output &&
+	    (rc = hex_base(&sink.base, opts, &r, hdr_size,
+			   padded ? opts->slot_size : total_max, image_path)))
+		goto out;
 
-	buf = malloc(MCUBOOT_BUFSIZE);
 	unprot = malloc(unprot_max);
 	md = EVP_MD_CTX_new();
-	if (!buf || !unprot || !md ||
-	    !EVP_DigestInit_ex(md, evp_md(alg.hash), NULL)) {
+	if (!unprot || !md || !EVP_DigestInit_ex(md, evp_md(alg.hash), NULL)) {
 		rc = ota_error(OTA_EINTERNAL, "out of memory");
 		goto out;
 	}
-	if ((rc = ota_output_open(&out, out_path, 0644, 0)))
+	if ((rc = ota_output_open(&sink.out, out_path, 0644, 0)))
 		goto out;
-	build_header(buf, opts, hdr_size, (uint16_t)prot_len,
-		     (uint32_t)img_size, enc_bits);
+	sink.hex = opts->hex_output;
+	ota_ihex_writer_init(&sink.w, sink_output, sink.out);
+	build_header(buf, opts, r.header_reserved ? 0 : opts->erased_value,
+		     hdr_size, (uint16_t)prot_len, (uint32_t)img_size,
+		     enc_bits);
 	if ((rc = hash_update(md, buf, hdr_size)) ||
-	    (rc = ota_output_write(out, buf, hdr_size)) ||
-	    (rc = copy_payload(out, md, ctr, fd, buf, image_path,
-			       (uint32_t)st.st_size, pad, progress,
+	    (rc = sink_write(&sink, buf, hdr_size)) ||
+	    (rc = copy_payload(&sink, md, ctr, fd, buf, image_path,
+			       (uint32_t)payload_size, pad, progress,
 			       progress_ctx)) ||
 	    (rc = hash_update(md, prot, prot_len)) ||
-	    (rc = ota_output_write(out, prot, prot_len)) ||
+	    (rc = sink_write(&sink, prot, prot_len)) ||
 	    (rc = hash_final(&digest, md, alg.hash)) ||
 	    (rc = ota_key_sign_digest(&sig, &sig_len, key, &digest)))
 		goto out;
@@ -693,12 +897,28 @@ int ota_mcuboot_write(const char *out_path, const char *image_path,
 			    wrapped, wrapped_len);
 	put16(unprot, TLV_INFO_MAGIC);
 	put16(unprot + 2, (uint16_t)n);
-	if ((rc = ota_output_write(out, unprot, n)))
+	if ((rc = sink_write(&sink, unprot, n)))
 		goto out;
-	rc = ota_output_commit(out);
-	out = NULL;
+	r.img_size = (uint32_t)img_size;
+	r.size = padded ? opts->slot_size : sink.written;
+	if (padded) {
+		struct ota_mcuboot_trailer_opts t =
+		    trailer_opts(opts, align, enc_bits);
+
+		r.trailer_size = ota_mcuboot_trailer_size(&t);
+		if ((rc = pad_slot(&sink, opts, align, buf)))
+			goto out;
+	}
+	if (sink.hex && (rc = ota_ihex_writer_finish(&sink.w)))
+		goto out;
+	r.output_hex = sink.hex;
+	r.output_base = (uint32_t)sink.base;
+	rc = ota_output_commit(sink.out);
+	sink.out = NULL;
+	if (rc == 0 && opts->result)
+		*opts->result = r;
 out:
-	ota_output_abort(out);
+	ota_output_abort(sink.out);
 	ota_ctr_free(ctr);
 	EVP_MD_CTX_free(md);
 	if (fd >= 0)
@@ -1165,19 +1385,14 @@ static int parse_unprotected(struct ota_mcuboot_info *info, struct vstate *s)
  */
 static bool tail_magic(const struct vstate *s, uint32_t *max_align)
 {
-	const uint8_t *m;
+	struct ota_mcuboot_trailer t;
 
-	if (s->file_size - s->tlv_end < BOOT_MAGIC_LEN)
+	if (s->file_size - s->tlv_end < OTA_MCUBOOT_BOOT_MAGIC_LEN ||
+	    ota_mcuboot_trailer_parse(&t, s->tail,
+				      s->file_size - s->tail_start))
 		return false;
-	m = s->tail + (s->file_size - BOOT_MAGIC_LEN - s->tail_start);
-	if (memcmp(m, boot_magic, BOOT_MAGIC_LEN) == 0) {
-		*max_align = TRAILER_MIN_ALIGN;
-		return true;
-	}
-	*max_align = get16(m);
-	return (*max_align == 16 || *max_align == 32) &&
-	       memcmp(m + 2, boot_magic_aligned, sizeof(boot_magic_aligned)) ==
-		   0;
+	*max_align = t.max_align;
+	return t.magic == OTA_MCUBOOT_MAGIC_GOOD;
 }
 
 static int check_trailing(const struct vstate *s)
@@ -1189,9 +1404,8 @@ static int check_trailing(const struct vstate *s)
 	if (s->tlv_end == end)
 		return 0;
 	if (tail_magic(s, &max_align)) {
-		end -= BOOT_MAGIC_LEN;
-		ok_at = s->file_size - align_up(BOOT_MAGIC_LEN, max_align) -
-			max_align;
+		end -= OTA_MCUBOOT_BOOT_MAGIC_LEN;
+		ok_at = s->file_size - ota_mcuboot_image_ok_from_end(max_align);
 		if (s->tlv_end == end)
 			return 0;
 	}

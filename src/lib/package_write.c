@@ -9,6 +9,7 @@
 #include "otatool/delta.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
+#include "otatool/ihex.h"
 #include "otatool/output.h"
 #include "otatool/package.h"
 #include "otatool/signer.h"
@@ -741,6 +742,21 @@ int ota_package_write(const char *out_path, struct ota_manifest *m,
 				 S, OTAPKG_MAX_SIGBLOCK);
 	L.S = (uint32_t)S;
 
+	/* Images are stored as they are: HEX text would reach the flash. */
+	for (size_t i = 0; i < m->n_images; i++) {
+		bool hex;
+
+		if ((rc = ota_ihex_sniff(&hex, m->images[i].path)))
+			return rc;
+		if (hex)
+			return ota_error(OTA_EINPUT,
+					 "image \"%s\": %s is Intel HEX text, "
+					 "not a raw image: convert it "
+					 "(objcopy -I ihex -O binary "
+					 "--gap-fill 0xff) or package it with "
+					 "--format mcuboot, which reads HEX",
+					 m->images[i].name, m->images[i].path);
+	}
 	/* Compressed sizes are known only after compressing. */
 	for (size_t i = 0; i < m->n_images; i++) {
 		struct ota_image *img = &m->images[i];
