@@ -722,8 +722,11 @@ Test(otav_hostile, magic_version_header_size)
 	f->pkg.data[2] = 'X';
 	expect(f, OTAV_E_MAGIC, 2, "magic");
 	f->pkg.data[2] = 'A';
+	pkgb_put16(f->pkg.data + 4, 4);
+	expect(f, OTAV_E_VERSION, 4, "version 4");
+	/* version 3 is for packages with an encrypted image */
 	pkgb_put16(f->pkg.data + 4, 3);
-	expect(f, OTAV_E_VERSION, 4, "version 3");
+	expect(f, OTAV_E_TLV, f->pkg.region_end, "no image is encrypted");
 	pkgb_put16(f->pkg.data + 4, 0);
 	expect(f, OTAV_E_VERSION, 4, "version 0");
 	/* version 2 is for packages with a patch, and this one has none */
