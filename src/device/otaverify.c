@@ -304,8 +304,9 @@ void otav_init(struct otav *v, const struct otav_crypto *crypto,
 		fail(v, OTAV_E_CRYPTO, 0, "no hash functions were given");
 		return;
 	}
-	v->decrypting = crypto->unwrap != NULL && crypto->cipher_init != NULL &&
-			crypto->cipher_update != NULL;
+	v->decrypting =
+	    (uint8_t)(crypto->unwrap != NULL && crypto->cipher_init != NULL &&
+		      crypto->cipher_update != NULL);
 	if (!v->decrypting &&
 	    (crypto->unwrap != NULL || crypto->cipher_init != NULL ||
 	     crypto->cipher_update != NULL))
@@ -824,7 +825,7 @@ static int tlv_image_key(struct otav *v, const uint8_t *p, uint16_t len,
 	img->key_len = p[2];
 	if (img->n_keys < 255)
 		img->n_keys++;
-	v->next_key = idx;
+	v->next_key = (uint8_t)idx;
 	if (!v->decrypting || (v->keyed & 1u << idx) != 0)
 		return 0;
 	k.image = (uint8_t)idx;

@@ -49,8 +49,6 @@ struct otav_image {
 	uint8_t kind, compression, digest_alg, flags;
 	uint8_t name_len, kind_len;
 	uint8_t has_base; /* the IMAGE_BASE TLV was parsed */
-	uint8_t key_len;  /* encrypted: content key bytes (16 or 32) */
-	uint8_t n_keys;   /* encrypted: IMAGE_KEY TLVs (255: 255 or more) */
 	uint64_t offset, stored_size, size, load_address;
 	uint64_t base_size;        /* patch: bytes of the base image */
 	uint8_t digest[64];        /* of the flashed bytes */
@@ -58,6 +56,9 @@ struct otav_image {
 	uint8_t base_digest[64];   /* patch: of the base image */
 	char name[65];             /* NUL-terminated */
 	char custom_kind[65];
+	/* Encrypted (flag bit 1): in the tail padding, no RAM added. */
+	uint8_t key_len; /* content key bytes (16 or 32) */
+	uint8_t n_keys;  /* IMAGE_KEY TLVs (255: 255 or more) */
 };
 
 /*
@@ -225,11 +226,11 @@ struct otav {
 	uint64_t region_end, region_left, sig_left, next_image;
 	uint64_t hw_off, counter_off, boot_off; /* for policy errors */
 	unsigned next_base;     /* IMAGE_BASE: the lowest index it may name */
-	unsigned next_key;      /* IMAGE_KEY: the lowest index it may name */
 	uint32_t keyed;         /* images whose key the port unwrapped */
 	uint32_t unwrap_failed; /* images where an unwrap returned -1 */
-	int decrypting;         /* the cipher callbacks were given */
-	int cipher_open;        /* cipher_init called, cipher_end not yet */
+	uint8_t next_key;       /* IMAGE_KEY: the lowest index it may name */
+	uint8_t decrypting;     /* the cipher callbacks were given */
+	uint8_t cipher_open;    /* cipher_init called, cipher_end not yet */
 	/* CERTS_DIGEST TLVs: key id + SHA-256, and the area being hashed */
 	unsigned n_certs_digests;
 	uint8_t certs_digests[OTAPKG_MAX_SIGS][64];
