@@ -17,7 +17,7 @@ set -g __otatool_commands \
     'sign|sign manifests with key files or PKCS#11 tokens|manifest|key cert chain rsa-padding pkcs11-module passphrase-file trust-key trust crl crl-required at allow-weak-crypto output no-image-check json quiet export-digest export-payload import-signature algorithm help' \
     'keys|generate, list and export signing keys|keyaction|type key public output format pkcs11-module json quiet help' \
     "chain|check a signer certificate's chain to a root|chainaction|cert chain trust-key trust crl crl-required at allow-weak-crypto key pkcs11-module json quiet help" \
-    'package|build an otatool package or an MCUboot image|input|output format quiet key cert chain rsa-padding pkcs11-module passphrase-file alignment compress compress-image delta-from image header-size slot-size write-align erased-value rom-fixed public-key-tlv mcuboot-dependency build-number encrypt-key encrypt-keylen hmac-sha clear git-dir allow-dirty allow-outside trust-key trust crl crl-required at allow-weak-crypto help' \
+    'package|build an otatool package or an MCUboot image|input|output format quiet key cert chain rsa-padding pkcs11-module passphrase-file alignment compress compress-image delta-from encrypt-key encrypt-keylen hmac-sha image header-size slot-size write-align erased-value rom-fixed public-key-tlv mcuboot-dependency build-number clear git-dir allow-dirty allow-outside trust-key trust crl crl-required at allow-weak-crypto help' \
     'verify|verify a package, MCUboot image or signed manifest|file|trust-key trust crl crl-required at allow-weak-crypto hardware counter bootloader-version base decrypt-key pkcs11-module passphrase-file images json quiet help' \
     'inspect|show every field of a package, MCUboot image or manifest|file|json decrypt-key pkcs11-module passphrase-file help' \
     "extract|write a verified package's images out|file|output base trust-key trust crl crl-required at allow-weak-crypto decrypt-key pkcs11-module passphrase-file quiet help" \
@@ -195,7 +195,7 @@ complete -c otatool -n '__otatool_takes export-digest' -l export-digest -r -F -d
 complete -c otatool -n '__otatool_takes export-payload' -l export-payload -r -F -d 'write the exact message to sign'
 complete -c otatool -n '__otatool_takes import-signature' -l import-signature -r -F -d 'add a signature made elsewhere'
 complete -c otatool -n '__otatool_takes algorithm' -l algorithm -x -a 'ecdsa-p256-sha256 ecdsa-p384-sha384 rsa-pss-sha256 rsa-pkcs1-sha256 ed25519' -d 'two-step signing algorithm'
-complete -c otatool -n '__otatool_takes type' -s t -l type -x -a 'ecdsa-p256 ecdsa-p384 rsa-2048 rsa-3072 rsa-4096 ed25519' -d 'key type'
+complete -c otatool -n '__otatool_takes type' -s t -l type -x -a 'ecdsa-p256 ecdsa-p384 rsa-2048 rsa-3072 rsa-4096 ed25519 x25519' -d 'key type'
 complete -c otatool -n '__otatool_takes public' -l public -r -F -d 'generate: public key file'
 complete -c otatool -n '__otatool_takes format; and not __otatool_is package' -l format -x -a 'pem der' -d 'export-public: output format'
 complete -c otatool -n '__otatool_takes format; and __otatool_is package' -l format -x -a 'otatool mcuboot' -d 'package format'
@@ -221,8 +221,8 @@ complete -c otatool -n '__otatool_takes rom-fixed' -l rom-fixed -d 'the load add
 complete -c otatool -n '__otatool_takes public-key-tlv' -l public-key-tlv -d 'embed the public key, not its hash'
 complete -c otatool -n '__otatool_takes mcuboot-dependency' -l mcuboot-dependency -x -d 'ID:VERSION, a required image version (repeatable)'
 complete -c otatool -n '__otatool_takes build-number' -l build-number -x -d "the version's build number"
-complete -c otatool -n '__otatool_takes encrypt-key' -l encrypt-key -r -F -d 'encrypt for this device key (public key or AES-KW key file)'
+complete -c otatool -n '__otatool_takes encrypt-key' -l encrypt-key -r -F -d 'encrypt for this recipient (public key, AES-KW key file or pkcs11: URI; repeatable)'
 complete -c otatool -n '__otatool_takes encrypt-keylen' -l encrypt-keylen -x -a '128 256' -d 'AES content key bits'
 complete -c otatool -n '__otatool_takes hmac-sha' -l hmac-sha -x -a '256 512' -d 'ECIES-X25519 HKDF/HMAC hash'
 complete -c otatool -n '__otatool_takes clear' -l clear -d 'key TLV and flag, but the payload in the clear'
-complete -c otatool -n '__otatool_takes decrypt-key' -l decrypt-key -r -F -d "the device's key: decrypts an encrypted MCUboot image"
+complete -c otatool -n '__otatool_takes decrypt-key' -l decrypt-key -r -F -d "a recipient's key: decrypts an encrypted package or MCUboot image"
