@@ -563,6 +563,19 @@ static int crypt_setup(struct reader *rd)
 				      ota_decrypt_key_kind(rd->dec.key), who);
 			return -1;
 		}
+		if (rd->dec.has_id && !(rd->dec.tried & 1u << i)) {
+			char id[2 * 32 + 1];
+
+			ota_hex_encode(id, rd->dec.id, 32);
+			rd->err = ota_error(
+			    OTA_EVERIFY,
+			    "image \"%s\": no IMAGE_KEY unwraps "
+			    "with this %s key: its key id %s is "
+			    "no recipient; it is encrypted for %s",
+			    r->images[i].name,
+			    ota_decrypt_key_kind(rd->dec.key), id, who);
+			return -1;
+		}
 		rd->err = ota_error(OTA_EVERIFY,
 				    "image \"%s\": no IMAGE_KEY unwraps with "
 				    "this %s key (a wrong key, or an altered "

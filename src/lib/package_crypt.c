@@ -218,8 +218,10 @@ int ota_package_decrypt_unwrap(struct ota_package_decrypt *d, unsigned image,
 		return 1;
 	rc = ota_unwrap(&d->keys[image], d->key, s, k->wrapped, k->wrapped_len,
 			k->key_len);
-	if (rc == OTA_EVERIFY || rc == OTA_EINPUT || rc == OTA_EKEY)
+	if (rc == OTA_EVERIFY || rc == OTA_EINPUT || rc == OTA_EKEY) {
+		d->tried |= 1u << image;
 		return -1;
+	}
 	if (rc) {
 		d->err = rc; /* the token or OpenSSL failed */
 		return -1;

@@ -50,6 +50,7 @@ struct ota_package_decrypt {
 	bool has_id;
 	uint8_t id[32];
 	uint32_t keyed;
+	uint32_t tried; /* images with an IMAGE_KEY for this key that failed */
 	struct ota_content_key keys[OTAPKG_MAX_IMAGES];
 	struct ota_ctr *ctr;
 	int err; /* a host-side failure (not a wrong key) */
