@@ -61,7 +61,7 @@ _otatool_optarg()
 	--git-dir | --images) _otatool_arg=dir ;;
 	--digest) _otatool_arg='choice sha256 sha384 sha512' ;;
 	-t | --type)
-		_otatool_arg='choice ecdsa-p256 ecdsa-p384 rsa-2048 rsa-3072 rsa-4096 ed25519' ;;
+		_otatool_arg='choice ecdsa-p256 ecdsa-p384 rsa-2048 rsa-3072 rsa-4096 ed25519 x25519' ;;
 	--rsa-padding) _otatool_arg='choice pss pkcs1' ;;
 	--format)
 		# keys export-public: an encoding; package: a package format

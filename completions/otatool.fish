@@ -195,7 +195,7 @@ complete -c otatool -n '__otatool_takes export-digest' -l export-digest -r -F -d
 complete -c otatool -n '__otatool_takes export-payload' -l export-payload -r -F -d 'write the exact message to sign'
 complete -c otatool -n '__otatool_takes import-signature' -l import-signature -r -F -d 'add a signature made elsewhere'
 complete -c otatool -n '__otatool_takes algorithm' -l algorithm -x -a 'ecdsa-p256-sha256 ecdsa-p384-sha384 rsa-pss-sha256 rsa-pkcs1-sha256 ed25519' -d 'two-step signing algorithm'
-complete -c otatool -n '__otatool_takes type' -s t -l type -x -a 'ecdsa-p256 ecdsa-p384 rsa-2048 rsa-3072 rsa-4096 ed25519' -d 'key type'
+complete -c otatool -n '__otatool_takes type' -s t -l type -x -a 'ecdsa-p256 ecdsa-p384 rsa-2048 rsa-3072 rsa-4096 ed25519 x25519' -d 'key type'
 complete -c otatool -n '__otatool_takes public' -l public -r -F -d 'generate: public key file'
 complete -c otatool -n '__otatool_takes format; and not __otatool_is package' -l format -x -a 'pem der' -d 'export-public: output format'
 complete -c otatool -n '__otatool_takes format; and __otatool_is package' -l format -x -a 'otatool mcuboot' -d 'package format'
@@ -231,8 +231,8 @@ complete -c otatool -n '__otatool_takes rom-fixed' -l rom-fixed -d 'the load add
 complete -c otatool -n '__otatool_takes public-key-tlv' -l public-key-tlv -d 'embed the public key, not its hash'
 complete -c otatool -n '__otatool_takes mcuboot-dependency' -l mcuboot-dependency -x -d 'ID:VERSION, a required image version (repeatable)'
 complete -c otatool -n '__otatool_takes build-number' -l build-number -x -d "the version's build number"
-complete -c otatool -n '__otatool_takes encrypt-key' -l encrypt-key -r -F -d 'encrypt for this device key (public key or AES-KW key file)'
+complete -c otatool -n '__otatool_takes encrypt-key' -l encrypt-key -r -F -d 'encrypt for this recipient (public key, AES-KW key file or pkcs11: URI; repeatable)'
 complete -c otatool -n '__otatool_takes encrypt-keylen' -l encrypt-keylen -x -a '128 256' -d 'AES content key bits'
 complete -c otatool -n '__otatool_takes hmac-sha' -l hmac-sha -x -a '256 512' -d 'ECIES-X25519 HKDF/HMAC hash'
 complete -c otatool -n '__otatool_takes clear' -l clear -d 'key TLV and flag, but the payload in the clear'
-complete -c otatool -n '__otatool_takes decrypt-key' -l decrypt-key -r -F -d "the device's key: decrypts an encrypted MCUboot image"
+complete -c otatool -n '__otatool_takes decrypt-key' -l decrypt-key -r -F -d "a recipient's key: decrypts an encrypted package or MCUboot image"

@@ -4,10 +4,11 @@
  * package, is cut into chunks; the verifier runs twice, on the whole input
  * and on the chunks, and must give the same answer both ways (and never
  * crash or hang). The crypto is a cheap stand-in so that the fuzzer can get
- * past the digests: an FNV-style hash, and a verify that trusts the all-zero
- * key id. tests/unit/test_otaverify.c includes this file (with
- * FUZZ_PACKAGE_NO_MAIN) to write and check the seeds in fuzz/corpus/package
- * with these same functions.
+ * past the digests: an FNV-style hash, a verify that trusts the all-zero
+ * key id, and for encrypted images an unwrap that takes the IMAGE_KEY of
+ * the all-zero key id and an XOR cipher. tests/unit/test_otaverify.c includes
+ * this file (with FUZZ_PACKAGE_NO_MAIN) to write and check the seeds in
+ * fuzz/corpus/package with these same functions.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/device \
  *     src/device/otaverify.c fuzz/fuzz_package.c -o /tmp/fuzz_package
@@ -71,6 +72,44 @@ static int fuzz_verify(void *ctx, const struct otav_sig *sig,
 	return memcmp(sig->keyid, zero, sizeof(zero)) == 0 ? 0 : 1;
 }
 
+/*
+ * Encrypted images: the IMAGE_KEY of the all-zero key id "unwraps", and
+ * the stand-in cipher XORs 0x5a, so that the fuzzer reaches the
+ * decrypting path (and its chunking) past the key checks.
+ */
+static int fuzz_unwrap(void *ctx, unsigned image,
+		       const struct otav_image_key *k)
+{
+	static const uint8_t zero[32];
+
+	(void)ctx;
+	if (image >= OTAPKG_MAX_IMAGES || k->image != image ||
+	    (k->key_len != 16 && k->key_len != 32) || k->wrapped_len == 0)
+		abort();
+	return memcmp(k->keyid, zero, sizeof(zero)) == 0 ? 0 : 1;
+}
+
+static int fuzz_cipher_init(void *ctx, unsigned image)
+{
+	(void)ctx;
+	if (image >= OTAPKG_MAX_IMAGES)
+		abort();
+	return 0;
+}
+
+static int fuzz_cipher_update(void *ctx, const uint8_t *in, uint8_t *out,
+			      size_t len)
+{
+	size_t i;
+
+	(void)ctx;
+	if (len == 0 || len > OTAPKG_MAX_TLV_VALUE + 8)
+		abort();
+	for (i = 0; i < len; i++)
+		out[i] = in[i] ^ 0x5a;
+	return 0;
+}
+
 static void fuzz_crypto(struct otav_crypto *c, struct fuzz_hash *h)
 {
 	memset(c, 0, sizeof(*c));
@@ -79,6 +118,9 @@ static void fuzz_crypto(struct otav_crypto *c, struct fuzz_hash *h)
 	c->hash_update = fuzz_hash_update;
 	c->hash_final = fuzz_hash_final;
 	c->verify = fuzz_verify;
+	c->unwrap = fuzz_unwrap;
+	c->cipher_init = fuzz_cipher_init;
+	c->cipher_update = fuzz_cipher_update;
 }
 
 /* Every policy check on: the seeds pass it, mutants may not. */
@@ -95,6 +137,7 @@ static const struct otav_policy fuzz_policy = {
 /* What the events saw, to check against what the verifier says. */
 struct fuzz_seen {
 	uint64_t image_bytes[OTAPKG_MAX_IMAGES];
+	uint64_t clear_bytes[OTAPKG_MAX_IMAGES]; /* decrypted */
 	unsigned images_done, sigs;
 	uint64_t cert_bytes;
 };
@@ -108,6 +151,21 @@ static int ev_image_data(void *ctx, unsigned index, const uint8_t *data,
 	if (index >= OTAPKG_MAX_IMAGES || len == 0)
 		abort();
 	s->image_bytes[index] += len;
+	return 0;
+}
+
+/* Decrypted bytes follow the same stored bytes, never more of them. */
+static int ev_image_clear(void *ctx, unsigned index, const uint8_t *data,
+			  size_t len)
+{
+	struct fuzz_seen *s = ctx;
+
+	(void)data;
+	if (index >= OTAPKG_MAX_IMAGES || len == 0)
+		abort();
+	s->clear_bytes[index] += len;
+	if (s->clear_bytes[index] > s->image_bytes[index])
+		abort();
 	return 0;
 }
 
@@ -162,6 +220,7 @@ static void run(struct otav *v, struct fuzz_seen *seen, const uint8_t *data,
 	events.ctx = seen;
 	events.image_data = ev_image_data;
 	events.image_done = ev_image_done;
+	events.image_clear = ev_image_clear;
 	events.cert_data = ev_cert_data;
 	events.signature = ev_signature;
 	otav_init(v, &crypto, &fuzz_policy, &events);
@@ -218,7 +277,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	for (i = 0; i < whole.info.image_count; i++)
 		if (seen_whole.image_bytes[i] !=
-		    whole.info.images[i].stored_size)
+			whole.info.images[i].stored_size ||
+		    seen_whole.clear_bytes[i] !=
+			((whole.info.images[i].flags & OTAPKG_IMAGE_ENCRYPTED)
+			     ? whole.info.images[i].stored_size
+			     : 0))
 			abort();
 	return 0;
 }

@@ -422,8 +422,13 @@ static void report(const struct otav *v)
 /* Receives and verifies one package; resets into it on success. */
 static void update(struct agent *a)
 {
+	/* No encrypted images here: unwrap and the cipher stay NULL. */
 	static const struct otav_crypto crypto = {
-		&agent, hash_init, hash_update, hash_final, verify,
+		.ctx = &agent,
+		.hash_init = hash_init,
+		.hash_update = hash_update,
+		.hash_final = hash_final,
+		.verify = verify,
 	};
 	static const struct otav_events events = {
 		.ctx = &agent,

@@ -107,7 +107,23 @@ int ota_recipient_load(struct ota_recipient **out, const char *path,
  */
 int ota_recipient_from_der(struct ota_recipient **out, const uint8_t *der,
 			   size_t len, unsigned hmac_bits, const char *name);
+/*
+ * ota_recipient_load(), or with a "pkcs11:" URI the public half of a
+ * decryption key in a token (opts->pkcs11: a P-256 key with CKA_DERIVE or
+ * an RSA key with CKA_DECRYPT, whose public key object the token holds).
+ */
+int ota_recipient_open(struct ota_recipient **out, const char *ref,
+		       const struct ota_key_opts *opts, unsigned hmac_bits);
 void ota_recipient_free(struct ota_recipient *r);
+
+/*
+ * The key id an otatool package names a recipient by: SHA-256 of its DER
+ * SubjectPublicKeyInfo, or for an AES-KW key SHA-256 of the ASCII text
+ * "otatool AES-KW key id" followed by the key's bytes
+ * (otatool-package(5)).
+ */
+#define OTA_KEK_ID_LABEL "otatool AES-KW key id"
+int ota_recipient_key_id(uint8_t out[32], const struct ota_recipient *r);
 
 enum ota_wrap_scheme ota_recipient_scheme(const struct ota_recipient *r);
 /* RSA modulus bits, 0 for the other schemes. */
@@ -145,6 +161,12 @@ void ota_decrypt_key_free(struct ota_decrypt_key *k);
 /* What the key is, for messages: "P-256", "X25519", "RSA-2048", "AES-KW-128".
  */
 const char *ota_decrypt_key_kind(const struct ota_decrypt_key *k);
+/*
+ * The key id of k as ota_recipient_key_id() computes it for its public
+ * half: 0, or 1 when it is not known (a token key without a public key
+ * object), when a reader tries every IMAGE_KEY of a fitting scheme.
+ */
+int ota_decrypt_key_id(uint8_t out[32], const struct ota_decrypt_key *k);
 /* Whether k can unwrap keys wrapped with s. */
 bool ota_decrypt_key_accepts(const struct ota_decrypt_key *k,
 			     enum ota_wrap_scheme s);

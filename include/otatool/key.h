@@ -138,12 +138,14 @@ int ota_key_sign_digest(uint8_t **sig, size_t *siglen, struct ota_key *k,
 
 /* The key types `otatool keys generate` makes. */
 #define OTA_KEY_TYPES                                                          \
-	"ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096, ed25519"
+	"ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072, rsa-4096, ed25519, "      \
+	"x25519 (an encryption key, files only)"
 
 /*
  * Generates a key pair into files: the private key as unencrypted PKCS#8
  * PEM, mode 0600, and the public key as PEM SubjectPublicKeyInfo; neither
- * file may exist (OTA_EOUTPUT). Writes the key id.
+ * file may exist (OTA_EOUTPUT). Writes the key id. "x25519" makes a
+ * recipient key for encrypted images (ota_encrypt_key_generate_file).
  */
 int ota_key_generate_file(char id[OTA_KEY_ID_LEN + 1], const char *type,
 			  const char *private_path, const char *public_path);

@@ -25,9 +25,13 @@ extern "C" {
 
 #define OTA_PACKAGE_DEFAULT_ALIGN 4096u
 #define OTA_PACKAGE_MAX_SIGNERS   8
+/* Recipients of an encrypted package: IMAGE_KEY TLVs per image. */
+#define OTA_PACKAGE_MAX_RECIPIENTS 8
 
 struct ota_signers; /* signer.h: keys with the certificates to embed */
 struct ota_package_bases;
+struct ota_recipient;   /* cipher.h */
+struct ota_decrypt_key; /* cipher.h */
 
 /* How one image was stored, for the summary a writer reports. */
 enum ota_package_stored {
@@ -50,6 +54,7 @@ struct ota_package_summary {
 		 */
 		uint64_t patch_size, full_size;
 		uint64_t base_size;
+		bool encrypted;
 	} images[32];
 };
 
@@ -69,6 +74,16 @@ struct ota_package_opts {
 	 * what the image would take otherwise; NULL: no patches.
 	 */
 	const struct ota_package_bases *delta_from;
+	/*
+	 * Encryption (format version 3, otatool-encryption(7)): with
+	 * n_recipients (1..OTA_PACKAGE_MAX_RECIPIENTS), every image is
+	 * encrypted, after compression or patching, with AES-CTR under a
+	 * fresh content key of encrypt_bits (128, or 0 for 128; or 256),
+	 * wrapped for each recipient into an IMAGE_KEY TLV.
+	 */
+	const struct ota_recipient *const *recipients;
+	size_t n_recipients;
+	unsigned encrypt_bits;
 	/* How each image was stored; NULL: not reported. */
 	struct ota_package_summary *summary;
 	ota_progress_fn progress;
@@ -108,6 +123,14 @@ struct ota_package_check_opts {
 	 * package with one is OTA_EUSAGE (nothing is written).
 	 */
 	const struct ota_package_bases *bases;
+	/*
+	 * Decrypts encrypted images (the IMAGE_KEY for this key, by key
+	 * id, or every one of a scheme it accepts when its id is not
+	 * known), and checks their plaintext digests; NULL: encrypted
+	 * images are checked as stored, and extracting a package with one
+	 * is OTA_EUSAGE (nothing is written).
+	 */
+	struct ota_decrypt_key *decrypt_key;
 	ota_progress_fn progress;
 	void *progress_ctx;
 };
@@ -176,7 +199,16 @@ struct ota_package_report {
 		uint64_t base_size;
 		uint8_t base_digest[64];
 		bool rebuilt; /* rebuilt from a base and matched its digest */
-		bool failed;  /* the failure recorded is about this image */
+		/* IMAGE flag bit 1: its content key in IMAGE_KEY TLVs */
+		bool encrypted;
+		bool decrypted; /* decrypted, and its flashed digest matched */
+		uint8_t key_len;
+		size_t n_keys; /* IMAGE_KEY TLVs; the first few below */
+		struct {
+			uint8_t scheme; /* OTAPKG_WRAP_* (MCUboot's TLV type) */
+			char keyid[OTA_KEY_ID_LEN + 1];
+		} keys[OTA_PACKAGE_MAX_RECIPIENTS];
+		bool failed; /* the failure recorded is about this image */
 	} images[OTA_PACKAGE_MAX_IMAGES];
 	size_t n_sigs;
 	struct ota_package_sig_info sigs[OTA_PACKAGE_MAX_SIGS];
@@ -212,6 +244,17 @@ void ota_package_report_clear(struct ota_package_report *report);
 
 /* True when some image is a patch: it needs a base to be rebuilt. */
 bool ota_package_report_has_patch(const struct ota_package_report *report);
+
+/*
+ * Who can decrypt image i, as text for messages: "ecies-p256 key id HEX,
+ * rsa-oaep key id HEX" (the first OTA_PACKAGE_MAX_RECIPIENTS).
+ */
+void ota_package_describe_recipients(char *out, size_t cap,
+				     const struct ota_package_report *report,
+				     size_t i);
+
+/* True when some image is encrypted: it needs a key to be decrypted. */
+bool ota_package_report_has_encrypted(const struct ota_package_report *report);
 
 /*
  * The report as JSON text for inspect/verify --json, in the canonical form

@@ -114,7 +114,8 @@ const struct cli_opt_spec cli_decrypt_opts[] = {
 	CLI_VALUE("decrypt-key", 0, "KEY", CLI_FILE_IN,
 		  "the device's private key (PEM/DER), AES-KW key\n"
 		  "file or pkcs11: URI: decrypts an encrypted\n"
-		  "MCUboot image before its hash is checked"),
+		  "package or MCUboot image, whose plaintext\n"
+		  "digests are then checked"),
 	CLI_VALUE("pkcs11-module", 0, "PATH", CLI_FILE_IN,
 		  "PKCS#11 module when the URI names none"),
 	CLI_VALUE("passphrase-file", 0, "FILE", CLI_FILE_IN,

@@ -29,9 +29,9 @@ static const struct cli_opt_spec opts[] = {
 		 "everything\n"
 		 "verified.\n"
 		 "\n"
-		 "An MCUboot image's payload goes to DIR/payload.bin, "
-		 "decrypted with\n"
-		 "--decrypt-key when it is encrypted.\n"
+		 "Encrypted images are decrypted with --decrypt-key (a "
+		 "recipient's key).\n"
+		 "An MCUboot image's payload goes to DIR/payload.bin.\n"
 		 "\n"),
 	CLI_VALUE("output", 'o', "DIR", CLI_FILE_OUT,
 		  "where to write the images (created if missing)"),
@@ -40,7 +40,7 @@ static const struct cli_opt_spec opts[] = {
 		  "(verified with the same trust) or a directory\n"
 		  "of NAME.bin files"),
 	CLI_GROUP(cli_trust_opts),
-	CLI_TEXT("\nEncrypted MCUboot images:\n"),
+	CLI_TEXT("\nEncrypted packages and MCUboot images:\n"),
 	CLI_GROUP(cli_decrypt_opts),
 	CLI_FLAG("quiet", 'q', "no summary on stderr"),
 	CLI_HELP_OPT,
@@ -92,6 +92,7 @@ int cmd_extract(int argc, char **argv)
 	struct ota_package_check_opts o = { 0 };
 	struct ota_package_report r;
 	struct ota_package_bases *bases = NULL;
+	struct cli_decrypt d = { 0 };
 	struct ota_trust trust;
 	enum ota_artifact kind;
 	const char *base = NULL;
@@ -122,11 +123,11 @@ int cmd_extract(int argc, char **argv)
 	}
 	if ((rc = ota_detect_artifact(&kind, p.operands[0])))
 		goto out;
-	if (kind != OTA_ARTIFACT_MCUBOOT && cli_value(&p, "decrypt-key")) {
+	if (kind != OTA_ARTIFACT_MCUBOOT && kind != OTA_ARTIFACT_PACKAGE &&
+	    cli_value(&p, "decrypt-key")) {
 		rc = cli_usage_error("extract",
-				     "--decrypt-key: %s is not an MCUboot "
-				     "image (otatool packages are not "
-				     "encrypted)",
+				     "--decrypt-key: %s is neither an otatool "
+				     "package nor an MCUboot image",
 				     p.operands[0]);
 		goto out;
 	}
@@ -154,10 +155,17 @@ int cmd_extract(int argc, char **argv)
 			rmdir(dir);
 		goto out;
 	}
+	if ((rc = cli_decrypt_open(&d, &p))) {
+		if (created)
+			rmdir(dir);
+		goto out;
+	}
 	o.trust = &trust;
 	o.extract_dir = dir;
 	o.bases = bases;
+	o.decrypt_key = d.key;
 	rc = ota_package_check(&r, p.operands[0], &o);
+	cli_decrypt_close(&d);
 	/* Nothing written unless everything verified: not even the folder. */
 	if (rc && created)
 		rmdir(dir);
@@ -165,9 +173,10 @@ int cmd_extract(int argc, char **argv)
 		for (size_t i = 0; i < r.n_images; i++)
 			fprintf(stderr,
 				"otatool: extract: %s/%s.bin (%llu bytes, "
-				"%sverified)\n",
+				"%s%sverified)\n",
 				dir, r.images[i].name,
 				(unsigned long long)r.images[i].size,
+				r.images[i].decrypted ? "decrypted, " : "",
 				r.images[i].rebuilt ? "rebuilt from its base, "
 						    : "");
 	ota_package_report_clear(&r);

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "report.h"
 
+#include "otatool/cipher.h"
 #include "otatool/detect.h"
 #include "otatool/envelope.h"
 #include "otatool/error.h"
@@ -108,11 +109,29 @@ static void print_package(const char *path, const struct ota_package_report *r)
 				  r->images[i].digest_len);
 			printf("\n");
 		}
+		if (r->images[i].encrypted) {
+			printf(
+			    "      encrypted, AES-%u-CTR, %zu recipient%s:\n",
+			    r->images[i].key_len * 8u, r->images[i].n_keys,
+			    r->images[i].n_keys == 1 ? "" : "s");
+			for (size_t k = 0; k < r->images[i].n_keys &&
+					   k < OTA_PACKAGE_MAX_RECIPIENTS;
+			     k++) {
+				const char *sn = ota_wrap_scheme_name(
+				    r->images[i].keys[k].scheme);
+
+				printf("        %-19s key id %s\n",
+				       sn ? sn : "unknown",
+				       r->images[i].keys[k].keyid);
+			}
+		}
 		printf("      digest ");
 		print_hex(r->images[i].digest, r->images[i].digest_len);
 		printf(" %s\n", r->images[i].flashed_ok ? "(checked)"
 				: r->images[i].has_base
 				    ? "(not rebuilt: no base)"
+				: r->images[i].encrypted
+				    ? "(not checked: no --decrypt-key)"
 				    : "(not checked)");
 	}
 	printf("  signatures:\n");
@@ -128,9 +147,10 @@ static void print_package(const char *path, const struct ota_package_report *r)
 	}
 }
 
-static int inspect_package(const char *path, bool json)
+static int inspect_package(const char *path, bool json,
+			   struct ota_decrypt_key *key)
 {
-	struct ota_package_check_opts o = { 0 };
+	struct ota_package_check_opts o = { .decrypt_key = key };
 	struct ota_package_report r;
 	int rc = ota_package_check(&r, path, &o);
 
@@ -302,20 +322,22 @@ int cmd_inspect(int argc, char **argv)
 		rc = cli_usage_error("inspect", "expected one FILE");
 	else if ((rc = ota_detect_artifact(&kind, (path = p.operands[0]))))
 		;
-	else if (kind != OTA_ARTIFACT_MCUBOOT && cli_value(&p, "decrypt-key"))
+	else if (kind != OTA_ARTIFACT_MCUBOOT && kind != OTA_ARTIFACT_PACKAGE &&
+		 cli_value(&p, "decrypt-key"))
 		rc = cli_usage_error("inspect",
-				     "--decrypt-key: %s is not an MCUboot "
-				     "image (otatool packages and manifests "
-				     "are not encrypted)",
+				     "--decrypt-key: %s is a manifest "
+				     "(manifests are not encrypted)",
 				     path);
 	else if (kind == OTA_ARTIFACT_MCUBOOT)
 		rc = (rc = cli_decrypt_open(&d, &p))
 			 ? rc
 			 : inspect_mcuboot(path, json, d.key);
+	else if (kind == OTA_ARTIFACT_PACKAGE)
+		rc = (rc = cli_decrypt_open(&d, &p))
+			 ? rc
+			 : inspect_package(path, json, d.key);
 	else
-		rc = kind == OTA_ARTIFACT_PACKAGE
-			 ? inspect_package(path, json)
-			 : inspect_manifest(path, json);
+		rc = inspect_manifest(path, json);
 	cli_decrypt_close(&d);
 	cli_args_free(&p);
 	return rc;

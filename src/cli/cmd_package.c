@@ -11,6 +11,7 @@
 #include "otatool/mcuboot.h"
 #include "otatool/package.h"
 #include "otatool/parse.h"
+#include "otatool/pkcs11.h"
 #include "otatool/signer.h"
 #include "otatool/timestamp.h"
 #include "otatool/trust.h"
@@ -55,6 +56,18 @@ static const struct cli_opt_spec opts[] = {
 		  "(a package, verified with the trust below, or a\n"
 		  "directory of NAME.bin files) as a patch against\n"
 		  "it, where that is smaller"),
+	CLI_TEXT("\nEncryption (both formats; otatool-encryption(7)):\n"),
+	CLI_LIST("encrypt-key", 0, "KEY", CLI_FILE_IN,
+		 OTA_PACKAGE_MAX_RECIPIENTS,
+		 "encrypt for this recipient: a public key (P-256,\n"
+		 "X25519, RSA), an AES-KW key file or a pkcs11:\n"
+		 "URI of a token key; repeatable in the otatool\n"
+		 "format (each recipient can decrypt)"),
+	CLI_VALUE("encrypt-keylen", 0, "BITS", CLI_FILE_NONE,
+		  "AES content key: 128 (default) or 256"),
+	CLI_VALUE("hmac-sha", 0, "BITS", CLI_FILE_NONE,
+		  "ECIES-X25519 HKDF/HMAC hash: 256 (default) or\n"
+		  "512 (key TLV 0x34)"),
 	CLI_TEXT("\nMCUboot format (one image, one key):\n"),
 	CLI_VALUE("image", 0, "NAME", CLI_FILE_NONE,
 		  "the manifest's image to sign (default: the only\n"
@@ -97,14 +110,6 @@ static const struct cli_opt_spec opts[] = {
 		 OTA_MCUBOOT_MAX_DEPS, "required image version (repeatable)"),
 	CLI_VALUE("build-number", 0, "N", CLI_FILE_NONE,
 		  "the version's build number"),
-	CLI_VALUE("encrypt-key", 0, "FILE", CLI_FILE_IN,
-		  "encrypt for this device key: its public key\n"
-		  "(P-256, X25519, RSA-2048) or the AES-KW key file"),
-	CLI_VALUE("encrypt-keylen", 0, "BITS", CLI_FILE_NONE,
-		  "AES content key: 128 (default) or 256"),
-	CLI_VALUE("hmac-sha", 0, "BITS", CLI_FILE_NONE,
-		  "ECIES-X25519 HKDF/HMAC hash: 256 (default) or\n"
-		  "512 (key TLV 0x34)"),
 	CLI_FLAG("clear", 0,
 		 "key TLV and flag, but the payload in the clear\n"
 		 "(a factory image)"),
@@ -132,12 +137,11 @@ static const struct cli_spec spec = { "package", opts, CLI_FILE_IN, 0 };
 static const char *const otatool_only[] = { "alignment", "compress",
 					    "compress-image", "delta-from" };
 static const char *const mcuboot_only[] = {
-	"image",        "header-size",   "slot-size",      "write-align",
-	"erased-value", "rom-fixed",     "public-key-tlv", "mcuboot-dependency",
-	"build-number", "encrypt-key",   "encrypt-keylen", "hmac-sha",
-	"clear",        "pad-header",    "no-pad-header",  "pad",
-	"confirm",      "test",          "overwrite-only", "max-sectors",
-	"max-align",    "output-format", "hex-addr",
+	"image",        "header-size", "slot-size",      "write-align",
+	"erased-value", "rom-fixed",   "public-key-tlv", "mcuboot-dependency",
+	"build-number", "clear",       "pad-header",     "no-pad-header",
+	"pad",          "confirm",     "test",           "overwrite-only",
+	"max-sectors",  "max-align",   "output-format",  "hex-addr",
 };
 
 struct package_args {
@@ -152,11 +156,36 @@ struct package_args {
 	const char *compress[MAX_COMPRESS];
 	struct ota_mcuboot_opts mopts;
 	int64_t build_number;
-	const char *encrypt_key;
+	const char *encrypt_key; /* the first --encrypt-key */
+	size_t n_recipients;
+	const char *encrypt_keys[OTA_PACKAGE_MAX_RECIPIENTS];
 	unsigned hmac_bits;
-	struct ota_recipient *recipient;
+	struct ota_recipient *recipient; /* the first recipient */
+	struct ota_recipient *recipients[OTA_PACKAGE_MAX_RECIPIENTS];
+	struct ota_pkcs11 *pkcs11; /* for pkcs11: recipients */
+	const char *pkcs11_module;
 	struct ota_mcuboot_result result;
 };
+
+/* Every --encrypt-key: public key files, AES-KW files, token keys. */
+static int open_recipients(struct package_args *a)
+{
+	struct ota_key_opts ko = { 0 };
+	int rc;
+
+	for (size_t i = 0; i < a->n_recipients; i++) {
+		if (ota_pkcs11_is_uri(a->encrypt_keys[i]) && !a->pkcs11 &&
+		    (rc = ota_signers_pkcs11(&a->pkcs11, a->pkcs11_module)))
+			return rc;
+		ko.pkcs11 = a->pkcs11;
+		if ((rc = ota_recipient_open(&a->recipients[i],
+					     a->encrypt_keys[i], &ko,
+					     a->hmac_bits)))
+			return ota_error_wrap(rc, "--encrypt-key");
+	}
+	a->recipient = a->recipients[0];
+	return 0;
+}
 
 /* The manifest: resolved from a release file, or read from a manifest. */
 static int load_manifest(struct ota_manifest **m, struct package_args *a)
@@ -188,9 +217,10 @@ static void print_summary(const struct package_args *a)
 		const __typeof__(s->images[0]) *im = &s->images[i];
 
 		fprintf(stderr,
-			"otatool: package: image %s: %s, %llu of %llu "
+			"otatool: package: image %s: %s%s, %llu of %llu "
 			"bytes",
 			im->name, stored_name(im->stored),
+			im->encrypted ? ", encrypted" : "",
 			(unsigned long long)im->stored_size,
 			(unsigned long long)im->size);
 		if (im->stored == OTA_PACKAGE_STORED_PATCH)
@@ -221,6 +251,9 @@ static int package_otatool(struct package_args *a, struct ota_manifest *m)
 		return ota_error_wrap(rc, "--delta-from");
 	a->popts.delta_from = bases;
 	a->popts.summary = &a->summary;
+	a->popts.recipients =
+	    (const struct ota_recipient *const *)a->recipients;
+	a->popts.n_recipients = a->n_recipients;
 	rc = ota_package_write(a->output, m, a->signers, &a->popts);
 	ota_package_bases_free(bases);
 	if (rc == 0 && !a->quiet)
@@ -270,12 +303,11 @@ static int package_mcuboot(struct package_args *a, struct ota_manifest *m,
 {
 	int rc;
 
-	if (a->encrypt_key) {
-		if ((rc = ota_recipient_load(&a->recipient, a->encrypt_key,
-					     a->hmac_bits)))
-			return rc;
-		a->mopts.encrypt_to = a->recipient;
-	}
+	if (a->n_recipients > 1)
+		return cli_usage_error("package",
+				       "--format mcuboot: one --encrypt-key "
+				       "(an MCUboot image has one key TLV)");
+	a->mopts.encrypt_to = a->recipient;
 	if ((rc = ota_mcuboot_write_release(
 		 a->output, m, a->input, a->image, a->build_number, a->signers,
 		 &a->mopts, cli_progress_cb, progress)))
@@ -360,7 +392,11 @@ static int parse_encrypt_opts(struct package_args *a, const struct cli_args *p)
 	const char *bits = cli_value(p, "encrypt-keylen");
 	const char *hmac = cli_value(p, "hmac-sha");
 
-	a->encrypt_key = cli_value(p, "encrypt-key");
+	a->n_recipients = cli_count(p, "encrypt-key");
+	for (size_t i = 0; i < a->n_recipients; i++)
+		a->encrypt_keys[i] = cli_nth(p, "encrypt-key", i);
+	a->encrypt_key = a->n_recipients ? a->encrypt_keys[0] : NULL;
+	a->pkcs11_module = cli_value(p, "pkcs11-module");
 	if (!a->encrypt_key && (bits || hmac || cli_flag(p, "clear")))
 		return cli_usage_error("package", "--%s needs --encrypt-key",
 				       bits   ? "encrypt-keylen"
@@ -375,6 +411,7 @@ static int parse_encrypt_opts(struct package_args *a, const struct cli_args *p)
 		return cli_usage_error(
 		    "package", "--hmac-sha: '%s' is not 256 or 512", hmac);
 	a->mopts.encrypt_bits = bits && strcmp(bits, "256") == 0 ? 256 : 128;
+	a->popts.encrypt_bits = a->mopts.encrypt_bits;
 	a->hmac_bits = hmac && strcmp(hmac, "512") == 0 ? 512 : 256;
 	a->mopts.encrypt_clear = cli_flag(p, "clear");
 	return 0;
@@ -584,7 +621,7 @@ int cmd_package(int argc, char **argv)
 	if (ota_trust_empty(&a.trust) &&
 	    (rc = ota_signers_trust(&a.trust, a.signers)))
 		goto out;
-	if ((rc = load_manifest(&m, &a)))
+	if ((rc = load_manifest(&m, &a)) || (rc = open_recipients(&a)))
 		goto out;
 	rc = a.mcuboot ? package_mcuboot(&a, m, &progress)
 		       : package_otatool(&a, m);
@@ -595,6 +632,9 @@ int cmd_package(int argc, char **argv)
 			a.output,
 			!a.recipient
 			    ? (a.mcuboot ? "MCUboot" : "otatool package")
+			: !a.mcuboot            ? (a.popts.encrypt_bits == 256
+						       ? "otatool package, AES-256"
+						       : "otatool package, AES-128")
 			: a.mopts.encrypt_clear ? "MCUboot, key TLV, payload "
 						  "in the clear"
 			: a.mopts.encrypt_bits == 256 ? "MCUboot, AES-256"
@@ -605,7 +645,9 @@ int cmd_package(int argc, char **argv)
 			ota_signers_count(a.signers) == 1 ? "" : "s");
 out:
 	ota_manifest_free(m);
-	ota_recipient_free(a.recipient);
+	for (size_t i = 0; i < a.n_recipients; i++)
+		ota_recipient_free(a.recipients[i]);
+	ota_pkcs11_free(a.pkcs11);
 	ota_signers_free(a.signers);
 	ota_trust_clear(&a.trust);
 	cli_args_free(&p);

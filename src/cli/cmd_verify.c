@@ -112,6 +112,7 @@ static int verify_package(const struct verify_args *a, struct cli_report *rep,
 	struct ota_package_check_opts o = {
 		.trust = &a->trust,
 		.device = &dev,
+		.decrypt_key = a->decrypt.key,
 	};
 	struct ota_package_report r;
 	struct ota_package_bases *bases = NULL;
@@ -162,19 +163,37 @@ static int verify_package(const struct verify_args *a, struct cli_report *rep,
 
 		const char *comp =
 		    ota_package_compression_name(r.images[i].compression);
-		char how[160] = "";
+		char how[160] = "", sealed[800];
 
 		if (r.images[i].rebuilt) {
 			res = CLI_OK;
-			what = "rebuilt from its base, digest matches";
+			what = r.images[i].decrypted
+				   ? "decrypted, rebuilt from its base, digest "
+				     "matches"
+				   : "rebuilt from its base, digest matches";
 		} else if (r.images[i].flashed_ok) {
 			res = CLI_OK;
-			what = "digest matches";
+			what = r.images[i].decrypted
+				   ? "decrypted, digest matches"
+				   : "digest matches";
 		} else if (past_sigs && r.stopped == OTA_PACKAGE_STOP_IMAGE &&
 			   !failed_shown && r.images[i].failed) {
 			res = CLI_FAIL;
 			what = r.error;
 			failed_shown = true;
+		} else if (r.images[i].encrypted && r.images[i].stored_ok &&
+			   !a->decrypt.key) {
+			/* authentic and intact as stored, but sealed */
+			char who[600];
+
+			ota_package_describe_recipients(who, sizeof(who), &r,
+							i);
+			snprintf(sealed, sizeof(sealed),
+				 "stored digest matches, plaintext not "
+				 "checked (no --decrypt-key; it decrypts with "
+				 "%s)",
+				 who);
+			what = sealed;
 		} else if (r.images[i].has_base && r.images[i].stored_ok) {
 			/* authentic and intact as stored: a SKIP, not a FAIL */
 			what = "patch verified as stored, image not rebuilt "
@@ -188,6 +207,10 @@ static int verify_package(const struct verify_args *a, struct cli_report *rep,
 				 (unsigned long long)r.images[i].base_size);
 		else if (r.images[i].compression)
 			snprintf(how, sizeof(how), " (%s)", comp ? comp : "?");
+		if (r.images[i].encrypted)
+			snprintf(how + strlen(how), sizeof(how) - strlen(how),
+				 " (encrypted, AES-%u)",
+				 r.images[i].key_len * 8u);
 		snprintf(name, sizeof(name), "image %s", r.images[i].name);
 		cli_report_add(rep, res, name, "%s, %llu bytes%s: %s",
 			       r.images[i].kind,
@@ -441,11 +464,11 @@ int cmd_verify(int argc, char **argv)
 	if ((rc = ota_detect_artifact(&kind, a.path)))
 		goto out;
 	a.decrypt_ref = cli_value(&p, "decrypt-key");
-	if (a.decrypt_ref && kind != OTA_ARTIFACT_MCUBOOT) {
+	if (a.decrypt_ref && kind != OTA_ARTIFACT_MCUBOOT &&
+	    kind != OTA_ARTIFACT_PACKAGE) {
 		rc = cli_usage_error("verify",
-				     "--decrypt-key: %s is not an MCUboot "
-				     "image (otatool packages and manifests "
-				     "are not encrypted)",
+				     "--decrypt-key: %s is a manifest "
+				     "(manifests are not encrypted)",
 				     a.path);
 		goto out;
 	}

@@ -1,7 +1,6 @@
 /*
- * The otatool package format, versions 1 and 2: constants and layout shared
- * by the
- * host writer (src/lib/package_write.c) and the device-side verifier
+ * The otatool package format, versions 1 to 3: constants and layout shared
+ * by the host writer (src/lib/package_write.c) and the device-side verifier
  * (otaverify.c). C99, no dependencies. All integers are little-endian.
  * The byte-by-byte specification is otatool-package(5).
  *
@@ -28,14 +27,21 @@
  * 2 exactly when a package holds a patch, so that a reader that knows only
  * version 1 refuses such a package rather than misapplies it.
  */
+/*
+ * Version 3: at least one image is encrypted (IMAGE flag bit 1, its
+ * content key in IMAGE_KEY TLVs); patches may appear as in version 2. A
+ * writer uses 3 exactly when an image is encrypted.
+ */
 #define OTAPKG_VERSION       1
 #define OTAPKG_VERSION_DELTA 2
+#define OTAPKG_VERSION_CRYPT 3
 #define OTAPKG_HEADER_SIZE   64
 
 /*
  * Header, offsets in bytes:
  *   0  u8[4] magic "OTAP"
- *   4  u16   format version (1, or 2 when an image is a patch)
+ *   4  u16   format version (1; 2 when an image is a patch; 3 when an
+ *            image is encrypted)
  *   6  u16   header size (64)
  *   8  u8    digest algorithm of the signed region (OTAPKG_DIGEST_*)
  *   9  u8    reserved, 0
@@ -114,15 +120,45 @@ enum otapkg_tlv {
 	 *  12  digest of the base image, in the patched image's algorithm
 	 */
 	OTAPKG_TLV_IMAGE_BASE = 0x0011,
+	/*
+	 * Version 3 only: an encrypted image's content key wrapped for one
+	 * recipient; one or more per encrypted image, none for others, in
+	 * non-decreasing image order (after every IMAGE_BASE TLV):
+	 *   0  u8     index of the encrypted image
+	 *   1  u8     wrap scheme: MCUboot's key TLV type (OTAPKG_WRAP_*)
+	 *   2  u8     content key length: 16 (AES-128) or 32 (AES-256),
+	 *             the same in every IMAGE_KEY of one image
+	 *   3  u8     reserved, 0
+	 *   4  u8[32] recipient key id: SHA-256 of its DER
+	 *             SubjectPublicKeyInfo; for AES-KW, SHA-256 of the
+	 *             ASCII text "otatool AES-KW key id" and the key bytes
+	 *  36  the wrapped key, exactly MCUboot's key TLV payload, of the
+	 *      length OTAPKG_WRAP_* and the key length imply
+	 * 0x0013..0x0017 are reserved for encryption.
+	 */
+	OTAPKG_TLV_IMAGE_KEY = 0x0012,
 };
 #define OTAPKG_IMAGE_BASE_FIXED 12
+#define OTAPKG_IMAGE_KEY_FIXED  36
+
+/* Wrap schemes: MCUboot's key TLV types, same construction. */
+enum otapkg_wrap {
+	OTAPKG_WRAP_RSA_OAEP = 0x30,     /* wrapped: the modulus, 256..512 B */
+	OTAPKG_WRAP_AES_KW = 0x31,       /* key length + 8 */
+	OTAPKG_WRAP_ECIES_P256 = 0x32,   /* 65 + 32 + key length */
+	OTAPKG_WRAP_ECIES_X25519 = 0x33, /* 32 + 32 + key length */
+	OTAPKG_WRAP_ECIES_X25519_SHA512 = 0x34, /* 32 + 64 + key length */
+};
 
 /*
  * IMAGE value:
  *   0  u8  kind (OTAPKG_KIND_*)
  *   1  u8  compression (OTAPKG_COMP_*)
  *   2  u8  digest algorithm of both digests below (OTAPKG_DIGEST_*)
- *   3  u8  flags: bit 0 load address valid; other bits 0
+ *   3  u8  flags: bit 0 load address valid; bit 1 encrypted (version
+ *          3: the stored bytes are AES-CTR of what they would be in the
+ *          clear, with a fresh key per image, counter block 0 at the
+ *          first stored byte); other bits 0
  *   4  u8  name length (1..64)
  *   5  u8  custom kind length (1..64 when kind is CUSTOM, else 0)
  *   6  u16 reserved, 0
@@ -131,16 +167,20 @@ enum otapkg_tlv {
  *  24  u64 size (bytes flashed: after decompression)
  *  32  u64 load address (0 when flag bit 0 is clear)
  *  40  digest of the flashed bytes (digest size)
- *  ..  digest of the stored bytes (digest size)
+ *  ..  digest of the stored bytes (digest size; of the encrypted
+ *      bytes when encrypted)
  *  ..  name, then custom kind text
  * Images are laid out in TLV order: the first at align_up(64 + P + S, A),
  * each next at align_up(end of previous, A); the total size is the end of
  * the last. Uncompressed: stored size = size and both digests equal.
- * A patch (OTAPKG_COMP_PATCH, version 2): the stored bytes are an otatool
+ * Encrypted and uncompressed: stored size = size, the digests differ.
+ * A patch (OTAPKG_COMP_PATCH, version 2 or 3): the stored bytes are an otatool
  * patch (otatool-patch(5)) that rebuilds the image from the base its
  * IMAGE_BASE TLV names; size and digest are those of the rebuilt image.
  */
-#define OTAPKG_IMAGE_FIXED 40
+#define OTAPKG_IMAGE_FIXED     40
+#define OTAPKG_IMAGE_LOAD      0x01u
+#define OTAPKG_IMAGE_ENCRYPTED 0x02u
 enum otapkg_kind {
 	OTAPKG_KIND_BOOTLOADER = 1,
 	OTAPKG_KIND_APPLICATION = 2,
@@ -151,7 +191,7 @@ enum otapkg_kind {
 enum otapkg_comp {
 	OTAPKG_COMP_NONE = 0,
 	OTAPKG_COMP_ZLIB = 1,
-	OTAPKG_COMP_PATCH = 2, /* otatool-patch(5); format version 2 only */
+	OTAPKG_COMP_PATCH = 2, /* otatool-patch(5); format version 2 or 3 */
 };
 
 /*

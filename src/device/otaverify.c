@@ -94,6 +94,10 @@ static int fail(struct otav *v, enum otav_status st, uint64_t off,
 		v->status = st;
 		v->err_offset = off;
 		v->err_what = what;
+		/* The port wipes the key of an image being decrypted. */
+		if (v->cipher_open && v->crypto->cipher_end != NULL)
+			v->crypto->cipher_end(v->crypto->ctx, v->image_index);
+		v->cipher_open = 0;
 	}
 	return -1;
 }
@@ -296,8 +300,18 @@ void otav_init(struct otav *v, const struct otav_crypto *crypto,
 	v->info.trusted_sig = ~0u;
 	want(v, ST_HEADER, OTAPKG_HEADER_SIZE);
 	if (crypto == NULL || crypto->hash_init == NULL ||
-	    crypto->hash_update == NULL || crypto->hash_final == NULL)
+	    crypto->hash_update == NULL || crypto->hash_final == NULL) {
 		fail(v, OTAV_E_CRYPTO, 0, "no hash functions were given");
+		return;
+	}
+	v->decrypting =
+	    (uint8_t)(crypto->unwrap != NULL && crypto->cipher_init != NULL &&
+		      crypto->cipher_update != NULL);
+	if (!v->decrypting &&
+	    (crypto->unwrap != NULL || crypto->cipher_init != NULL ||
+	     crypto->cipher_update != NULL))
+		fail(v, OTAV_E_CRYPTO, 0,
+		     "unwrap, cipher_init and cipher_update go together");
 }
 
 /* The first nonzero byte of p[0..n), as an offset from p; n if none. */
@@ -327,11 +341,11 @@ static int parse_header(struct otav *v)
 		if (h[i] != magic[i])
 			return fail(v, OTAV_E_MAGIC, i,
 				    "bad magic: not an otatool package");
-	if (le16(h + OTAPKG_OFF_VERSION) != OTAPKG_VERSION &&
-	    le16(h + OTAPKG_OFF_VERSION) != OTAPKG_VERSION_DELTA)
+	if (le16(h + OTAPKG_OFF_VERSION) < OTAPKG_VERSION ||
+	    le16(h + OTAPKG_OFF_VERSION) > OTAPKG_VERSION_CRYPT)
 		return failf(v, OTAV_E_VERSION, OTAPKG_OFF_VERSION,
-			     "format version %u is not supported (only 1 and "
-			     "2)",
+			     "format version %u is not supported (only 1 to "
+			     "3)",
 			     le16(h + OTAPKG_OFF_VERSION), 0, 0);
 	if (le16(h + OTAPKG_OFF_HEADER_SIZE) != OTAPKG_HEADER_SIZE)
 		return failf(v, OTAV_E_HEADER, OTAPKG_OFF_HEADER_SIZE,
@@ -451,6 +465,10 @@ static int tlv_limits(uint16_t type, uint16_t *min, uint16_t *max)
 		*min = OTAPKG_IMAGE_BASE_FIXED + 32;
 		*max = OTAPKG_IMAGE_BASE_FIXED + 64;
 		return 1;
+	case OTAPKG_TLV_IMAGE_KEY: /* AES-KW-128 .. RSA-4096 */
+		*min = OTAPKG_IMAGE_KEY_FIXED + 24;
+		*max = OTAPKG_IMAGE_KEY_FIXED + 512;
+		return 1;
 	default:
 		*min = 0;
 		*max = OTAPKG_MAX_TLV_VALUE;
@@ -546,19 +564,26 @@ static int tlv_image(struct otav *v, const uint8_t *p, uint16_t len,
 			     0);
 	/* One encoding per content: a patch is what makes version 2. */
 	if (p[1] == OTAPKG_COMP_PATCH &&
-	    v->info.format_version != OTAPKG_VERSION_DELTA)
+	    v->info.format_version < OTAPKG_VERSION_DELTA)
 		return failf(v, OTAV_E_TLV, off + 1,
 			     "image %u is a patch (compression 2), which needs "
-			     "format version 2",
+			     "format version 2 or 3",
 			     idx, 0, 0);
 	if (d == 0)
 		return failf(v, OTAV_E_TLV, off + 2,
 			     "image %u digest algorithm %u is unknown", idx,
 			     p[2], 0);
-	if ((p[3] & ~1u) != 0)
+	if ((p[3] & ~(OTAPKG_IMAGE_LOAD | OTAPKG_IMAGE_ENCRYPTED)) != 0)
 		return failf(v, OTAV_E_TLV, off + 3,
 			     "image %u flags %x have unknown bits", idx, p[3],
 			     0);
+	/* Encryption is what makes version 3: old readers refuse it. */
+	if ((p[3] & OTAPKG_IMAGE_ENCRYPTED) != 0 &&
+	    v->info.format_version != OTAPKG_VERSION_CRYPT)
+		return failf(v, OTAV_E_TLV, off + 3,
+			     "image %u is encrypted (flag bit 1), which needs "
+			     "format version 3",
+			     idx, 0, 0);
 	if (name_len < 1 || name_len > 64)
 		return failf(v, OTAV_E_TLV, off + 4,
 			     "image %u name length %u is not in 1..64", idx,
@@ -635,7 +660,8 @@ static int tlv_image(struct otav *v, const uint8_t *p, uint16_t len,
 			     "image %u is uncompressed, but its size %u is not "
 			     "its stored size %u",
 			     idx, size, stored);
-	if (p[1] == OTAPKG_COMP_NONE && memcmp(p + 40, p + 40 + d, d) != 0)
+	if (p[1] == OTAPKG_COMP_NONE && (p[3] & OTAPKG_IMAGE_ENCRYPTED) == 0 &&
+	    memcmp(p + 40, p + 40 + d, d) != 0)
 		return failf(v, OTAV_E_TLV, off + 40 + d,
 			     "image %u is uncompressed, but its two digests "
 			     "differ",
@@ -682,9 +708,9 @@ static int tlv_image_base(struct otav *v, const uint8_t *p, uint16_t len,
 	unsigned d;
 	size_t i;
 
-	if (v->info.format_version != OTAPKG_VERSION_DELTA)
+	if (v->info.format_version < OTAPKG_VERSION_DELTA)
 		return fail(v, OTAV_E_TLV, off - 4,
-			    "an IMAGE_BASE TLV needs format version 2");
+			    "an IMAGE_BASE TLV needs format version 2 or 3");
 	if (idx >= v->image_index)
 		return failf(v, OTAV_E_TLV, off,
 			     "IMAGE_BASE names image %u, but there are %u "
@@ -716,6 +742,103 @@ static int tlv_image_base(struct otav *v, const uint8_t *p, uint16_t len,
 	img->base_size = le64(p + 4);
 	memcpy(img->base_digest, p + OTAPKG_IMAGE_BASE_FIXED, d);
 	v->next_base = idx + 1u;
+	return 0;
+}
+
+/* The wrapped key's length for scheme and key length; 0: no such scheme. */
+static unsigned wrapped_len(uint8_t scheme, unsigned key_len, unsigned len)
+{
+	switch (scheme) {
+	case OTAPKG_WRAP_RSA_OAEP: /* the modulus: 2048, 3072, 4096 bits */
+		return len == 256 || len == 384 || len == 512 ? len : 1;
+	case OTAPKG_WRAP_AES_KW:
+		return key_len + 8;
+	case OTAPKG_WRAP_ECIES_P256:
+		return 65 + 32 + key_len;
+	case OTAPKG_WRAP_ECIES_X25519:
+		return 32 + 32 + key_len;
+	case OTAPKG_WRAP_ECIES_X25519_SHA512:
+		return 32 + 64 + key_len;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * An IMAGE_KEY TLV value p[0..len), at off: a content key of an encrypted
+ * image parsed before it, wrapped for one recipient. Handed to the port's
+ * unwrap callback until one unwraps, and counted.
+ */
+static int tlv_image_key(struct otav *v, const uint8_t *p, uint16_t len,
+			 uint64_t off)
+{
+	const struct otav_crypto *c = v->crypto;
+	struct otav_image_key k;
+	struct otav_image *img;
+	unsigned idx = p[0], want;
+	int rc;
+
+	if (v->info.format_version != OTAPKG_VERSION_CRYPT)
+		return fail(v, OTAV_E_TLV, off - 4,
+			    "an IMAGE_KEY TLV needs format version 3");
+	if (idx >= v->image_index)
+		return failf(v, OTAV_E_TLV, off,
+			     "IMAGE_KEY names image %u, but there are %u "
+			     "IMAGE TLVs",
+			     idx, v->image_index, 0);
+	if (idx < v->next_key)
+		return failf(v, OTAV_E_TLV, off,
+			     "IMAGE_KEY for image %u is out of image order",
+			     idx, 0, 0);
+	img = &v->info.images[idx];
+	if ((img->flags & OTAPKG_IMAGE_ENCRYPTED) == 0)
+		return failf(v, OTAV_E_TLV, off,
+			     "IMAGE_KEY names image %u, which is not encrypted",
+			     idx, 0, 0);
+	if (p[2] != 16 && p[2] != 32)
+		return failf(v, OTAV_E_TLV, off + 2,
+			     "IMAGE_KEY for image %u: key length %u is not 16 "
+			     "or 32",
+			     idx, p[2], 0);
+	if (img->n_keys > 0 && p[2] != img->key_len)
+		return failf(v, OTAV_E_TLV, off + 2,
+			     "IMAGE_KEY for image %u: key length %u, an "
+			     "earlier one said %u",
+			     idx, p[2], img->key_len);
+	if (p[3] != 0)
+		return failf(v, OTAV_E_PADDING, off + 3,
+			     "IMAGE_KEY for image %u: reserved byte is not "
+			     "zero",
+			     idx, 0, 0);
+	want = wrapped_len(p[1], p[2], len - OTAPKG_IMAGE_KEY_FIXED);
+	if (want == 0)
+		return failf(v, OTAV_E_TLV, off + 1,
+			     "IMAGE_KEY for image %u: wrap scheme %x is "
+			     "unknown",
+			     idx, p[1], 0);
+	if (want != (unsigned)len - OTAPKG_IMAGE_KEY_FIXED)
+		return failf(v, OTAV_E_TLV, off - 2,
+			     "IMAGE_KEY for image %u: %u wrapped bytes, the "
+			     "scheme and key length need %u",
+			     idx, len - OTAPKG_IMAGE_KEY_FIXED,
+			     p[1] == OTAPKG_WRAP_RSA_OAEP ? 256 : want);
+	img->key_len = p[2];
+	if (img->n_keys < 255)
+		img->n_keys++;
+	v->next_key = (uint8_t)idx;
+	if (!v->decrypting || (v->keyed & 1u << idx) != 0)
+		return 0;
+	k.image = (uint8_t)idx;
+	k.scheme = p[1];
+	k.key_len = p[2];
+	memcpy(k.keyid, p + 4, 32);
+	k.wrapped = p + OTAPKG_IMAGE_KEY_FIXED;
+	k.wrapped_len = (uint16_t)(len - OTAPKG_IMAGE_KEY_FIXED);
+	rc = c->unwrap(c->ctx, idx, &k);
+	if (rc == 0)
+		v->keyed |= 1u << idx;
+	else if (rc < 0)
+		v->unwrap_failed |= 1u << idx;
 	return 0;
 }
 
@@ -799,6 +922,10 @@ static int tlv_value(struct otav *v)
 		if (tlv_image_base(v, p, len, off) != 0)
 			return -1;
 		break;
+	case OTAPKG_TLV_IMAGE_KEY:
+		if (tlv_image_key(v, p, len, off) != 0)
+			return -1;
+		break;
 	case OTAPKG_TLV_SIGNING_TIME:
 		v->info.has_signing_time = 1;
 		v->info.signing_time = le64(p);
@@ -829,7 +956,7 @@ static int tlv_value(struct otav *v)
 static int region_done(struct otav *v)
 {
 	uint64_t off = v->region_end;
-	unsigned i, patches = 0;
+	unsigned i, patches = 0, encrypted = 0;
 
 	if ((v->seen & 1u << OTAPKG_TLV_NAME) == 0)
 		return fail(v, OTAV_E_TLV, off,
@@ -850,6 +977,16 @@ static int region_done(struct otav *v)
 			     "header says %u",
 			     v->image_index, v->info.image_count, 0);
 	for (i = 0; i < v->info.image_count; i++) {
+		const struct otav_image *img = &v->info.images[i];
+
+		if ((img->flags & OTAPKG_IMAGE_ENCRYPTED) != 0)
+			encrypted++;
+		if ((img->flags & OTAPKG_IMAGE_ENCRYPTED) != 0 &&
+		    img->n_keys == 0)
+			return failf(v, OTAV_E_TLV, off,
+				     "image %u is encrypted without an "
+				     "IMAGE_KEY TLV",
+				     i, 0, 0);
 		if (v->info.images[i].compression == OTAPKG_COMP_PATCH)
 			patches++;
 		if (v->info.images[i].compression == OTAPKG_COMP_PATCH &&
@@ -863,6 +1000,9 @@ static int region_done(struct otav *v)
 	if (v->info.format_version == OTAPKG_VERSION_DELTA && patches == 0)
 		return fail(v, OTAV_E_TLV, off,
 			    "format version 2, but no image is a patch");
+	if (v->info.format_version == OTAPKG_VERSION_CRYPT && encrypted == 0)
+		return fail(v, OTAV_E_TLV, off,
+			    "format version 3, but no image is encrypted");
 	if (v->crypto->hash_final(v->crypto->ctx, v->info.region_digest) != 0)
 		return fail(v, OTAV_E_CRYPTO, off,
 			    "hashing the signed region failed");
@@ -964,6 +1104,7 @@ static int image_pad(struct otav *v)
 static int sigblock_done(struct otav *v)
 {
 	const struct otav_policy *pol = v->policy;
+	unsigned i;
 
 	if (!v->any_trusted && !pol->skip_signature)
 		return fail(v, OTAV_E_SIGNATURE, v->region_end,
@@ -982,6 +1123,19 @@ static int sigblock_done(struct otav *v)
 		return fail(v, OTAV_E_BOOTLOADER, v->boot_off,
 			    "the device's bootloader is older than the "
 			    "package's minimum");
+	/* Decrypting: every encrypted image's key, before any payload. */
+	for (i = 0; v->decrypting && i < v->info.image_count; i++) {
+		if ((v->info.images[i].flags & OTAPKG_IMAGE_ENCRYPTED) == 0 ||
+		    (v->keyed & 1u << i) != 0)
+			continue;
+		return failf(v, OTAV_E_KEY, v->region_end,
+			     (v->unwrap_failed & 1u << i) != 0
+				 ? "image %u is encrypted: an IMAGE_KEY for "
+				   "the device's key did not unwrap"
+				 : "image %u is encrypted, but none of its %u "
+				   "IMAGE_KEY TLVs is for the device's key",
+			     i, v->info.images[i].n_keys, 0);
+	}
 	v->image_index = 0;
 	return image_pad(v);
 }
@@ -1103,6 +1257,11 @@ static int image_done(struct otav *v)
 	    0)
 		return failf(v, OTAV_E_DIGEST, img->offset,
 			     "image %u digest mismatch", idx, 0, 0);
+	if (v->cipher_open) {
+		v->cipher_open = 0;
+		if (v->crypto->cipher_end != NULL)
+			v->crypto->cipher_end(v->crypto->ctx, idx);
+	}
 	if (v->events != NULL && v->events->image_done != NULL &&
 	    v->events->image_done(v->events->ctx, idx) != 0)
 		return aborted(v, "the image_done event asked to stop");
@@ -1140,10 +1299,46 @@ static int stream_end(struct otav *v)
 		if (v->crypto->hash_init(v->crypto->ctx, img->digest_alg) != 0)
 			return fail(v, OTAV_E_CRYPTO, v->offset,
 				    "hashing an image failed");
+		if (v->decrypting && (img->flags & OTAPKG_IMAGE_ENCRYPTED)) {
+			if (v->crypto->cipher_init(v->crypto->ctx,
+						   v->image_index) != 0)
+				return failf(v, OTAV_E_CRYPTO, v->offset,
+					     "starting to decrypt image %u "
+					     "failed",
+					     v->image_index, 0, 0);
+			v->cipher_open = 1;
+		}
 		v->state = ST_IMAGE_DATA;
 		v->left = img->stored_size;
 		return 0;
 	}
+}
+
+/*
+ * Encrypted image bytes p[0..n), at off: decrypted through the port's
+ * cipher into buf (free while an image streams: nothing is buffered
+ * then), a buffer at a time, and handed on as image_clear.
+ */
+static int decrypt(struct otav *v, const uint8_t *p, size_t n, uint64_t off)
+{
+	const struct otav_events *ev = v->events;
+
+	while (n > 0) {
+		size_t k = n < sizeof(v->buf) ? n : sizeof(v->buf);
+
+		if (v->crypto->cipher_update(v->crypto->ctx, p, v->buf, k) != 0)
+			return failf(v, OTAV_E_CRYPTO, off,
+				     "decrypting image %u failed",
+				     v->image_index, 0, 0);
+		if (ev != NULL && ev->image_clear != NULL &&
+		    ev->image_clear(ev->ctx, v->image_index, v->buf, k) != 0)
+			return aborted(v,
+				       "the image_clear event asked to stop");
+		p += k;
+		n -= k;
+		off += k;
+	}
+	return 0;
 }
 
 /* n bytes of a streamed item, at off. */
@@ -1166,6 +1361,8 @@ static int stream(struct otav *v, const uint8_t *p, size_t n, uint64_t off)
 		if (ev != NULL && ev->image_data != NULL &&
 		    ev->image_data(ev->ctx, v->image_index, p, n) != 0)
 			return aborted(v, "the image_data event asked to stop");
+		if (v->cipher_open)
+			return decrypt(v, p, n, off);
 		return 0;
 	default: /* ST_PAD */
 		i = first_nonzero(p, n);
@@ -1310,6 +1507,8 @@ const char *otav_status_name(enum otav_status s)
 		return "crypto";
 	case OTAV_E_ABORTED:
 		return "aborted";
+	case OTAV_E_KEY:
+		return "key";
 	}
 	return "unknown";
 }

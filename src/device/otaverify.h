@@ -35,6 +35,8 @@ enum otav_status {
 	OTAV_E_BOOTLOADER, /* policy: bootloader older than required */
 	OTAV_E_CRYPTO,     /* a crypto callback failed */
 	OTAV_E_ABORTED,    /* an event callback asked to stop */
+	OTAV_E_KEY,        /* decrypting: no IMAGE_KEY unwrapped for an
+			      encrypted image */
 };
 
 /*
@@ -54,6 +56,22 @@ struct otav_image {
 	uint8_t base_digest[64];   /* patch: of the base image */
 	char name[65];             /* NUL-terminated */
 	char custom_kind[65];
+	/* Encrypted (flag bit 1): in the tail padding, no RAM added. */
+	uint8_t key_len; /* content key bytes (16 or 32) */
+	uint8_t n_keys;  /* IMAGE_KEY TLVs (255: 255 or more) */
+};
+
+/*
+ * An IMAGE_KEY TLV, as the unwrap callback receives it: wrapped points
+ * into the verifier's buffer and is valid during the call only.
+ */
+struct otav_image_key {
+	uint8_t image;   /* index of the encrypted image */
+	uint8_t scheme;  /* OTAPKG_WRAP_* */
+	uint8_t key_len; /* 16 or 32 */
+	uint8_t keyid[32];
+	const uint8_t *wrapped;
+	uint16_t wrapped_len; /* checked against scheme and key_len */
 };
 
 /* A signature entry; certificates arrive separately through events. */
@@ -82,6 +100,37 @@ struct otav_crypto {
 	 */
 	int (*verify)(void *ctx, const struct otav_sig *sig,
 		      const uint8_t *digest, size_t digest_len);
+	/*
+	 * Encrypted images (format version 3; otatool-package(5)). All
+	 * three NULL: encrypted images are checked as stored (their
+	 * digest over the encrypted bytes) and never decrypted.
+	 *
+	 * unwrap: each IMAGE_KEY TLV, while the protected region is parsed
+	 * (the verifier keeps no wrapped key: RAM), until one for that
+	 * image returned 0. The port decides whether it is addressed to
+	 * the device (key id, scheme) and unwraps it with its key (ECDH,
+	 * HKDF, HMAC and AES, or RSA-OAEP, or AES-KW: MCUboot's schemes),
+	 * keeping the content key for that image inside the port (a key
+	 * slot of the crypto engine). 0 = unwrapped, 1 = not for this
+	 * device, -1 = it did not unwrap (a wrong key or an altered TLV:
+	 * the port must not say which). Nothing is decided on it before
+	 * the signature verified: the key is used only afterwards.
+	 *
+	 * cipher_init: start AES-CTR for image with the key the port holds
+	 * for it, counter block 0 (16 bytes, big-endian, all of it the
+	 * counter) at the image's first stored byte. cipher_update: the
+	 * next len bytes of the key stream XORed into in, written to out
+	 * (len is at most OTAPKG_MAX_TLV_VALUE + 8; chunks continue the
+	 * stream at any byte offset). cipher_end (may be NULL): the image
+	 * is done or the package refused; the port wipes the key.
+	 * Non-zero = fail.
+	 */
+	int (*unwrap)(void *ctx, unsigned image,
+		      const struct otav_image_key *key);
+	int (*cipher_init)(void *ctx, unsigned image);
+	int (*cipher_update)(void *ctx, const uint8_t *in, uint8_t *out,
+			     size_t len);
+	void (*cipher_end)(void *ctx, unsigned image);
 };
 
 /* What the device knows about itself; checks that are off are skipped. */
@@ -116,6 +165,14 @@ struct otav_events {
 	/* Stored bytes of image index, in order, in chunks. */
 	int (*image_data)(void *ctx, unsigned index, const uint8_t *data,
 			  size_t len);
+	/*
+	 * Decrypting (the cipher callbacks given): the decrypted stored
+	 * bytes of an encrypted image, in order, in chunks, right after
+	 * image_data gave the same bytes encrypted. Not yet verified: the
+	 * stored digest is known at image_done, as for image_data.
+	 */
+	int (*image_clear)(void *ctx, unsigned index, const uint8_t *data,
+			   size_t len);
 	/* An image's stored digest matched. */
 	int (*image_done)(void *ctx, unsigned index);
 	/*
@@ -129,7 +186,7 @@ struct otav_events {
 
 /* Everything the protected region said, for the caller's use. */
 struct otav_info {
-	uint16_t format_version; /* 1, or 2: some image is a patch */
+	uint16_t format_version; /* 1; 2: a patch; 3: an encrypted image */
 	uint8_t digest_alg;
 	uint16_t image_count;
 	uint32_t protected_size, sigblock_size, alignment;
@@ -168,7 +225,12 @@ struct otav {
 	uint32_t certs_left, cert_len;
 	uint64_t region_end, region_left, sig_left, next_image;
 	uint64_t hw_off, counter_off, boot_off; /* for policy errors */
-	unsigned next_base; /* IMAGE_BASE: the lowest index it may name */
+	unsigned next_base;     /* IMAGE_BASE: the lowest index it may name */
+	uint32_t keyed;         /* images whose key the port unwrapped */
+	uint32_t unwrap_failed; /* images where an unwrap returned -1 */
+	uint8_t next_key;       /* IMAGE_KEY: the lowest index it may name */
+	uint8_t decrypting;     /* the cipher callbacks were given */
+	uint8_t cipher_open;    /* cipher_init called, cipher_end not yet */
 	/* CERTS_DIGEST TLVs: key id + SHA-256, and the area being hashed */
 	unsigned n_certs_digests;
 	uint8_t certs_digests[OTAPKG_MAX_SIGS][64];

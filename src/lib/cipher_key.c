@@ -369,6 +369,62 @@ int ota_recipient_from_der(struct ota_recipient **out, const uint8_t *der,
 	return recipient_from_pkey(out, pub, hmac_bits, name);
 }
 
+int ota_recipient_open(struct ota_recipient **out, const char *ref,
+		       const struct ota_key_opts *opts, unsigned hmac_bits)
+{
+	struct ota_pkcs11_key *k = NULL;
+	EVP_PKEY *pub;
+	int rc;
+
+	*out = NULL;
+	if (!ota_pkcs11_is_uri(ref))
+		return ota_recipient_load(out, ref, hmac_bits);
+	if (!opts || !opts->pkcs11)
+		return ota_error(
+		    OTA_EKEY, "%s: PKCS#11 keys are not available here", ref);
+	if ((rc = ota_pkcs11_find_decrypt_key(&k, opts->pkcs11, ref)))
+		return rc;
+	pub = ota_pkcs11_key_public(k);
+	if (!pub)
+		return ota_error(OTA_EKEY,
+				 "%s: the token holds no public key for it: "
+				 "export one (otatool keys export-public) and "
+				 "give that file",
+				 ref);
+	if (!EVP_PKEY_up_ref(pub))
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	return recipient_from_pkey(out, pub, hmac_bits, ref);
+}
+
+/* SHA-256 of the DER SubjectPublicKeyInfo, or of the AES-KW label + key. */
+static int key_id_of(uint8_t out[32], EVP_PKEY *pub, const uint8_t *kek,
+		     size_t kek_len)
+{
+	unsigned char *der = NULL;
+	unsigned int n = 0;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int len, ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+
+	if (pub) {
+		len = i2d_PUBKEY(pub, &der);
+		ok = ok && len > 0 && EVP_DigestUpdate(md, der, (size_t)len);
+		OPENSSL_free(der);
+	} else {
+		ok = ok &&
+		     EVP_DigestUpdate(md, OTA_KEK_ID_LABEL,
+				      strlen(OTA_KEK_ID_LABEL)) &&
+		     EVP_DigestUpdate(md, kek, kek_len);
+	}
+	ok = ok && EVP_DigestFinal_ex(md, out, &n) && n == 32;
+	EVP_MD_CTX_free(md);
+	return ok ? 0 : ota_error(OTA_EINTERNAL, "hashing a key id failed");
+}
+
+int ota_recipient_key_id(uint8_t out[32], const struct ota_recipient *r)
+{
+	return key_id_of(out, r->pub, r->kek, r->kek_len);
+}
+
 enum ota_wrap_scheme ota_recipient_scheme(const struct ota_recipient *r)
 {
 	return r->scheme;
@@ -511,6 +567,19 @@ int ota_decrypt_key_open(struct ota_decrypt_key **out, const char *ref,
 const char *ota_decrypt_key_kind(const struct ota_decrypt_key *k)
 {
 	return k->kind_name;
+}
+
+int ota_decrypt_key_id(uint8_t out[32], const struct ota_decrypt_key *k)
+{
+	EVP_PKEY *pub = k->pkey;
+
+	if (k->kind == KIND_KEK)
+		return key_id_of(out, NULL, k->kek, k->kek_len);
+	if (!pub && k->p11)
+		pub = ota_pkcs11_key_public(k->p11);
+	if (!pub)
+		return 1;
+	return key_id_of(out, pub, NULL, 0);
 }
 
 bool ota_decrypt_key_accepts(const struct ota_decrypt_key *k,

@@ -3,6 +3,7 @@
 #include "pkcs11_priv.h"
 #include "rfc6979_priv.h"
 
+#include "otatool/cipher.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
 #include "otatool/hex.h"
@@ -971,6 +972,10 @@ int ota_key_generate_file(char id[OTA_KEY_ID_LEN + 1], const char *type,
 	struct stat st;
 	int rc;
 
+	/* Encryption keys: otatool-encryption(7), cipher_key.c. */
+	if (strcmp(type, "x25519") == 0)
+		return ota_encrypt_key_generate_file(id, type, private_path,
+						     public_path);
 	/* Check both first: never leave a private key without its public. */
 	if (stat(private_path, &st) == 0 || stat(public_path, &st) == 0)
 		return ota_error(OTA_EOUTPUT,

@@ -8,6 +8,7 @@
  */
 #include "hasher.h"
 #include "json_priv.h"
+#include "otatool/cipher.h"
 #include "otatool/delta.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
@@ -17,6 +18,7 @@
 #include "otatool/policy.h"
 #include "otatool/timestamp.h"
 #include "otaverify.h"
+#include "package_priv.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -64,6 +66,10 @@ struct reader {
 							 pointers to these */
 	unsigned current_image; /* whose bytes are streaming */
 	int err;                /* a host-side failure inside a callback */
+	/* encrypted images: decrypted with o->decrypt_key when given */
+	bool decrypting;
+	bool hash_flashed; /* the flashed bytes differ from the stored */
+	struct ota_package_decrypt dec;
 };
 
 /* The digest of an OTAPKG_DIGEST_* code that the verifier accepted. */
@@ -202,6 +208,35 @@ static int c_verify(void *ctx, const struct otav_sig *sig,
 	}
 }
 
+static int c_unwrap(void *ctx, unsigned image, const struct otav_image_key *k)
+{
+	struct reader *rd = ctx;
+
+	return ota_package_decrypt_unwrap(&rd->dec, image, k);
+}
+
+static int c_cipher_init(void *ctx, unsigned image)
+{
+	struct reader *rd = ctx;
+
+	return ota_package_decrypt_begin(&rd->dec, image);
+}
+
+static int c_cipher_update(void *ctx, const uint8_t *in, uint8_t *out,
+			   size_t len)
+{
+	struct reader *rd = ctx;
+
+	return ota_package_decrypt_update(&rd->dec, in, out, len);
+}
+
+static void c_cipher_end(void *ctx, unsigned image)
+{
+	struct reader *rd = ctx;
+
+	ota_package_decrypt_end(&rd->dec, image);
+}
+
 /* Certificates arrive in chunks; keep each whole for the chain check. */
 static int e_cert_data(void *ctx, unsigned sig_index, unsigned cert_index,
 		       uint32_t cert_len, const uint8_t *data, size_t len)
@@ -285,6 +320,20 @@ static int e_tlv(void *ctx, uint64_t offset, uint16_t type, const uint8_t *v,
 			r->signing_time_offset = offset + 4;
 		}
 		break;
+	case OTAPKG_TLV_IMAGE_KEY:
+		/* the verifier checked it before this event */
+		if (len >= OTAPKG_IMAGE_KEY_FIXED && v[0] < r->n_images) {
+			__typeof__(r->images[0]) *img = &r->images[v[0]];
+
+			img->key_len = v[2];
+			if (img->n_keys < OTA_PACKAGE_MAX_RECIPIENTS) {
+				img->keys[img->n_keys].scheme = v[1];
+				ota_hex_encode(img->keys[img->n_keys].keyid,
+					       v + 4, 32);
+			}
+			img->n_keys++;
+		}
+		break;
 	case OTAPKG_TLV_DEPENDENCY:
 		if (len >= 1 && v[0] < len &&
 		    r->n_deps < OTA_PACKAGE_MAX_DEPS) {
@@ -315,7 +364,8 @@ static int e_image(void *ctx, unsigned index, const struct otav_image *img)
 		 kind ? kind : img->custom_kind);
 	r->images[index].compression = img->compression;
 	r->images[index].digest_alg = img->digest_alg;
-	r->images[index].has_load_address = img->flags & 1;
+	r->images[index].has_load_address = img->flags & OTAPKG_IMAGE_LOAD;
+	r->images[index].encrypted = img->flags & OTAPKG_IMAGE_ENCRYPTED;
 	r->images[index].offset = img->offset;
 	r->images[index].stored_size = img->stored_size;
 	r->images[index].size = img->size;
@@ -434,6 +484,109 @@ static int delta_setup(struct reader *rd)
 	return 0;
 }
 
+void ota_package_describe_recipients(char *out, size_t cap,
+				     const struct ota_package_report *r,
+				     size_t i)
+{
+	size_t pos = 0;
+
+	out[0] = '\0';
+	for (size_t k = 0; k < r->images[i].n_keys &&
+			   k < OTA_PACKAGE_MAX_RECIPIENTS && pos < cap;
+	     k++) {
+		const char *name =
+		    ota_wrap_scheme_name(r->images[i].keys[k].scheme);
+		int n = snprintf(out + pos, cap - pos, "%s%s key id %s",
+				 k ? ", " : "", name ? name : "unknown",
+				 r->images[i].keys[k].keyid);
+
+		if (n < 0)
+			break;
+		pos += (size_t)n;
+	}
+}
+
+/*
+ * Encrypted images, once the signature verified and before any payload:
+ * extracting needs the key; with one, each image's key must have
+ * unwrapped (the verifier's unwrap callback, while it parsed the region),
+ * else the key is of the wrong type (OTA_EKEY) or none of the IMAGE_KEY
+ * TLVs is for it (OTA_EVERIFY): said here, naming the recipients.
+ */
+static int crypt_setup(struct reader *rd)
+{
+	struct ota_package_report *r = rd->r;
+
+	for (unsigned i = 0; i < r->n_images; i++) {
+		char who[512];
+		bool fits = false;
+
+		if (!r->images[i].encrypted)
+			continue;
+		rd->stop = OTA_PACKAGE_STOP_IMAGE;
+		ota_package_describe_recipients(who, sizeof(who), r, i);
+		if (!rd->decrypting && !rd->o->extract_dir)
+			continue; /* checked as stored, not decrypted */
+		if (!rd->decrypting) {
+			r->images[i].failed = true;
+			rd->err = ota_error(
+			    OTA_EUSAGE,
+			    "image \"%s\" is encrypted (AES-%u, for %s): give "
+			    "a recipient's key with --decrypt-key",
+			    r->images[i].name, r->images[i].key_len * 8u, who);
+			return -1;
+		}
+		if (rd->dec.keyed & 1u << i)
+			continue;
+		r->images[i].failed = true;
+		if (rd->dec.err) {
+			rd->err = rd->dec.err;
+			return -1;
+		}
+		for (size_t k = 0;
+		     k < r->images[i].n_keys && k < OTA_PACKAGE_MAX_RECIPIENTS;
+		     k++) {
+			enum ota_wrap_scheme s;
+
+			if (!ota_wrap_scheme_of_tlv(
+				&s, r->images[i].keys[k].scheme) &&
+			    ota_decrypt_key_accepts(rd->dec.key, s))
+				fits = true;
+		}
+		ota_error_clear();
+		if (!fits) {
+			rd->err =
+			    ota_error(OTA_EKEY,
+				      "image \"%s\": a %s key cannot "
+				      "decrypt it: it is encrypted for %s",
+				      r->images[i].name,
+				      ota_decrypt_key_kind(rd->dec.key), who);
+			return -1;
+		}
+		if (rd->dec.has_id && !(rd->dec.tried & 1u << i)) {
+			char id[2 * 32 + 1];
+
+			ota_hex_encode(id, rd->dec.id, 32);
+			rd->err = ota_error(
+			    OTA_EVERIFY,
+			    "image \"%s\": no IMAGE_KEY unwraps "
+			    "with this %s key: its key id %s is "
+			    "no recipient; it is encrypted for %s",
+			    r->images[i].name,
+			    ota_decrypt_key_kind(rd->dec.key), id, who);
+			return -1;
+		}
+		rd->err = ota_error(OTA_EVERIFY,
+				    "image \"%s\": no IMAGE_KEY unwraps with "
+				    "this %s key (a wrong key, or an altered "
+				    "key TLV); it is encrypted for %s",
+				    r->images[i].name,
+				    ota_decrypt_key_kind(rd->dec.key), who);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * The device policy, at the point the device verifier judges its own: a
  * signature verified and the signature block is done, no image read yet.
@@ -452,13 +605,13 @@ static int e_authentic(void *ctx, const struct otav_info *info)
 		       64);
 	}
 	if (!rd->device)
-		return delta_setup(rd);
+		return crypt_setup(rd) ? -1 : delta_setup(rd);
 	rd->stop = OTA_PACKAGE_STOP_POLICY;
 	rd->policy_judged = true;
 	ota_release_facts_of_package(&f, r);
 	rc = ota_policy_judge(&r->policy, rd->device, &f, r->trusted_sig >= 0);
 	if (!rc)
-		return delta_setup(rd);
+		return crypt_setup(rd) ? -1 : delta_setup(rd);
 	rd->policy_off = rc == OTA_EHARDWARE   ? rd->hw_off
 			 : rc == OTA_EROLLBACK ? rd->counter_off
 					       : rd->boot_off;
@@ -476,6 +629,9 @@ static int image_begin(struct reader *rd, unsigned index)
 	char path[4096];
 
 	rd->flashed = 0;
+	rd->hash_flashed = r->images[index].compression == OTAPKG_COMP_ZLIB ||
+			   (r->images[index].encrypted &&
+			    r->images[index].compression == OTAPKG_COMP_NONE);
 	if (!EVP_DigestInit_ex(rd->flash_md,
 			       md_for(r->images[index].digest_alg), NULL))
 		return -1;
@@ -529,7 +685,7 @@ static int flashed_bytes(struct reader *rd, unsigned index, const uint8_t *data,
 	 * the verifier checks (and requires equal to the flashed digest):
 	 * hashing them twice would only cost time.
 	 */
-	if (rd->z_active && EVP_DigestUpdate(rd->flash_md, data, len) != 1)
+	if (rd->hash_flashed && EVP_DigestUpdate(rd->flash_md, data, len) != 1)
 		return -1;
 	if (rd->out[index] &&
 	    (rd->err = ota_output_write(rd->out[index], data, len)))
@@ -537,17 +693,13 @@ static int flashed_bytes(struct reader *rd, unsigned index, const uint8_t *data,
 	return 0;
 }
 
-static int e_image_data(void *ctx, unsigned index, const uint8_t *data,
-			size_t len)
+/*
+ * The stored bytes as they are in the clear (an encrypted image's after
+ * the verifier decrypted them): rebuilt, inflated or taken as they are.
+ */
+static int clear_bytes(struct reader *rd, unsigned index, const uint8_t *data,
+		       size_t len)
 {
-	struct reader *rd = ctx;
-
-	rd->stop = OTA_PACKAGE_STOP_IMAGE;
-	if (index != rd->current_image) {
-		rd->current_image = index;
-		if (image_begin(rd, index))
-			return -1;
-	}
 	if (rd->r->images[index].compression == OTAPKG_COMP_PATCH) {
 		if (!rd->delta[index])
 			return 0; /* no base: only the stored digest */
@@ -579,6 +731,31 @@ static int e_image_data(void *ctx, unsigned index, const uint8_t *data,
 	return 0;
 }
 
+static int e_image_data(void *ctx, unsigned index, const uint8_t *data,
+			size_t len)
+{
+	struct reader *rd = ctx;
+
+	rd->stop = OTA_PACKAGE_STOP_IMAGE;
+	if (index != rd->current_image) {
+		rd->current_image = index;
+		if (image_begin(rd, index))
+			return -1;
+	}
+	/* Encrypted: only the stored digest, unless e_image_clear follows. */
+	if (rd->r->images[index].encrypted)
+		return 0;
+	return clear_bytes(rd, index, data, len);
+}
+
+static int e_image_clear(void *ctx, unsigned index, const uint8_t *data,
+			 size_t len)
+{
+	struct reader *rd = ctx;
+
+	return clear_bytes(rd, index, data, len);
+}
+
 static int e_image_done(void *ctx, unsigned index)
 {
 	struct reader *rd = ctx;
@@ -593,6 +770,8 @@ static int e_image_done(void *ctx, unsigned index)
 			return -1;
 	}
 	r->images[index].stored_ok = true;
+	if (r->images[index].encrypted && !rd->decrypting)
+		return 0; /* authentic and intact, but not decrypted */
 	if (r->images[index].compression == OTAPKG_COMP_PATCH) {
 		if (!rd->delta[index])
 			return 0; /* authentic and intact, but not rebuilt */
@@ -610,6 +789,7 @@ static int e_image_done(void *ctx, unsigned index)
 		}
 		r->images[index].flashed_ok = true;
 		r->images[index].rebuilt = true;
+		r->images[index].decrypted = r->images[index].encrypted;
 		return 0;
 	}
 	if (rd->z_active) {
@@ -638,7 +818,8 @@ static int e_image_done(void *ctx, unsigned index)
 			return -1;
 		}
 	}
-	if (r->images[index].compression == OTAPKG_COMP_NONE) {
+	if (r->images[index].compression == OTAPKG_COMP_NONE &&
+	    !r->images[index].encrypted) {
 		/* stored digest == flashed digest, checked by the verifier */
 		memcpy(d, r->images[index].stored_digest,
 		       r->images[index].digest_len);
@@ -653,10 +834,12 @@ static int e_image_done(void *ctx, unsigned index)
 				    "the flashed digest",
 				    r->images[index].name,
 				    r->images[index].compression ? "inflated"
+				    : r->images[index].encrypted ? "decrypted"
 								 : "stored");
 		return -1;
 	}
 	r->images[index].flashed_ok = true;
+	r->images[index].decrypted = r->images[index].encrypted;
 	return 0;
 }
 
@@ -689,6 +872,7 @@ static enum ota_package_stop stop_of(enum otav_status s,
 	case OTAV_E_SIGNATURE:
 		return OTA_PACKAGE_STOP_SIGNATURE;
 	case OTAV_E_DIGEST:
+	case OTAV_E_KEY:
 		return OTA_PACKAGE_STOP_IMAGE;
 	case OTAV_E_HARDWARE:
 	case OTAV_E_ROLLBACK:
@@ -745,8 +929,14 @@ int ota_package_check(struct ota_package_report *r, const char *path,
 	rd.path = path;
 	rd.device = o->device;
 	rd.stop = OTA_PACKAGE_STOP_STRUCTURE;
-	if ((rc = ota_file_open_regular(&fd, &r->file_size, path)))
+	if (o->decrypt_key &&
+	    (rc = ota_package_decrypt_init(&rd.dec, o->decrypt_key)))
 		return rc;
+	rd.decrypting = o->decrypt_key != NULL;
+	if ((rc = ota_file_open_regular(&fd, &r->file_size, path))) {
+		ota_package_decrypt_clear(&rd.dec);
+		return rc;
+	}
 	v = malloc(sizeof(*v));
 	buf = malloc(READ_CHUNK);
 	rd.zbuf = malloc(READ_CHUNK);
@@ -761,6 +951,12 @@ int ota_package_check(struct ota_package_report *r, const char *path,
 	crypto.hash_update = c_hash_update;
 	crypto.hash_final = c_hash_final;
 	crypto.verify = c_verify;
+	if (rd.decrypting) {
+		crypto.unwrap = c_unwrap;
+		crypto.cipher_init = c_cipher_init;
+		crypto.cipher_update = c_cipher_update;
+		crypto.cipher_end = c_cipher_end;
+	}
 	/* The device policy is judged here (e_authentic), not by otav. */
 	pol.skip_signature = o->trust == NULL;
 	ev.ctx = &rd;
@@ -771,6 +967,7 @@ int ota_package_check(struct ota_package_report *r, const char *path,
 	ev.authentic = e_authentic;
 	ev.image_data = e_image_data;
 	ev.image_done = e_image_done;
+	ev.image_clear = e_image_clear;
 	otav_init(v, &crypto, &pol, &ev);
 	r->signature_checked = o->trust != NULL;
 	for (;;) {
@@ -865,14 +1062,25 @@ out:
 		ota_delta_apply_free(rd.delta[i]);
 	if (rd.z_active)
 		inflateEnd(&rd.zs);
+	ota_package_decrypt_clear(&rd.dec);
 	EVP_MD_CTX_free(rd.md);
 	EVP_MD_CTX_free(rd.flash_md);
+	if (rd.zbuf)
+		OPENSSL_cleanse(rd.zbuf, READ_CHUNK); /* plaintext */
 	free(rd.zbuf);
 	free(buf);
 	free(v);
 	if (fd >= 0)
 		close(fd);
 	return rc;
+}
+
+bool ota_package_report_has_encrypted(const struct ota_package_report *r)
+{
+	for (size_t i = 0; i < r->n_images; i++)
+		if (r->images[i].encrypted)
+			return true;
+	return false;
 }
 
 bool ota_package_report_has_patch(const struct ota_package_report *r)
@@ -942,6 +1150,33 @@ static void time_json(json_t *o, const char *name, bool has, uint64_t t)
 			    in_range ? json_string(text) : json_null());
 	snprintf(key, sizeof(key), "%s_raw", name);
 	json_object_set_new(o, key, has ? json_string(raw) : json_null());
+}
+
+/* null for a clear image; else the cipher, its recipients, the result. */
+static json_t *encryption_json(
+    const __typeof__(((struct ota_package_report *)0)->images[0]) *img)
+{
+	json_t *o, *keys;
+
+	if (!img->encrypted)
+		return json_null();
+	o = json_object();
+	keys = json_array();
+	json_object_set_new(
+	    o, "cipher",
+	    json_string(img->key_len == 32 ? "aes-256-ctr" : "aes-128-ctr"));
+	for (size_t k = 0; k < img->n_keys && k < OTA_PACKAGE_MAX_RECIPIENTS;
+	     k++) {
+		const char *name = ota_wrap_scheme_name(img->keys[k].scheme);
+
+		json_array_append_new(keys,
+				      json_pack("{s:s, s:s}", "scheme",
+						name ? name : "unknown",
+						"keyid", img->keys[k].keyid));
+	}
+	json_object_set_new(o, "recipients", keys);
+	json_object_set_new(o, "decrypted", json_boolean(img->decrypted));
+	return o;
 }
 
 json_t *ota_package_report_json(const struct ota_package_report *r)
@@ -1018,6 +1253,7 @@ json_t *ota_package_report_json(const struct ota_package_report *r)
 			json_object_set_new(j, "patch_ratio", json_null());
 		}
 		json_object_set_new(j, "rebuilt", json_boolean(img->rebuilt));
+		json_object_set_new(j, "encryption", encryption_json(img));
 		json_array_append_new(imgs, j);
 	}
 	for (size_t i = 0; i < r->n_sigs; i++)

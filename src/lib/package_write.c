@@ -6,6 +6,7 @@
 #include "hasher.h"
 #include "key_priv.h"
 #include "otapkg.h"
+#include "otatool/cipher.h"
 #include "otatool/delta.h"
 #include "otatool/error.h"
 #include "otatool/fileio.h"
@@ -14,6 +15,7 @@
 #include "otatool/package.h"
 #include "otatool/signer.h"
 #include "otatool/timestamp.h"
+#include "package_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +44,8 @@ struct layout {
 	int64_t signing_time;
 	size_t n_certs_digests; /* key id + SHA-256 of the certificates area */
 	uint8_t certs_digests[OTAPKG_MAX_SIGS][64];
+	/* encrypted: each image's cipher, and its key wrapped per recipient */
+	struct ota_package_crypt *crypt;
 };
 
 static uint64_t align_up(uint64_t v, uint64_t a)
@@ -207,7 +211,9 @@ static int build_region(uint8_t *buf, size_t *size,
 		       : L->compressed[i] ? OTAPKG_COMP_ZLIB
 					  : OTAPKG_COMP_NONE;
 		v[2] = ota_package_digest_code(m->digest_alg);
-		v[3] = img->has_load_address ? 1 : 0;
+		v[3] = img->has_load_address ? OTAPKG_IMAGE_LOAD : 0;
+		if (L->crypt)
+			v[3] |= OTAPKG_IMAGE_ENCRYPTED;
 		v[4] = (uint8_t)nl;
 		v[5] = (uint8_t)kl;
 		put64(v + 8, L->offset[i]);
@@ -236,6 +242,16 @@ static int build_region(uint8_t *buf, size_t *size,
 		pos += tlv(buf, pos, OTAPKG_TLV_IMAGE_BASE, v,
 			   OTAPKG_IMAGE_BASE_FIXED + dl, NULL, 0);
 	}
+	/* Each encrypted image's keys, in image order: IMAGE_KEY follows. */
+	for (size_t i = 0; L->crypt && i < m->n_images; i++)
+		for (size_t k = 0; k < ota_package_crypt_recipients(L->crypt);
+		     k++) {
+			size_t len =
+			    ota_package_crypt_image_key(v, L->crypt, i, k);
+
+			pos += tlv(buf, pos, OTAPKG_TLV_IMAGE_KEY, v, len, NULL,
+				   0);
+		}
 	if (pos > OTAPKG_MAX_PROTECTED)
 		return ota_error(OTA_EINPUT,
 				 "the manifest needs %zu bytes of protected "
@@ -364,6 +380,7 @@ static int copy_image(struct ota_output *o, struct layout *L, size_t i,
 		      uint8_t *buf, const struct ota_package_opts *opts)
 {
 	const EVP_MD *md = ota_digest_md(alg);
+	uint8_t *ebuf = buf + 2 * COPY_BUF; /* encrypted: the cipher text */
 	struct ota_hasher *h = NULL;
 	struct ota_digest d = { .alg = alg };
 	uint64_t done = 0, fsize = 0;
@@ -398,7 +415,11 @@ static int copy_image(struct ota_output *o, struct layout *L, size_t i,
 			goto out;
 		}
 		ota_hasher_feed(h, b, (size_t)got);
-		if ((rc = ota_output_pwrite(o, b, (size_t)got,
+		/* The hasher reads b meanwhile: the cipher text goes apart. */
+		if (L->crypt && (rc = ota_package_crypt_update(
+				     L->crypt, i, ebuf, b, (size_t)got)))
+			goto out;
+		if ((rc = ota_output_pwrite(o, L->crypt ? ebuf : b, (size_t)got,
 					    L->offset[i] + done)))
 			goto out;
 		done += (uint64_t)got;
@@ -422,7 +443,9 @@ static int copy_image(struct ota_output *o, struct layout *L, size_t i,
 	}
 	img->digest = d;
 	L->stored_digest[i] = d;
-	rc = 0;
+	rc = L->crypt
+		 ? ota_package_crypt_final(L->crypt, i, &L->stored_digest[i])
+		 : 0;
 out:
 	ota_hasher_abort(h);
 	close(fd);
@@ -556,15 +579,21 @@ static int copy_tmp(struct ota_output *o, struct layout *L, size_t i,
 
 	rewind(L->tmp[i]);
 	while ((got = fread(buf, 1, COPY_BUF, L->tmp[i])) > 0) {
-		int rc = ota_output_pwrite(o, buf, got, L->offset[i] + done);
+		int rc = L->crypt ? ota_package_crypt_update(L->crypt, i, buf,
+							     buf, got)
+				  : 0;
 
-		if (rc)
+		if (rc ||
+		    (rc = ota_output_pwrite(o, buf, got, L->offset[i] + done)))
 			return rc;
 		done += got;
 	}
 	if (done != L->stored[i])
 		return ota_error(OTA_EOUTPUT, "temporary file read back short");
-	return 0;
+	/* Encrypted: the stored digest is the cipher text's. */
+	return L->crypt
+		   ? ota_package_crypt_final(L->crypt, i, &L->stored_digest[i])
+		   : 0;
 }
 
 static int check_opts(const struct ota_manifest *m,
@@ -789,6 +818,10 @@ int ota_package_write(const char *out_path, struct ota_manifest *m,
 			}
 		}
 	}
+	if (o.n_recipients && (rc = ota_package_crypt_new(
+				   &L.crypt, o.recipients, o.n_recipients,
+				   o.encrypt_bits, m->n_images, m->digest_alg)))
+		goto out;
 	if ((rc = build_region(NULL, &P, m, &L)))
 		goto out;
 	L.P = (uint32_t)P;
@@ -799,7 +832,8 @@ int ota_package_write(const char *out_path, struct ota_manifest *m,
 		L.total = end;
 	}
 
-	buf = malloc(2 * COPY_BUF); /* two halves: see copy_image() */
+	/* two halves and the cipher text: see copy_image() */
+	buf = malloc(3 * COPY_BUF);
 	if (!buf) {
 		rc = ota_error(OTA_EINTERNAL, "out of memory");
 		goto out;
@@ -829,6 +863,8 @@ int ota_package_write(const char *out_path, struct ota_manifest *m,
 		if (L.patched[i])
 			put16(header + OTAPKG_OFF_VERSION,
 			      OTAPKG_VERSION_DELTA);
+	if (L.crypt)
+		put16(header + OTAPKG_OFF_VERSION, OTAPKG_VERSION_CRYPT);
 	put16(header + OTAPKG_OFF_HEADER_SIZE, OTAPKG_HEADER_SIZE);
 	header[OTAPKG_OFF_DIGEST] = ota_package_digest_code(L.region_alg);
 	put16(header + OTAPKG_OFF_IMAGE_COUNT, (uint16_t)m->n_images);
@@ -870,10 +906,12 @@ int ota_package_write(const char *out_path, struct ota_manifest *m,
 					 : OTA_PACKAGE_STORED_WHOLE;
 			si->size = m->images[i].size;
 			si->stored_size = L.stored[i];
+			si->encrypted = L.crypt != NULL;
 		}
 	}
 out:
 	ota_output_abort(out);
+	ota_package_crypt_free(L.crypt);
 	for (size_t i = 0; i < OTAPKG_MAX_IMAGES; i++)
 		if (L.tmp[i])
 			fclose(L.tmp[i]);

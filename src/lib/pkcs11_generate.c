@@ -88,6 +88,20 @@ int ota_pkcs11_generate(struct ota_pkcs11 *p, const char *uri, const char *type,
 	int rc;
 
 	*key_uri = NULL;
+	/*
+	 * X25519 in a token needs CKM_EC_MONTGOMERY_KEY_PAIR_GEN (PKCS#11
+	 * 3.0), which SoftHSM 2.6 does not implement: said plainly rather
+	 * than as an unknown type.
+	 */
+	if (type != NULL && strcmp(type, "x25519") == 0)
+		return ota_error(OTA_EKEY,
+				 "%s: X25519 keys are not made in tokens: "
+				 "SoftHSM 2.6 (and many tokens) have no "
+				 "CKK_EC_MONTGOMERY key generation; keep an "
+				 "X25519 device key in a file, or give the "
+				 "token a P-256 key with CKA_DERIVE "
+				 "(ECIES-P256)",
+				 uri);
 	for (i = 0; type != NULL && i < sizeof(gen_types) / sizeof(*g); i++)
 		if (strcmp(type, gen_types[i].name) == 0)
 			g = &gen_types[i];

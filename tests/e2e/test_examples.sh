@@ -46,7 +46,7 @@ for script in "$EX"/*.sh; do
 	name=$(basename "$script")
 	case $name in
 	ci-sign-with-token.sh | release-flow-ci.sh | release-engineer.sh | \
-		verify-download.sh | release-with-ca.sh) ;;
+		verify-download.sh | release-with-ca.sh | encrypted-release.sh) ;;
 	*)
 		fail "examples/$name has no test in test_examples.sh"
 		;;
@@ -164,6 +164,18 @@ if example verify-download.sh; then
 	assert_matches "$OUT" '^\[ FAIL \] image app '
 fi
 assert_cleaned verify-download.sh
+
+# ---------------------------------------------------------------- encrypted-release.sh
+
+if example encrypted-release.sh; then
+	assert_contains "$OUT" "encrypted release verified and extracted by both recipients"
+	assert_contains "$OUT" "encrypted, AES-256-CTR, 2 recipients:"
+	assert_contains "$OUT" "plaintext not checked (no --decrypt-key; it decrypts with ecies-x25519 key id"
+	assert_contains "$OUT" "no image's first 24 bytes, and no settings text, in release.otapkg"
+	assert_contains "$ERR" "no IMAGE_KEY unwraps with this X25519 key"
+	assert_contains "$ERR" "CKK_EC_MONTGOMERY"
+fi
+assert_cleaned encrypted-release.sh
 
 # ---------------------------------------------------------------- release-with-ca.sh
 

@@ -309,16 +309,22 @@ expect_exit 2 "--hmac-sha 512 with a P-256 key" package "$O/r.bin" \
 expect_exit 7 "an RSA-3072 device key" package "$O/r.bin" \
 	--encrypt-key "$K/rsa3072.pub.pem"
 assert_contains "$ERR" "MCUboot unwraps with RSA-2048 only"
-expect_exit 2 "--encrypt-key for the otatool format" otatool package -q \
-	--key "$K/sign.pem" --encrypt-key "$K/p256.pub.pem" -o "$O/r.bin" \
-	"$R/release.yaml"
-assert_contains "$ERR" "--encrypt-key is for --format mcuboot"
+expect_exit 2 "--clear for the otatool format" otatool package -q \
+	--key "$K/sign.pem" --encrypt-key "$K/p256.pub.pem" --clear \
+	-o "$O/r.bin" "$R/release.yaml"
+assert_contains "$ERR" "--clear is for --format mcuboot"
 assert_not_exists "$O/r.bin"
-check "an otatool package" otatool package -q --key "$K/sign.pem" \
+expect_exit 2 "two --encrypt-key for an MCUboot image" package "$O/r.bin" \
+	--encrypt-key "$K/p256.pub.pem" --encrypt-key "$K/x25519.pub.pem"
+assert_contains "$ERR" "one --encrypt-key"
+assert_not_exists "$O/r.bin"
+check "an otatool package in the clear" otatool package -q --key "$K/sign.pem" \
 	-o "$O/pkg.otapkg" "$R/release.yaml"
-expect_exit 2 "--decrypt-key on an otatool package" otatool verify \
-	--trust-key "$K/sign.pub.pem" --decrypt-key "$K/p256.pem" "$O/pkg.otapkg"
-assert_contains "$ERR" "is not an MCUboot image"
+check "--decrypt-key on a package in the clear: nothing to decrypt" \
+	otatool verify --trust-key "$K/sign.pub.pem" --decrypt-key "$K/p256.pem" \
+	"$O/pkg.otapkg"
+assert_contains "$OUT" "digest matches"
+assert_not_contains "$OUT" "decrypted"
 
 # ------------------------------------------------------ SoftHSM device keys
 

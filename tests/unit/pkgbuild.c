@@ -531,7 +531,10 @@ void pkgb_build(struct pkgb_pkg *out, const struct pkgb_desc *desc)
 			       : im->compress    ? OTAPKG_COMP_ZLIB
 						 : OTAPKG_COMP_NONE;
 			v[2] = im->digest_alg;
-			v[3] = im->has_load ? 1 : 0;
+			v[3] =
+			    (uint8_t)((im->has_load ? OTAPKG_IMAGE_LOAD : 0) |
+				      (im->encrypted ? OTAPKG_IMAGE_ENCRYPTED
+						     : 0));
 			v[4] = (uint8_t)nl;
 			v[5] = (uint8_t)kl;
 			pkgb_put64(v + 8, out->image_off[it->image]);

@@ -35,6 +35,12 @@ struct pkgb_image {
 	size_t patch_len;
 	const uint8_t *base;
 	size_t base_len;
+	/*
+	 * IMAGE flag bit 1 (format version 3; give IMAGE_KEY TLVs as
+	 * extras): the stored bytes stay what they would be, the verifier
+	 * treats them as opaque cipher text.
+	 */
+	int encrypted;
 };
 
 /* A TLV added as is: type order unless the description says otherwise. */

@@ -722,8 +722,11 @@ Test(otav_hostile, magic_version_header_size)
 	f->pkg.data[2] = 'X';
 	expect(f, OTAV_E_MAGIC, 2, "magic");
 	f->pkg.data[2] = 'A';
+	pkgb_put16(f->pkg.data + 4, 4);
+	expect(f, OTAV_E_VERSION, 4, "version 4");
+	/* version 3 is for packages with an encrypted image */
 	pkgb_put16(f->pkg.data + 4, 3);
-	expect(f, OTAV_E_VERSION, 4, "version 3");
+	expect(f, OTAV_E_TLV, f->pkg.region_end, "no image is encrypted");
 	pkgb_put16(f->pkg.data + 4, 0);
 	expect(f, OTAV_E_VERSION, 4, "version 0");
 	/* version 2 is for packages with a patch, and this one has none */
@@ -1548,7 +1551,7 @@ struct seed {
 
 static const struct seed seeds[] = {
 	{ "basic", 0x00 },   { "full", 0x85 },  { "minimal", 0xff },
-	{ "align64", 0x07 }, { "delta", 0x21 },
+	{ "align64", 0x07 }, { "delta", 0x21 }, { "encrypted", 0x13 },
 };
 
 /* The seeds: valid under fuzz_package.c's crypto and policy. */
@@ -1631,6 +1634,38 @@ static void seed_desc(struct pkgb_desc *d, unsigned which,
 		d->images[1].kind = OTAPKG_KIND_CONFIG;
 		d->images[1].data = b;
 		d->images[1].len = 130;
+	} else if (which == 5) {
+		/*
+		 * version 3: both images encrypted (the stand-in cipher treats
+		 * the stored bytes as opaque), image 1 also compressed; three
+		 * IMAGE_KEY TLVs, the all-zero key id's AES-KW-128 for each
+		 * image and an ECIES-X25519 one of another key for image 0.
+		 */
+		static uint8_t k0[60], k1[116], k2[76];
+
+		memset(k0, 0xa5, sizeof(k0));
+		memset(k1, 0x3c, sizeof(k1));
+		memset(k2, 0x96, sizeof(k2));
+		k0[0] = 0, k0[1] = OTAPKG_WRAP_AES_KW, k0[2] = 16, k0[3] = 0;
+		memset(k0 + 4, 0, 32);
+		k1[0] = 0, k1[1] = OTAPKG_WRAP_ECIES_X25519, k1[2] = 16;
+		k1[3] = 0;
+		k2[0] = 1, k2[1] = OTAPKG_WRAP_AES_KW, k2[2] = 32, k2[3] = 0;
+		memset(k2 + 4, 0, 32);
+		d->format = OTAPKG_VERSION_CRYPT;
+		d->n_images = 2;
+		d->images[0].encrypted = 1;
+		d->images[1].data = b;
+		d->images[1].len = 300;
+		d->images[1].compress = 1;
+		d->images[1].encrypted = 1;
+		d->n_extra = 3;
+		d->extra[0] =
+		    (struct pkgb_tlv){ OTAPKG_TLV_IMAGE_KEY, k0, sizeof(k0) };
+		d->extra[1] =
+		    (struct pkgb_tlv){ OTAPKG_TLV_IMAGE_KEY, k1, sizeof(k1) };
+		d->extra[2] =
+		    (struct pkgb_tlv){ OTAPKG_TLV_IMAGE_KEY, k2, sizeof(k2) };
 	} else {
 		/* version 2: image 1 a patch (its bytes are opaque here) */
 		static uint8_t patch[48] = { 'O', 'T', 'D', 'L', 1, 0, 40 };
