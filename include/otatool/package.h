@@ -205,6 +205,29 @@ int ota_package_region_write(const char *out_path, const char *in_path,
 
 void ota_package_region_free(struct ota_package_region *reg);
 
+/*
+ * RFC 3161 timestamps of a package's signatures (otatool-timestamp(1)),
+ * each kept as the TIMESTAMP entry of its signature in the unprotected
+ * region; the package at path is updated in place (its signed bytes
+ * copied unchanged). A reply is checked before its token is kept
+ * (ota_tsa_reply_check: status, imprint, nonce when the query is known,
+ * the TSA's signature, and its chain to tsa_anchors when given).
+ *
+ * fetch: a query per signature, sent to the TSA at url.
+ * requests: the queries only, written to out (one signature) or out.N
+ * (signature N of several), for a TSA reached otherwise.
+ * add: the reply in reply_path, for the signature its imprint names; the
+ * query it answers (query_path, may be NULL) to check its nonce.
+ * Returns 0, or OTA_EINPUT / OTA_EVERIFY / OTA_EUNTRUSTED naming the file
+ * or URL; on failure the package is left as it was.
+ */
+int ota_package_timestamp_fetch(const char *path, const char *url,
+				const struct ota_cert_list *tsa_anchors);
+int ota_package_timestamp_requests(const char *path, const char *out);
+int ota_package_timestamp_add(const char *path, const char *reply_path,
+			      const char *query_path,
+			      const struct ota_cert_list *tsa_anchors);
+
 /* Everything read from a package, as far as reading got. */
 struct ota_package_report {
 	uint64_t file_size;

@@ -48,6 +48,10 @@ struct reader {
 	uint32_t cert_expect;
 	/* the unprotected region entry being read: value bytes so far */
 	size_t region_got, region_len;
+	/* timestamps read ahead from the region, per signature entry */
+	uint8_t *ahead;
+	const uint8_t *ts[OTAPKG_MAX_SIGS];
+	size_t ts_len[OTAPKG_MAX_SIGS];
 	/* the image being streamed */
 	z_stream zs;
 	bool z_active;
@@ -165,6 +169,8 @@ static int c_verify(void *ctx, const struct otav_sig *sig,
 	ts.certs = (const uint8_t *const *)rd->certs;
 	ts.cert_lens = rd->cert_lens;
 	ts.digest = &d;
+	ts.timestamp = rd->ts[idx];
+	ts.timestamp_len = rd->ts_len[idx];
 	/*
 	 * Chains are judged when the package was signed (otapkg.h), a time
 	 * the signature vouches for: ota_trust_judge checks it first.
@@ -786,6 +792,52 @@ static int signature_failure(struct ota_package_report *r, const char *path,
 			     : "none could be read");
 }
 
+/*
+ * Signatures are judged when the verifier reaches them, but their
+ * timestamps are in the unprotected region at the end: a well-formed
+ * region is read ahead, and its TIMESTAMP entries kept for c_verify. The
+ * verifier walks the region again in order and refuses the package if it
+ * is not valid, so nothing read here outlives a refusal.
+ */
+static int read_ahead(struct reader *rd, int fd, uint64_t file_size)
+{
+	uint8_t h[OTAPKG_HEADER_SIZE];
+	uint64_t total;
+	size_t n, u, pos = 0;
+
+	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		return 0;
+	total = get64(h + OTAPKG_OFF_TOTAL);
+	if (total >= file_size ||
+	    file_size - total > OTAPKG_MAX_REGION + OTAPKG_REGION_FOOTER ||
+	    file_size - total < 16)
+		return 0;
+	n = (size_t)(file_size - total);
+	if (!(rd->ahead = malloc(n)))
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	if (pread(fd, rd->ahead, n, (off_t)total) != (ssize_t)n)
+		return 0;
+	u = n - OTAPKG_REGION_FOOTER;
+	if (memcmp(rd->ahead + u + 4, "OTAU", 4) != 0 ||
+	    get32(rd->ahead + u) != u)
+		return 0;
+	while (pos + 8 <= u) {
+		const uint8_t *p = rd->ahead + pos;
+		size_t len = (size_t)(p[2] | p[3] << 8);
+
+		if (len > u - pos - 4)
+			break;
+		if ((p[0] | p[1] << 8) == OTA_REGION_TIMESTAMP &&
+		    len > OTAPKG_REGION_FIXED && p[4] < OTAPKG_MAX_SIGS &&
+		    !rd->ts[p[4]]) {
+			rd->ts[p[4]] = p + 8;
+			rd->ts_len[p[4]] = len - OTAPKG_REGION_FIXED;
+		}
+		pos += 4 + ((len + 3) & ~(size_t)3);
+	}
+	return 0;
+}
+
 int ota_package_check(struct ota_package_report *r, const char *path,
 		      const struct ota_package_check_opts *o)
 {
@@ -809,6 +861,8 @@ int ota_package_check(struct ota_package_report *r, const char *path,
 	rd.stop = OTA_PACKAGE_STOP_STRUCTURE;
 	if ((rc = ota_file_open_regular(&fd, &r->file_size, path)))
 		return rc;
+	if (o->trust && (rc = read_ahead(&rd, fd, r->file_size)))
+		goto out;
 	v = malloc(sizeof(*v));
 	buf = malloc(READ_CHUNK);
 	rd.zbuf = malloc(READ_CHUNK);
@@ -932,6 +986,7 @@ out:
 		inflateEnd(&rd.zs);
 	EVP_MD_CTX_free(rd.md);
 	EVP_MD_CTX_free(rd.flash_md);
+	free(rd.ahead);
 	free(rd.zbuf);
 	free(buf);
 	free(v);
