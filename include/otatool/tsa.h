@@ -32,8 +32,8 @@ int ota_tsa_request(uint8_t **der, size_t *len, const uint8_t *sig,
 /*
  * POSTs the query to url (http://HOST[:PORT]/PATH; application/
  * timestamp-query, answered with application/timestamp-reply) and returns
- * the reply's DER in *reply (malloc'ed). OTA_EINPUT for a URL it cannot
- * use, OTA_EVERIFY when the exchange fails, both naming the URL.
+ * the reply's DER in *reply (malloc'ed). OTA_EINPUT, naming the URL, for
+ * a URL it cannot use or an exchange that fails.
  */
 int ota_tsa_fetch(uint8_t **reply, size_t *len, const char *url,
 		  const uint8_t *query, size_t query_len);

@@ -110,13 +110,17 @@ int ota_tsa_fetch(uint8_t **reply, size_t *len, const char *url,
 		rc = ota_error(OTA_EINTERNAL, "out of memory");
 		goto out;
 	}
+	/*
+	 * expect_asn1: the reply (a DER SEQUENCE) is read whole, within
+	 * OTA_TSA_MAX_REPLY, into a memory BIO, not streamed off the socket.
+	 */
 	rsp = OSSL_HTTP_transfer(NULL, host, port, path, 0, NULL, NULL, NULL,
 				 NULL, NULL, NULL, 0, NULL,
 				 "application/timestamp-query", req,
-				 "application/timestamp-reply", 0,
+				 "application/timestamp-reply", 1,
 				 OTA_TSA_MAX_REPLY, OTA_TSA_TIMEOUT, 0);
 	if (!rsp) {
-		rc = ota_error(OTA_EVERIFY, "--tsa %s: no timestamp reply: %s",
+		rc = ota_error(OTA_EINPUT, "--tsa %s: no timestamp reply: %s",
 			       url, ssl_reason());
 		goto out;
 	}
@@ -136,7 +140,7 @@ int ota_tsa_fetch(uint8_t **reply, size_t *len, const char *url,
 			break;
 	}
 	if (*len == 0 || *len == OTA_TSA_MAX_REPLY) {
-		rc = ota_error(OTA_EVERIFY, "--tsa %s: the reply is %s", url,
+		rc = ota_error(OTA_EINPUT, "--tsa %s: the reply is %s", url,
 			       *len ? "too long" : "empty");
 		free(*reply);
 		*reply = NULL;
