@@ -223,7 +223,9 @@ AFTER=1893456000 # 2030-01-01: after it
 check "package --tsa: timestamped at packaging" pkg good signer "$IN" \
 	--tsa "$TSA" --tsa-trust "$C/tsa-root.pem"
 assert_eq "$(region "$R/good.otapkg" | cut -d' ' -f1,2)" "8001 0" "the region"
-check "inspect shows the region" otatool inspect --json "$R/good.otapkg"
+check "inspect shows the region" otatool inspect "$R/good.otapkg"
+assert_contains "$OUT" "timestamp of signature 0"
+check "inspect --json shows the region" otatool inspect --json "$R/good.otapkg"
 assert_json "$OUT" '.unprotected_region.entries[0].type' '"timestamp"'
 assert_json "$OUT" '.unprotected_region.entries[0].signature' '0'
 token "$R/good.otapkg" "$R/good.tst" || die "no token"
