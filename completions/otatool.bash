@@ -16,11 +16,12 @@ _otatool_commands=(
 	'sign manifest -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file --trust-key --trust --crl --crl-required --at --allow-weak-crypto -o --output --no-image-check --json -q --quiet --export-digest --export-payload --import-signature --algorithm -h --help'
 	'keys action -t --type -k --key --public -o --output --format --pkcs11-module --json -q --quiet -h --help'
 	'chain action --cert --chain --trust-key --trust --crl --crl-required --at --allow-weak-crypto --key --pkcs11-module --json -q --quiet -h --help'
-	'package input -o --output --format -q --quiet -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file --alignment --compress --compress-image --delta-from --image --header-size --pad-header --no-pad-header --slot-size --write-align --pad --confirm --test --overwrite-only --max-sectors --max-align --output-format --hex-addr --erased-value --rom-fixed --public-key-tlv --mcuboot-dependency --build-number --encrypt-key --encrypt-keylen --hmac-sha --clear --git-dir --allow-dirty --allow-outside --trust-key --trust --crl --crl-required --at --allow-weak-crypto -h --help'
-	'verify file --trust-key --trust --crl --crl-required --at --allow-weak-crypto --hardware --counter --bootloader-version --base --decrypt-key --pkcs11-module --passphrase-file --images --json -q --quiet -h --help'
+	'package input -o --output --format -q --quiet -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file --alignment --compress --compress-image --delta-from --tsa --tsa-request --tsa-trust --image --header-size --pad-header --no-pad-header --slot-size --write-align --pad --confirm --test --overwrite-only --max-sectors --max-align --output-format --hex-addr --erased-value --rom-fixed --public-key-tlv --mcuboot-dependency --build-number --encrypt-key --encrypt-keylen --hmac-sha --clear --git-dir --allow-dirty --allow-outside --trust-key --trust --crl --crl-required --at --allow-weak-crypto -h --help'
+	'verify file --trust-key --trust --crl --crl-required --at --allow-weak-crypto --tsa-trust --require-timestamp --hardware --counter --bootloader-version --base --decrypt-key --pkcs11-module --passphrase-file --images --json -q --quiet -h --help'
 	'inspect file --json --decrypt-key --pkcs11-module --passphrase-file -h --help'
 	'extract file -o --output --base --trust-key --trust --crl --crl-required --at --allow-weak-crypto --decrypt-key --pkcs11-module --passphrase-file -q --quiet -h --help'
 	'diff file --json -q --quiet -h --help'
+	'timestamp file --tsa --tsa-request --tsa-reply --tsa-query --tsa-trust -q --quiet -h --help'
 	'help command'
 )
 
@@ -54,7 +55,8 @@ _otatool_optarg()
 	--previous | -k | --key | --cert | --chain | \
 		--passphrase-file | --pkcs11-module | --public | \
 		--export-digest | --export-payload | --import-signature | \
-		--trust-key | --trust | --crl | --encrypt-key | --decrypt-key | --delta-from | --base)
+		--trust-key | --trust | --crl | --encrypt-key | --decrypt-key | --delta-from | --base | \
+		--tsa-request | --tsa-reply | --tsa-query | --tsa-trust)
 		# --delta-from, --base: a package or a directory (files
 		# complete both)
 		_otatool_arg=file ;;
@@ -84,7 +86,7 @@ _otatool_optarg()
 		--build-time | --git-commit | --git-branch | --git-tag | \
 		--at | --counter | --bootloader-version | --alignment | \
 		--compress-image | --header-size | --slot-size | \
-		--mcuboot-dependency | --build-number | --max-sectors | --hex-addr)
+		--mcuboot-dependency | --build-number | --max-sectors | --hex-addr | --tsa)
 		_otatool_arg=text ;;
 	*) _otatool_arg= ;;
 	esac

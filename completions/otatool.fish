@@ -17,11 +17,12 @@ set -g __otatool_commands \
     'sign|sign manifests with key files or PKCS#11 tokens|manifest|key cert chain rsa-padding pkcs11-module passphrase-file trust-key trust crl crl-required at allow-weak-crypto output no-image-check json quiet export-digest export-payload import-signature algorithm help' \
     'keys|generate, list and export signing keys|keyaction|type key public output format pkcs11-module json quiet help' \
     "chain|check a signer certificate's chain to a root|chainaction|cert chain trust-key trust crl crl-required at allow-weak-crypto key pkcs11-module json quiet help" \
-    'package|build an otatool package or an MCUboot image|input|output format quiet key cert chain rsa-padding pkcs11-module passphrase-file alignment compress compress-image delta-from image header-size pad-header no-pad-header slot-size write-align pad confirm test overwrite-only max-sectors max-align output-format hex-addr erased-value rom-fixed public-key-tlv mcuboot-dependency build-number encrypt-key encrypt-keylen hmac-sha clear git-dir allow-dirty allow-outside trust-key trust crl crl-required at allow-weak-crypto help' \
-    'verify|verify a package, MCUboot image or signed manifest|file|trust-key trust crl crl-required at allow-weak-crypto hardware counter bootloader-version base decrypt-key pkcs11-module passphrase-file images json quiet help' \
+    'package|build an otatool package or an MCUboot image|input|output format quiet key cert chain rsa-padding pkcs11-module passphrase-file alignment compress compress-image delta-from tsa tsa-request tsa-trust image header-size pad-header no-pad-header slot-size write-align pad confirm test overwrite-only max-sectors max-align output-format hex-addr erased-value rom-fixed public-key-tlv mcuboot-dependency build-number encrypt-key encrypt-keylen hmac-sha clear git-dir allow-dirty allow-outside trust-key trust crl crl-required at allow-weak-crypto help' \
+    'verify|verify a package, MCUboot image or signed manifest|file|trust-key trust crl crl-required at allow-weak-crypto tsa-trust require-timestamp hardware counter bootloader-version base decrypt-key pkcs11-module passphrase-file images json quiet help' \
     'inspect|show every field of a package, MCUboot image or manifest|file|json decrypt-key pkcs11-module passphrase-file help' \
     "extract|write a verified package's images out|file|output base trust-key trust crl crl-required at allow-weak-crypto decrypt-key pkcs11-module passphrase-file quiet help" \
     'diff|whether two packages or MCUboot images sign the same content|file|json quiet help' \
+    "timestamp|add RFC 3161 timestamps to a signed package's signatures|file|tsa tsa-request tsa-reply tsa-query tsa-trust quiet help" \
     'help|show help for otatool or one of its commands|command|'
 
 # The actions of otatool keys: NAME|SUMMARY.
@@ -212,6 +213,12 @@ complete -c otatool -n '__otatool_takes alignment' -l alignment -x -d 'payload a
 complete -c otatool -n '__otatool_takes compress' -l compress -d 'store every image zlib-compressed'
 complete -c otatool -n '__otatool_takes compress-image' -l compress-image -x -d 'store this image compressed (repeatable)'
 complete -c otatool -n '__otatool_takes delta-from' -l delta-from -r -F -d 'a delta release against this package or directory'
+complete -c otatool -n '__otatool_takes tsa' -l tsa -x -d 'the time-stamping authority to ask (http URL)'
+complete -c otatool -n '__otatool_takes tsa-request' -l tsa-request -r -F -d 'write the timestamp queries to this file'
+complete -c otatool -n '__otatool_takes tsa-reply' -l tsa-reply -r -F -d 'add this reply of the TSA'
+complete -c otatool -n '__otatool_takes tsa-query' -l tsa-query -r -F -d 'the query the reply answers (nonce check)'
+complete -c otatool -n '__otatool_takes tsa-trust' -l tsa-trust -r -F -d 'roots of the time-stamping authorities'
+complete -c otatool -n '__otatool_takes require-timestamp' -l require-timestamp -d 'refuse signatures without a valid timestamp'
 complete -c otatool -n '__otatool_takes base' -l base -r -F -d 'the release a delta package was made against'
 complete -c otatool -n '__otatool_takes header-size' -l header-size -x -d 'MCUboot header area incl. padding (default 0x200)'
 complete -c otatool -n '__otatool_takes slot-size' -l slot-size -x -d 'refuse an image that does not fit the slot'

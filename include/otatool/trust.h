@@ -14,6 +14,7 @@
 #include "otatool/chain.h"
 #include "otatool/digest.h"
 #include "otatool/key.h"
+#include "otatool/tsa.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,6 +39,15 @@ struct ota_trust {
 	 */
 	bool has_at;
 	int64_t at;
+	/*
+	 * --tsa-trust: the roots of the time-stamping authorities whose
+	 * RFC 3161 tokens are believed; a signature with a valid token is
+	 * then judged at the token's time. NULL: tokens are not checked
+	 * (nor used). require_timestamp: a signature without a valid token
+	 * is refused.
+	 */
+	struct ota_cert_list *tsa_anchors; /* owned */
+	bool require_timestamp;
 };
 
 void ota_trust_init(struct ota_trust *t);
@@ -50,6 +60,8 @@ int ota_trust_add_public_key(struct ota_trust *t,
 /* --trust FILE|DIR, --crl FILE. */
 int ota_trust_add_anchors(struct ota_trust *t, const char *path);
 int ota_trust_add_crls(struct ota_trust *t, const char *path);
+/* --tsa-trust FILE|DIR: TSA roots, as for --trust. */
+int ota_trust_add_tsa_anchors(struct ota_trust *t, const char *path);
 bool ota_trust_empty(const struct ota_trust *t);
 /* Whether t has trust anchors (--trust): chains can be checked. */
 bool ota_trust_has_anchors(const struct ota_trust *t);
@@ -66,6 +78,11 @@ struct ota_trust_result {
 	int key_index; /* index into keys, or -1 (chain) */
 	bool has_chain;
 	struct ota_chain_report chain;
+	/* A timestamp token was checked and the chain judged at its time. */
+	bool timestamped;
+	struct ota_tsa_info timestamp;
+	/* A token was there but not checked (no --tsa-trust). */
+	bool timestamp_unchecked;
 	char message[600]; /* one line: why */
 };
 
@@ -90,6 +107,9 @@ struct ota_trust_sig {
 	const struct ota_digest *digest;
 	int64_t when;
 	const char *when_error;
+	/* An RFC 3161 token over sig (DER), or NULL. */
+	const uint8_t *timestamp;
+	size_t timestamp_len;
 };
 
 /*
@@ -99,7 +119,11 @@ struct ota_trust_sig {
  * signer certificate's key: until it verifies, nothing that was signed
  * (the signing time included) is the signer's word, so a forgery is
  * bad-signature, never a chain judged at a forged time. Embedded
- * certificates that cannot be read are a refused chain.
+ * certificates that cannot be read are a refused chain. With tsa_anchors,
+ * a timestamp token is checked once the signature verified: forged or over
+ * other bytes is bad-signature, a TSA not trusted (or no token when one is
+ * required) a refused chain; a valid one's time is the chain's time
+ * (unless t->has_at).
  */
 int ota_trust_judge(struct ota_trust_result *res, const struct ota_trust *t,
 		    const struct ota_trust_sig *s);

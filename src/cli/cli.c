@@ -197,6 +197,10 @@ int cli_trust_load(struct ota_trust *t, const struct cli_args *a)
 			rc = ota_trust_add_crls(t, arg);
 		else if (strcmp(name, "crl-required") == 0)
 			t->crl_required = true;
+		else if (strcmp(name, "tsa-trust") == 0)
+			rc = ota_trust_add_tsa_anchors(t, arg);
+		else if (strcmp(name, "require-timestamp") == 0)
+			t->require_timestamp = true;
 		else if (strcmp(name, "allow-weak-crypto") == 0)
 			t->allow_weak = true;
 		else if (strcmp(name, "at") == 0) {

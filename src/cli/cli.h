@@ -24,6 +24,7 @@ int cmd_package(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_timestamp(int argc, char **argv);
 int cmd_chain(int argc, char **argv);
 
 /*

@@ -145,6 +145,28 @@ static void print_package(const char *path, const struct ota_package_report *r)
 		       r->sigs[i].keyid, r->sigs[i].n_certs,
 		       r->sigs[i].n_certs == 1 ? "" : "s");
 	}
+	if (r->region.n == 0)
+		return;
+	printf("  unprotected region: %u bytes (not signed: each entry has "
+	       "its own proof)\n",
+	       r->region.size);
+	for (size_t i = 0; i < r->region.n; i++) {
+		const struct ota_region_entry *e = &r->region.entries[i];
+
+		if (e->type == OTA_REGION_TIMESTAMP)
+			printf("    timestamp of signature %u, %zu bytes at "
+			       "%llu\n",
+			       e->sig_index, e->len,
+			       (unsigned long long)e->offset);
+		else if (e->type == OTA_REGION_OCSP)
+			printf("    OCSP response for certificate %u of "
+			       "signature %u, %zu bytes at %llu\n",
+			       e->cert_index, e->sig_index, e->len,
+			       (unsigned long long)e->offset);
+		else
+			printf("    root record, %zu bytes at %llu\n", e->len,
+			       (unsigned long long)e->offset);
+	}
 }
 
 static int inspect_package(const char *path, bool json,

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_COMPRESS 32
 
@@ -68,6 +69,14 @@ static const struct cli_opt_spec opts[] = {
 	CLI_VALUE("hmac-sha", 0, "BITS", CLI_FILE_NONE,
 		  "ECIES-X25519 HKDF/HMAC hash: 256 (default) or\n"
 		  "512 (key TLV 0x34)"),
+	CLI_VALUE("tsa", 0, "URL", CLI_FILE_NONE,
+		  "an RFC 3161 timestamp of every signature from\n"
+		  "the time-stamping authority at this http URL"),
+	CLI_VALUE("tsa-request", 0, "OUT", CLI_FILE_OUT,
+		  "write the timestamp query of every signature\n"
+		  "(OUT, or OUT.N of several) for otatool timestamp"),
+	CLI_LIST("tsa-trust", 0, "FILE|DIR", CLI_FILE_IN, 0,
+		 "with --tsa: the TSA's chain must reach these roots"),
 	CLI_TEXT("\nMCUboot format (one image, one key):\n"),
 	CLI_VALUE("image", 0, "NAME", CLI_FILE_NONE,
 		  "the manifest's image to sign (default: the only\n"
@@ -134,8 +143,10 @@ static const struct cli_opt_spec opts[] = {
 static const struct cli_spec spec = { "package", opts, CLI_FILE_IN, 0 };
 
 /* Options that belong to one format, to refuse them with the other. */
-static const char *const otatool_only[] = { "alignment", "compress",
-					    "compress-image", "delta-from" };
+static const char *const otatool_only[] = {
+	"alignment",  "compress", "compress-image",
+	"delta-from", "tsa",      "tsa-request",
+};
 static const char *const mcuboot_only[] = {
 	"image",        "header-size", "slot-size",      "write-align",
 	"erased-value", "rom-fixed",   "public-key-tlv", "mcuboot-dependency",
@@ -150,6 +161,7 @@ struct package_args {
 	struct ota_signers *signers;
 	struct ota_trust trust;
 	const char *output, *input, *image, *git_dir, *delta_from;
+	const char *tsa, *tsa_request;
 	bool mcuboot, quiet, allow_dirty, allow_outside;
 	struct ota_package_opts popts;
 	struct ota_package_summary summary;
@@ -256,6 +268,14 @@ static int package_otatool(struct package_args *a, struct ota_manifest *m)
 	a->popts.n_recipients = a->n_recipients;
 	rc = ota_package_write(a->output, m, a->signers, &a->popts);
 	ota_package_bases_free(bases);
+	/* Timestamps are over the signatures: after they exist. */
+	if (rc == 0 && a->tsa)
+		rc = ota_package_timestamp_fetch(a->output, a->tsa,
+						 a->trust.tsa_anchors);
+	else if (rc == 0 && a->tsa_request)
+		rc = ota_package_timestamp_requests(a->output, a->tsa_request);
+	if (rc && (a->tsa || a->tsa_request))
+		unlink(a->output); /* no package without what was asked */
 	if (rc == 0 && !a->quiet)
 		print_summary(a);
 	return rc;
@@ -379,6 +399,11 @@ static int parse_otatool_opts(struct package_args *a, const struct cli_args *p)
 		a->popts.alignment = (uint32_t)n;
 	}
 	a->delta_from = cli_value(p, "delta-from");
+	a->tsa = cli_value(p, "tsa");
+	a->tsa_request = cli_value(p, "tsa-request");
+	if (a->tsa && a->tsa_request)
+		return cli_usage_error("package", "--tsa and --tsa-request: "
+						  "give one");
 	a->popts.compress_all = cli_flag(p, "compress");
 	a->popts.n_compress = cli_count(p, "compress-image");
 	for (size_t i = 0; i < a->popts.n_compress; i++)

@@ -34,6 +34,14 @@ static const struct cli_opt_spec opts[] = {
 		 "\n"
 		 "Trust (at least one of --trust-key or --trust):\n"),
 	CLI_GROUP(cli_trust_opts),
+	CLI_TEXT("\nTimestamps (RFC 3161, otatool-timestamp(1)):\n"),
+	CLI_LIST("tsa-trust", 0, "FILE|DIR", CLI_FILE_IN, 0,
+		 "roots of the time-stamping authorities: a\n"
+		 "signature's valid timestamp is then checked and\n"
+		 "its chain judged at the timestamp's time"),
+	CLI_FLAG("require-timestamp", 0,
+		 "refuse signatures without a valid timestamp\n"
+		 "(needs --tsa-trust)"),
 	CLI_TEXT("\nDevice policy:\n"),
 	CLI_VALUE("hardware", 0, "ID", CLI_FILE_NONE,
 		  "the device's hardware variant must be listed"),
@@ -455,6 +463,11 @@ int cmd_verify(int argc, char **argv)
 		goto out;
 	}
 	a.path = p.operands[0];
+	if (a.trust.require_timestamp && !a.trust.tsa_anchors) {
+		rc = cli_usage_error("verify", "--require-timestamp needs "
+					       "--tsa-trust");
+		goto out;
+	}
 	if (ota_trust_empty(&a.trust)) {
 		rc = cli_usage_error("verify",
 				     "nothing to trust: give --trust-key or "

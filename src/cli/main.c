@@ -28,6 +28,8 @@ const struct cli_command cli_commands[] = {
 	{ "extract", cmd_extract, "write a verified package's images out" },
 	{ "diff", cmd_diff,
 	  "whether two packages or MCUboot images sign the same content" },
+	{ "timestamp", cmd_timestamp,
+	  "add RFC 3161 timestamps to a signed package's signatures" },
 	{ "help", cmd_help, "show help for otatool or one of its commands" },
 	{ NULL, NULL, NULL },
 };

@@ -3,6 +3,7 @@
 #include "chain_priv.h"
 #include "key_priv.h"
 #include "otatool/error.h"
+#include "otatool/timestamp.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@ void ota_trust_clear(struct ota_trust *t)
 		free(t->key_names[i]);
 	}
 	ota_cert_list_free(t->anchors);
+	ota_cert_list_free(t->tsa_anchors);
 	ota_crl_list_free(t->crls);
 	memset(t, 0, sizeof(*t));
 }
@@ -82,6 +84,11 @@ int ota_trust_add_anchors(struct ota_trust *t, const char *path)
 int ota_trust_add_crls(struct ota_trust *t, const char *path)
 {
 	return ota_crl_list_read(&t->crls, path);
+}
+
+int ota_trust_add_tsa_anchors(struct ota_trust *t, const char *path)
+{
+	return ota_cert_list_read_trust(&t->tsa_anchors, path);
 }
 
 const char *ota_trust_verdict_name(enum ota_trust_verdict v)
@@ -166,6 +173,61 @@ static int verdict(struct ota_trust_result *res, enum ota_trust_verdict v,
 }
 
 /*
+ * The time a verified signature is judged at: its timestamp's, when the
+ * trust checks timestamps and the token is valid. Returns 1 when res holds
+ * a refusal, 0 to go on, a negative code when it could not judge.
+ */
+static int judge_time(struct ota_trust_result *res, const struct ota_trust *t,
+		      const struct ota_trust_sig *s, int64_t *when)
+{
+	int rc;
+
+	*when = s->when;
+	if (!s->timestamp && t->require_timestamp) {
+		verdict(res, OTA_TRUST_CHAIN_FAIL,
+			"the signature has no timestamp, and one is required "
+			"(--require-timestamp)");
+		return 1;
+	}
+	if (!s->timestamp)
+		return 0;
+	if (ota_cert_list_count(t->tsa_anchors) == 0) {
+		res->timestamp_unchecked = true;
+		return 0;
+	}
+	rc =
+	    ota_tsa_token_check(&res->timestamp, s->timestamp, s->timestamp_len,
+				s->sig, s->siglen, t->tsa_anchors);
+	if (rc == OTA_EVERIFY || rc == OTA_EUNTRUSTED) {
+		verdict(res,
+			rc == OTA_EVERIFY ? OTA_TRUST_BAD_SIG
+					  : OTA_TRUST_CHAIN_FAIL,
+			"timestamp: %s", ota_error_message());
+		return 1;
+	}
+	if (rc)
+		return rc;
+	res->timestamped = true;
+	*when = res->timestamp.gen_time;
+	return 0;
+}
+
+/* ", timestamped at T by \"TSA\"" for a verdict's message, or "". */
+static void time_note(char *buf, size_t size,
+		      const struct ota_trust_result *res)
+{
+	char t[OTA_TIMESTAMP_LEN];
+
+	buf[0] = '\0';
+	if (res->timestamped &&
+	    ota_timestamp_format(t, res->timestamp.gen_time) == 0)
+		snprintf(buf, size, ", timestamped %s by \"%s\"", t,
+			 res->timestamp.tsa);
+	else if (res->timestamp_unchecked)
+		snprintf(buf, size, ", timestamp not checked (no --tsa-trust)");
+}
+
+/*
  * The chain path: the signature with the signer certificate's key first,
  * then the chain from that certificate through the intermediates to an
  * anchor, at the time the signed data gives.
@@ -175,7 +237,8 @@ static int judge_chain(struct ota_trust_result *res, const struct ota_trust *t,
 {
 	struct ota_chain_input in;
 	EVP_PKEY *pub;
-	char id[OTA_KEY_ID_LEN + 1], subject[256];
+	char id[OTA_KEY_ID_LEN + 1], subject[256], note[400];
+	int64_t when = s->when;
 	int rc;
 
 	rc = chain_input(&in, t, s->certs, s->cert_lens, s->n_certs, s->when);
@@ -202,7 +265,12 @@ static int judge_chain(struct ota_trust_result *res, const struct ota_trust *t,
 			     ota_sig_alg_name(s->alg), subject);
 		goto out;
 	}
-	if (s->when_error && !t->has_at) {
+	if ((rc = judge_time(res, t, s, &when)) != 0) {
+		rc = rc > 0 ? 0 : rc;
+		goto out;
+	}
+	in.at = t->has_at ? t->at : when;
+	if (s->when_error && !t->has_at && !res->timestamped) {
 		rc = verdict(res, OTA_TRUST_CHAIN_FAIL,
 			     "the chain of \"%s\" cannot be checked: %s",
 			     subject, s->when_error);
@@ -217,10 +285,11 @@ static int judge_chain(struct ota_trust_result *res, const struct ota_trust *t,
 	}
 	if (rc)
 		goto out;
+	time_note(note, sizeof(note), res);
 	verdict(res, OTA_TRUST_VALID,
-		"%s signature by \"%s\", chain to \"%s\" trusted",
+		"%s signature by \"%s\", chain to \"%s\" trusted%s",
 		ota_sig_alg_name(s->alg), res->chain.certs[0].subject,
-		res->chain.certs[res->chain.n_certs - 1].subject);
+		res->chain.certs[res->chain.n_certs - 1].subject, note);
 out:
 	chain_input_free(&in);
 	return rc;
@@ -244,10 +313,18 @@ int ota_trust_judge(struct ota_trust_result *res, const struct ota_trust *t,
 				 "verify",
 				 ota_sig_alg_name(s->alg), t->key_names[i]);
 		} else {
+			char note[400];
+			int64_t when;
+			int rc = judge_time(res, t, s, &when);
+
+			if (rc)
+				return rc > 0 ? 0 : rc;
+			time_note(note, sizeof(note), res);
 			res->verdict = OTA_TRUST_VALID;
 			snprintf(res->message, sizeof(res->message),
-				 "%s signature by trusted key %s",
-				 ota_sig_alg_name(s->alg), t->key_names[i]);
+				 "%s signature by trusted key %s%s",
+				 ota_sig_alg_name(s->alg), t->key_names[i],
+				 note);
 		}
 		return 0;
 	}
