@@ -408,7 +408,7 @@ static void tmp_teardown(void)
 	cr_expect_eq(system(cmd), 0);
 }
 
-TestSuite(wrap, .init = tmp_setup, .fini = tmp_teardown, .timeout = 120);
+TestSuite(wrap, .init = tmp_setup, .fini = tmp_teardown, .timeout = 600);
 
 static const char *path_of(const char *name)
 {
