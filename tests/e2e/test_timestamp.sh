@@ -301,7 +301,9 @@ done
 LAST_NAME="verify --tsa-trust: a bit flip in the token is exit 5"
 if [ -z "$bad" ]; then pass; else fail "$LAST_NAME" "offset:status$bad"; fi
 # A genuine token over another signature, moved into this package.
-check "package another release" pkg other signer "$IN" --tsa "$TSA"
+# Another signing time: ECDSA by a key file is deterministic (RFC 6979),
+# so the same inputs would give the same signature and the same token.
+check "package another release" pkg other signer "$((IN + 1))" --tsa "$TSA"
 python3 - "$R/good.otapkg" "$R/other.otapkg" "$R/swapped.otapkg" <<'PY'
 import struct, sys
 a, b = open(sys.argv[1], 'rb').read(), open(sys.argv[2], 'rb').read()
@@ -329,7 +331,7 @@ expect_exit 2 "--require-timestamp needs --tsa-trust" otatool verify -q \
 # ------------------------------------------------------------ two steps
 
 check "package --tsa-request: the package and its query" pkg two signer \
-	"$IN" --tsa-request "$R/two.tsq"
+	"$((IN + 2))" --tsa-request "$R/two.tsq"
 assert_exists "$R/two.tsq"
 cp "$R/two.otapkg" "$R/two.signed"
 check "openssl ts -query -text reads the query" openssl ts -query \
