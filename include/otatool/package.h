@@ -182,6 +182,11 @@ struct ota_package_report {
 	struct ota_package_sig_info sigs[OTA_PACKAGE_MAX_SIGS];
 	int trusted_sig; /* -1 if none */
 	bool signature_checked;
+	/*
+	 * The trust's threshold and how many distinct trusted keys signed,
+	 * once judged (0 and 0 before).
+	 */
+	unsigned threshold, distinct_signers;
 	/* One line per fact of opts->device, judged once a signature is. */
 	struct ota_policy_report policy;
 	/* Where reading stopped, and the verifier's verdict: status name,

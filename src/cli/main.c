@@ -28,6 +28,8 @@ const struct cli_command cli_commands[] = {
 	{ "extract", cmd_extract, "write a verified package's images out" },
 	{ "diff", cmd_diff,
 	  "whether two packages or MCUboot images sign the same content" },
+	{ "trust", cmd_trust,
+	  "make, rotate, revoke and show trust root records" },
 	{ "help", cmd_help, "show help for otatool or one of its commands" },
 	{ NULL, NULL, NULL },
 };
