@@ -20,6 +20,8 @@
 extern "C" {
 #endif
 
+struct ota_trust;
+
 /* The format's limits, small enough for a device to hold (otatool-root(5)). */
 #define OTA_ROOT_MAX_KEYS    16
 #define OTA_ROOT_MAX_REVOKED 32
@@ -232,12 +234,36 @@ int ota_root_walk(const struct ota_root **current,
 		  const struct ota_root *const *candidates, size_t n,
 		  struct ota_root_step *steps, int64_t at);
 
+/* What ota_root_establish() did, for a report line per record. */
+#define OTA_ROOT_MAX_WALK 64
+struct ota_root_chain_report {
+	bool has_trusted;          /* the first record was read */
+	bool trusted_ok;           /* and met its own root threshold */
+	uint32_t trusted_version;  /* the first record's version */
+	char trusted_message[400]; /* why it is, or is not, trusted */
+	uint32_t version;          /* the record in force at the end */
+	size_t n_steps;
+	struct ota_root_step steps[OTA_ROOT_MAX_WALK];
+	bool expiry_checked;
+	char expiry_message[400];
+};
+
+/*
+ * verify --root: paths[0] is the record the device trusts (it must meet
+ * its own root threshold); paths[1..] are walked forward from it
+ * (ota_root_walk). The record in force must not have expired at t's time
+ * (--at) or now. Then t gets its release keys, threshold and revoked ids
+ * (ota_root_trust). Returns 0 or the first refusal; rep says what each
+ * record did either way.
+ */
+int ota_root_establish(struct ota_trust *t, struct ota_root_chain_report *rep,
+		       const char *const *paths, size_t n);
+
 /*
  * A verifier's trust from the record in force: its release keys that are
  * not revoked, its release threshold, and its revoked ids (a revoked key
  * is refused even through a certificate chain).
  */
-struct ota_trust;
 int ota_root_trust(struct ota_trust *t, const struct ota_root *r);
 
 /* The record as JSON text (otatool trust show --json), malloc'ed. */

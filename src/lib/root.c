@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ROOT_VERSION   1
 #define ROOT_HEADER    32
@@ -973,6 +974,69 @@ int ota_root_walk(const struct ota_root **current,
 	return ota_root_check_expiry(*current, at, "root record");
 }
 
+int ota_root_establish(struct ota_trust *t, struct ota_root_chain_report *rep,
+		       const char *const *paths, size_t n)
+{
+	struct ota_root *recs[OTA_ROOT_MAX_WALK + 1] = { NULL };
+	const struct ota_root *current;
+	int64_t at = t->has_at ? t->at : (int64_t)time(NULL);
+	char t_text[OTA_TIMESTAMP_TEXT_LEN];
+	size_t loaded = 0;
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	if (n == 0 || n > OTA_ROOT_MAX_WALK + 1)
+		return ota_error(OTA_EUSAGE, "give 1..%d root records",
+				 OTA_ROOT_MAX_WALK + 1);
+	for (; loaded < n; loaded++)
+		if ((rc = ota_root_load(&recs[loaded], paths[loaded]))) {
+			if (loaded == 0)
+				snprintf(rep->trusted_message,
+					 sizeof(rep->trusted_message), "%s",
+					 ota_error_message());
+			goto out;
+		}
+	rep->has_trusted = true;
+	rep->trusted_version = recs[0]->version;
+	if ((rc = ota_root_check_self(recs[0], paths[0]))) {
+		snprintf(rep->trusted_message, sizeof(rep->trusted_message),
+			 "%s", ota_error_message());
+		goto out;
+	}
+	rep->trusted_ok = true;
+	snprintf(rep->trusted_message, sizeof(rep->trusted_message),
+		 "version %u, trusted as given: signed by %u of its root keys "
+		 "(threshold %u)",
+		 recs[0]->version,
+		 ota_root_count_signers(recs[0], OTA_ROOT_ROLE_ROOT, recs[0]),
+		 recs[0]->root_threshold);
+	current = recs[0];
+	rep->n_steps = n - 1;
+	rc = ota_root_walk(&current, (const struct ota_root *const *)recs + 1,
+			   n - 1, rep->steps, -1);
+	rep->version = current->version;
+	if (rc)
+		goto out;
+	rep->expiry_checked = true;
+	rc = ota_root_check_expiry(current, at, "root record");
+	if (rc)
+		snprintf(rep->expiry_message, sizeof(rep->expiry_message), "%s",
+			 ota_error_message());
+	else if (current->expires &&
+		 ota_timestamp_describe(t_text, current->expires))
+		snprintf(rep->expiry_message, sizeof(rep->expiry_message),
+			 "version %u expires at %s", current->version, t_text);
+	else
+		snprintf(rep->expiry_message, sizeof(rep->expiry_message),
+			 "version %u does not expire", current->version);
+	if (!rc)
+		rc = ota_root_trust(t, current);
+out:
+	for (size_t i = 0; i < loaded; i++)
+		ota_root_free(recs[i]);
+	return rc;
+}
+
 int ota_root_trust(struct ota_trust *t, const struct ota_root *r)
 {
 	char name[128];
@@ -987,8 +1051,8 @@ int ota_root_trust(struct ota_trust *t, const struct ota_root *r)
 		if (k->role != OTA_ROOT_ROLE_RELEASE)
 			continue;
 		snprintf(name, sizeof(name),
-			 "release key %.16s... (root record v%u, generation "
-			 "%u)",
+			 "%.16s... (release key of root record v%u, "
+			 "generation %u)",
 			 k->id, r->version, k->generation);
 		if ((rc = ota_trust_add_public_key(t, k->pub, name)))
 			return rc;
