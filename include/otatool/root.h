@@ -192,7 +192,8 @@ int ota_root_check_self(const struct ota_root *r, const char *name);
  * TUF's rule for a rotation: next's version is prev's + 1 (lower or equal:
  * OTA_EDOWNGRADE, a rollback; higher: OTA_EVERIFY, a skipped version, walk
  * the chain), and next is signed by prev's root threshold of prev's root
- * keys and by its own root threshold of its own root keys. Expiry is not
+ * keys and by its own root threshold of its own root keys; every id prev
+ * revoked stays revoked (OTA_EVERIFY). Expiry is not
  * judged here: an expired record may still lead to a newer one.
  */
 int ota_root_check_next(const struct ota_root *prev,

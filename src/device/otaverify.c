@@ -968,6 +968,10 @@ static int sigblock_done(struct otav *v)
 	if (!v->any_trusted && !pol->skip_signature)
 		return fail(v, OTAV_E_SIGNATURE, v->region_end,
 			    "no signature by a trusted key verifies");
+	if (!pol->skip_signature && pol->threshold > v->n_trusted_ids)
+		return failf(v, OTAV_E_SIGNATURE, v->region_end,
+			     "signed by %u distinct trusted keys; %u required",
+			     v->n_trusted_ids, pol->threshold, 0);
 	if (v->events != NULL && v->events->authentic != NULL &&
 	    v->events->authentic(v->events->ctx, &v->info) != 0)
 		return aborted(v, "the authentic event asked to stop");
@@ -1031,6 +1035,16 @@ static int sig_done(struct otav *v)
 	if (result == 0 && !v->any_trusted) {
 		v->any_trusted = 1;
 		v->info.trusted_sig = idx;
+	}
+	if (result == 0) {
+		unsigned i;
+
+		for (i = 0; i < v->n_trusted_ids; i++)
+			if (memcmp(v->trusted_ids[i], v->sig.keyid, 8) == 0)
+				break;
+		if (i == v->n_trusted_ids && i < OTAPKG_MAX_SIGS)
+			memcpy(v->trusted_ids[v->n_trusted_ids++], v->sig.keyid,
+			       8);
 	}
 	if (v->events != NULL && v->events->signature != NULL &&
 	    v->events->signature(v->events->ctx, idx, &v->sig, result) != 0)

@@ -863,6 +863,15 @@ int ota_root_check_next(const struct ota_root *prev,
 				 prev->version + 1,
 				 next->version - prev->version > 2 ? ".." : "",
 				 next->version - 1);
+	/* a revocation is for ever: dropping one would let the key back */
+	for (size_t i = 0; i < prev->n_revoked; i++)
+		if (!is_revoked(next, prev->revoked[i]))
+			return ota_error(OTA_EVERIFY,
+					 "%s: root record version %u no longer "
+					 "revokes key %.16s..., which version "
+					 "%u revoked",
+					 name, next->version, prev->revoked[i],
+					 prev->version);
 	old = ota_root_count_signers(prev, OTA_ROOT_ROLE_ROOT, next);
 	own = ota_root_count_signers(next, OTA_ROOT_ROLE_ROOT, next);
 	if (old < prev->root_threshold)
