@@ -103,6 +103,9 @@ static int root_lines(struct verify_args *a, struct cli_report *rep)
 		       "%s: %s", a->roots[0],
 		       r->trusted_message[0] ? r->trusted_message
 					     : ota_error_message());
+	if (rc && r->trusted_ok && r->n_steps == 0 && !r->expiry_checked)
+		cli_report_add(rep, CLI_FAIL, "root rotation", "%s",
+			       ota_error_message());
 	for (size_t i = 0; i < r->n_steps; i++) {
 		const struct ota_root_step *s = &r->steps[i];
 

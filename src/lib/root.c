@@ -997,14 +997,34 @@ int ota_root_establish(struct ota_trust *t, struct ota_root_chain_report *rep,
 	if (n == 0 || n > OTA_ROOT_MAX_WALK + 1)
 		return ota_error(OTA_EUSAGE, "give 1..%d root records",
 				 OTA_ROOT_MAX_WALK + 1);
-	for (; loaded < n; loaded++)
-		if ((rc = ota_root_load(&recs[loaded], paths[loaded]))) {
+	for (; loaded < n; loaded++) {
+		char *data = NULL;
+		size_t len = 0;
+		bool is_record = false;
+
+		if ((rc = ota_file_read_small(&data, &len, paths[loaded],
+					      OTA_ROOT_MAX_SIZE)) == 0) {
+			is_record = len >= 4 && memcmp(data, "OTAR", 4) == 0;
+			rc =
+			    ota_root_parse(&recs[loaded], (const uint8_t *)data,
+					   len, paths[loaded]);
+		}
+		free(data);
+		/*
+		 * A record to walk that does not parse is refused as one that
+		 * breaks a rule (what a package brought, not the device's
+		 * own); a file without the magic is no record at all.
+		 */
+		if (rc == OTA_EINPUT && loaded > 0 && is_record)
+			rc = ota_error_wrap(OTA_EVERIFY, "root record refused");
+		if (rc) {
 			if (loaded == 0)
 				snprintf(rep->trusted_message,
 					 sizeof(rep->trusted_message), "%s",
 					 ota_error_message());
 			goto out;
 		}
+	}
 	rep->has_trusted = true;
 	rep->trusted_version = recs[0]->version;
 	if ((rc = ota_root_check_self(recs[0], paths[0]))) {
