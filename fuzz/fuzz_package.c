@@ -97,6 +97,8 @@ struct fuzz_seen {
 	uint64_t image_bytes[OTAPKG_MAX_IMAGES];
 	unsigned images_done, sigs;
 	uint64_t cert_bytes;
+	unsigned region_tlvs;
+	uint64_t region_bytes;
 };
 
 static int ev_image_data(void *ctx, unsigned index, const uint8_t *data,
@@ -147,6 +149,29 @@ static int ev_signature(void *ctx, unsigned index, const struct otav_sig *sig,
 	return 0;
 }
 
+static int ev_region_tlv(void *ctx, uint64_t offset, uint16_t type,
+			 uint16_t len)
+{
+	struct fuzz_seen *s = ctx;
+
+	(void)offset;
+	if (type < 0x8000u || len < OTAPKG_REGION_FIXED)
+		abort();
+	s->region_tlvs++;
+	return 0;
+}
+
+static int ev_region_data(void *ctx, const uint8_t *data, size_t len)
+{
+	struct fuzz_seen *s = ctx;
+
+	(void)data;
+	if (len == 0 || s->region_tlvs == 0)
+		abort();
+	s->region_bytes += len;
+	return 0;
+}
+
 static void run(struct otav *v, struct fuzz_seen *seen, const uint8_t *data,
 		size_t size, unsigned sel)
 {
@@ -164,6 +189,8 @@ static void run(struct otav *v, struct fuzz_seen *seen, const uint8_t *data,
 	events.image_done = ev_image_done;
 	events.cert_data = ev_cert_data;
 	events.signature = ev_signature;
+	events.region_tlv = ev_region_tlv;
+	events.region_data = ev_region_data;
 	otav_init(v, &crypto, &fuzz_policy, &events);
 	if (sel == 255) {
 		otav_feed(v, data, size);
@@ -203,7 +230,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	     strcmp(whole.err_what, chunked.err_what) != 0) ||
 	    memcmp(&whole.info, &chunked.info, sizeof(whole.info)) != 0 ||
 	    seen_whole.images_done != seen_chunked.images_done ||
-	    seen_whole.cert_bytes != seen_chunked.cert_bytes)
+	    seen_whole.cert_bytes != seen_chunked.cert_bytes ||
+	    seen_whole.region_tlvs != seen_chunked.region_tlvs ||
+	    seen_whole.region_bytes != seen_chunked.region_bytes)
 		abort();
 	if (whole.status != OTAV_OK) {
 		if (whole.err_what == NULL || whole.err_what[0] == '\0' ||
@@ -211,8 +240,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		return 0;
 	}
-	/* Accepted: everything was read and every image delivered whole. */
-	if (whole.offset != size - 1 || whole.offset != whole.info.total_size ||
+	/*
+	 * Accepted: everything was read, every image delivered whole, and an
+	 * unprotected region, if any, ended with its footer.
+	 */
+	if (whole.offset != size - 1 ||
+	    whole.offset != whole.info.total_size +
+				(whole.info.region_size > 0
+				     ? whole.info.region_size +
+					   (uint64_t)OTAPKG_REGION_FOOTER
+				     : 0) ||
+	    (whole.info.region_size == 0) != (seen_whole.region_tlvs == 0) ||
+	    seen_whole.region_tlvs != whole.info.n_timestamps +
+					  whole.info.n_ocsp +
+					  whole.info.n_root_records ||
 	    seen_whole.images_done != whole.info.image_count ||
 	    whole.info.trusted_sig >= whole.info.n_sigs)
 		abort();

@@ -134,9 +134,76 @@ struct ota_package_sig_info {
 	uint16_t alg_code;
 	char keyid[OTA_KEY_ID_LEN + 1];
 	size_t siglen, n_certs;
+	uint8_t sig[512]; /* the signature bytes (siglen of them) */
+	/* Certificates in the entry; n_certs counts those kept (up to 8). */
+	size_t n_certs_in_entry;
 	bool judged;
 	struct ota_trust_result *trust; /* NULL until judged */
 };
+
+/*
+ * The unprotected region (otatool-package(5), UNPROTECTED REGION): entries
+ * appended after the signed package, not covered by its signatures, each
+ * with its own proof. Types are OTAPKG_REGION_* of otapkg.h.
+ */
+enum ota_region_type {
+	OTA_REGION_TIMESTAMP = 0x8001,   /* RFC 3161 token over a signature */
+	OTA_REGION_OCSP = 0x8002,        /* OCSP response for a certificate */
+	OTA_REGION_ROOT_RECORD = 0x8010, /* a signed root record */
+};
+#define OTA_REGION_MAX (1u << 20) /* U: the TLVs' bytes, footer excluded */
+
+struct ota_region_entry {
+	uint16_t type;
+	uint8_t sig_index;  /* TIMESTAMP, OCSP: the signature entry */
+	uint8_t cert_index; /* OCSP: its certificate, 0 = the signer's */
+	uint64_t offset;    /* of its type field in the file; 0 if new */
+	/* TIMESTAMP, OCSP: the DER after the 4 index bytes; ROOT_RECORD:
+	 * the whole value. malloc'ed, owned by the region. */
+	uint8_t *data;
+	size_t len;
+};
+
+struct ota_package_region {
+	uint32_t size; /* U as read; 0 when there is none */
+	size_t n;
+	struct ota_region_entry *entries; /* in file order */
+};
+
+/*
+ * Adds an entry (a copy of data) in its place: TIMESTAMP and OCSP entries
+ * replace the one for the same signature (and certificate); a ROOT_RECORD
+ * goes after the others. OTA_EINPUT when the value could not be stored
+ * (too long for a TLV, or the region would pass OTA_REGION_MAX).
+ */
+int ota_package_region_set(struct ota_package_region *reg, uint16_t type,
+			   uint8_t sig_index, uint8_t cert_index,
+			   const uint8_t *data, size_t len);
+
+/* The entry of that type for the signature (and certificate), or NULL. */
+const struct ota_region_entry *
+ota_package_region_find(const struct ota_package_region *reg, uint16_t type,
+			uint8_t sig_index, uint8_t cert_index);
+
+/*
+ * The region's bytes as a package carries them, footer included; *out is
+ * malloc'ed; an empty region is no bytes at all (*out NULL, *len 0).
+ */
+int ota_package_region_encode(uint8_t **out, size_t *len,
+			      const struct ota_package_region *reg);
+
+/*
+ * Writes to out_path the signed package of in_path (its first total bytes,
+ * as the header says: any region it had is dropped) followed by reg. The
+ * input must be a package read with ota_package_check() (total is its
+ * report's total_size). out_path may be in_path: the package is then
+ * replaced atomically, the signed bytes copied unchanged.
+ */
+int ota_package_region_write(const char *out_path, const char *in_path,
+			     uint64_t total,
+			     const struct ota_package_region *reg);
+
+void ota_package_region_free(struct ota_package_region *reg);
 
 /* Everything read from a package, as far as reading got. */
 struct ota_package_report {
@@ -187,6 +254,8 @@ struct ota_package_report {
 	 * once judged (0 and 0 before).
 	 */
 	unsigned threshold, distinct_signers;
+	/* The unprotected region after total_size, as read. */
+	struct ota_package_region region;
 	/* One line per fact of opts->device, judged once a signature is. */
 	struct ota_policy_report policy;
 	/* Where reading stopped, and the verifier's verdict: status name,

@@ -7,6 +7,7 @@
  *
  *   [header 64 B][protected TLVs P B][signature block S B]
  *   [zero padding to A][image 0][zero padding to A][image 1]...
+ *   (then, optionally, the unprotected region: see the end of this file)
  *
  * The signatures cover H = digest_alg([0, 64 + P)): the header and the
  * protected region. Images are bound by their digests inside the protected
@@ -179,6 +180,48 @@ enum otapkg_sig_alg {
 	OTAPKG_SIG_RSA_PSS = 3,
 	OTAPKG_SIG_RSA_PKCS1 = 4,
 	OTAPKG_SIG_ED25519 = 5,
+};
+
+/*
+ * The unprotected region: entries added to a package after it was signed
+ * (timestamps, stapled OCSP responses, root records), each carrying its
+ * own proof. It follows the signed package, which still ends at the total
+ * size in the header:
+ *
+ *   [signed package: total bytes][region: U bytes of TLVs][u32 U]["OTAU"]
+ *
+ * U is a multiple of 4, 8..OTAPKG_MAX_REGION; TLVs as in the protected
+ * region (u16 type, u16 length L, value, zero padding to 4), types
+ * non-decreasing, filling U exactly, every value at least 4 bytes long and
+ * none starting with "OTAU" (that is how a streaming reader tells the
+ * footer from a TLV). Readers of packages without a region refuse a file
+ * longer than the total size (trailing data), so old readers never
+ * misapply it. The signatures do not cover it.
+ */
+#define OTAPKG_REGION_MAGIC0 'O'
+#define OTAPKG_REGION_MAGIC1 'T'
+#define OTAPKG_REGION_MAGIC2 'A'
+#define OTAPKG_REGION_MAGIC3 'U'
+#define OTAPKG_REGION_FOOTER 8u
+#define OTAPKG_MAX_REGION    1048576u
+#define OTAPKG_REGION_FIXED  4u /* TIMESTAMP and OCSP: indexes, reserved */
+enum otapkg_region_tlv {
+	/*
+	 * u8 signature index, u8[3] reserved 0, then a DER RFC 3161
+	 * TimeStampToken whose messageImprint is the SHA-256 of that
+	 * signature entry's signature bytes. At most one per signature: in
+	 * increasing signature index.
+	 */
+	OTAPKG_REGION_TIMESTAMP = 0x8001,
+	/*
+	 * u8 signature index, u8 certificate index in that entry's
+	 * certificates area (0: the signer's), u8[2] reserved 0, then a DER
+	 * OCSPResponse for that certificate. In increasing (signature,
+	 * certificate) order, at most one per pair.
+	 */
+	OTAPKG_REGION_OCSP = 0x8002,
+	/* One complete signed root record (otatool-root(5)). */
+	OTAPKG_REGION_ROOT_RECORD = 0x8010,
 };
 
 #endif

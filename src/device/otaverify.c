@@ -26,12 +26,17 @@ enum state {
 	ST_SIG_ENTRY,
 	ST_SIG_VALUE,
 	ST_CERT_HDR,
+	ST_REGION_HDR, /* 8 bytes: a TLV header and 4 value bytes, or the
+			  footer */
 	/* streamed: left bytes handled as they come */
 	ST_PAD,
 	ST_CERT_DATA,
 	ST_IMAGE_DATA,
-	/* past the total size: any byte is an error */
+	ST_REGION_DATA,
+	/* at the total size: the end, or an unprotected region follows */
 	ST_DONE,
+	/* past the region's footer: any byte is an error */
+	ST_END,
 };
 
 /* What a run of zero padding follows, for messages and what comes next. */
@@ -41,6 +46,7 @@ enum pad_kind {
 	PAD_CERT,
 	PAD_SIGBLOCK, /* after the last signature entry */
 	PAD_IMAGE,
+	PAD_REGION, /* after an unprotected region TLV */
 };
 
 /*
@@ -198,7 +204,7 @@ static int pad(struct otav *v, enum pad_kind kind, uint64_t n)
 
 static int is_buffered(int st)
 {
-	return st <= ST_CERT_HDR;
+	return st <= ST_REGION_HDR;
 }
 
 static int aborted(struct otav *v, const char *what)
@@ -1026,6 +1032,8 @@ static int sig_done(struct otav *v)
 
 	if (certs_bound(v) != 0)
 		return -1;
+	v->n_certs[idx] =
+	    (uint8_t)(v->cert_index < 255u ? v->cert_index : 255u);
 	if (c->verify != NULL)
 		result = c->verify(c->ctx, &v->sig, v->info.region_digest,
 				   digest_size(v->info.digest_alg));
@@ -1085,6 +1093,163 @@ static int cert_header(struct otav *v)
 	return 0;
 }
 
+/*
+ * ROOT_RECORD entries (otatool-root(5)) are handed to the root-record
+ * code as they stream by: begin with the value's length, the value in
+ * chunks, end. Until that code is here they are walked and counted but
+ * not acted on: a device acts on a root record only once it checks it.
+ */
+static int root_record_begin(struct otav *v, uint16_t len)
+{
+	(void)v;
+	(void)len;
+	return 0;
+}
+
+static int root_record_data(struct otav *v, const uint8_t *p, size_t n)
+{
+	(void)v;
+	(void)p;
+	(void)n;
+	return 0;
+}
+
+static int root_record_end(struct otav *v)
+{
+	v->info.n_root_records++;
+	return 0;
+}
+
+static int is_region_type(uint16_t type)
+{
+	return type == OTAPKG_REGION_TIMESTAMP || type == OTAPKG_REGION_OCSP ||
+	       type == OTAPKG_REGION_ROOT_RECORD;
+}
+
+/*
+ * The first bytes after the total size: a region starts with the type of
+ * one of its TLVs, anything else (erased flash, a slot fed whole) is
+ * trailing data, said at the first byte that shows it.
+ */
+static int region_prefix(struct otav *v)
+{
+	const uint8_t *p = v->buf;
+
+	if ((p[0] != (OTAPKG_REGION_TIMESTAMP & 0xffu) &&
+	     p[0] != (OTAPKG_REGION_OCSP & 0xffu) &&
+	     p[0] != (OTAPKG_REGION_ROOT_RECORD & 0xffu)) ||
+	    (v->have > 1 && p[1] != 0x80u))
+		return fail(v, OTAV_E_TRAILING, v->item_off,
+			    "data after the package's total size");
+	return 0;
+}
+
+/* The footer: u32 U, "OTAU", after exactly U bytes of TLVs. */
+static int region_footer(struct otav *v, uint64_t used)
+{
+	uint64_t off = v->item_off;
+
+	if (le32(v->buf) != used)
+		return failf(v, OTAV_E_TLV, off,
+			     "the unprotected region's footer says %u bytes, "
+			     "its TLVs take %u",
+			     le32(v->buf), used, 0);
+	v->info.region_size = (uint32_t)used;
+	v->state = ST_END;
+	return 0;
+}
+
+/* The indexes and reserved bytes of a TIMESTAMP or OCSP value's start. */
+static int region_indexes(struct otav *v, uint16_t type, uint32_t *key)
+{
+	const uint8_t *p = v->buf + 4;
+	uint64_t off = v->item_off + 4;
+	unsigned reserved = type == OTAPKG_REGION_TIMESTAMP ? 1u : 2u, i;
+
+	if (p[0] >= v->info.n_sigs)
+		return failf(v, OTAV_E_TLV, off,
+			     "unprotected region TLV %x names signature %u, "
+			     "the package has %u",
+			     type, p[0], v->info.n_sigs);
+	if (type == OTAPKG_REGION_OCSP && p[1] >= v->n_certs[p[0]])
+		return failf(v, OTAV_E_TLV, off + 1,
+			     "OCSP response for certificate %u of signature "
+			     "%u, which has %u",
+			     p[1], p[0], v->n_certs[p[0]]);
+	for (i = reserved; i < 4; i++)
+		if (p[i] != 0)
+			return failf(v, OTAV_E_PADDING, off + i,
+				     "unprotected region TLV %x reserved byte "
+				     "%u is not zero",
+				     type, i, 0);
+	*key = type == OTAPKG_REGION_TIMESTAMP
+		   ? 1u + p[0]
+		   : 1u + ((uint32_t)p[0] << 8 | p[1]);
+	if (type == v->region_type && *key <= v->region_key)
+		return failf(v, OTAV_E_TLV, v->item_off,
+			     "unprotected region TLV %x for signature %u is "
+			     "out of order or repeated",
+			     type, p[0], 0);
+	return 0;
+}
+
+/* A TLV header and its value's first 4 bytes, or the footer. */
+static int region_header(struct otav *v)
+{
+	const uint8_t *p = v->buf;
+	uint64_t off = v->item_off, used = off - v->info.total_size;
+	uint16_t type = le16(p), len = le16(p + 2);
+	const struct otav_events *ev = v->events;
+	uint32_t key = 0;
+
+	if (p[4] == OTAPKG_REGION_MAGIC0 && p[5] == OTAPKG_REGION_MAGIC1 &&
+	    p[6] == OTAPKG_REGION_MAGIC2 && p[7] == OTAPKG_REGION_MAGIC3 &&
+	    used > 0)
+		return region_footer(v, used);
+	if (!is_region_type(type))
+		return failf(v, OTAV_E_TLV, off,
+			     "unprotected region TLV %x is unknown", type, 0,
+			     0);
+	if (type < v->region_type)
+		return failf(v, OTAV_E_TLV, off,
+			     "unprotected region TLV %x follows TLV %x: types "
+			     "must not decrease",
+			     type, v->region_type, 0);
+	if (len <= OTAPKG_REGION_FIXED &&
+	    (type != OTAPKG_REGION_ROOT_RECORD || len < OTAPKG_REGION_FIXED))
+		return failf(v, OTAV_E_TLV, off + 2,
+			     "unprotected region TLV %x length %u is too short",
+			     type, len, 0);
+	if (used + 4u + align4(len) > OTAPKG_MAX_REGION)
+		return failf(v, OTAV_E_TLV, off + 2,
+			     "unprotected region TLV %x length %u runs past "
+			     "the region's limit of %u bytes",
+			     type, len, OTAPKG_MAX_REGION);
+	if (type != OTAPKG_REGION_ROOT_RECORD &&
+	    region_indexes(v, type, &key) != 0)
+		return -1;
+	v->region_type = type;
+	v->region_key = key;
+	v->region_len = len;
+	if (type == OTAPKG_REGION_TIMESTAMP)
+		v->info.n_timestamps++;
+	else if (type == OTAPKG_REGION_OCSP)
+		v->info.n_ocsp++;
+	if (ev != NULL && ev->region_tlv != NULL &&
+	    ev->region_tlv(ev->ctx, off, type, len) != 0)
+		return aborted(v, "the region_tlv event asked to stop");
+	if (ev != NULL && ev->region_data != NULL &&
+	    ev->region_data(ev->ctx, p + 4, OTAPKG_REGION_FIXED) != 0)
+		return aborted(v, "the region_data event asked to stop");
+	if (type == OTAPKG_REGION_ROOT_RECORD &&
+	    (root_record_begin(v, len) != 0 ||
+	     root_record_data(v, p + 4, OTAPKG_REGION_FIXED) != 0))
+		return -1;
+	v->state = ST_REGION_DATA;
+	v->left = len - OTAPKG_REGION_FIXED;
+	return 0;
+}
+
 static int complete(struct otav *v)
 {
 	switch (v->state) {
@@ -1100,6 +1265,8 @@ static int complete(struct otav *v)
 		return sig_entry(v);
 	case ST_SIG_VALUE:
 		return sig_value(v);
+	case ST_REGION_HDR:
+		return region_header(v);
 	default: /* ST_CERT_HDR */
 		return cert_header(v);
 	}
@@ -1138,6 +1305,13 @@ static int stream_end(struct otav *v)
 	}
 	if (v->state == ST_IMAGE_DATA)
 		return image_done(v);
+	if (v->state == ST_REGION_DATA) {
+		if (v->region_type == OTAPKG_REGION_ROOT_RECORD &&
+		    root_record_end(v) != 0)
+			return -1;
+		return pad(v, PAD_REGION,
+			   align4(v->region_len) - v->region_len);
+	}
 	switch (v->pad_kind) {
 	case PAD_TLV:
 		if (v->region_left > 0)
@@ -1149,6 +1323,8 @@ static int stream_end(struct otav *v)
 	case PAD_SIGBLOCK:
 		v->sig_left = 0;
 		return sigblock_done(v);
+	case PAD_REGION:
+		return want(v, ST_REGION_HDR, 8);
 	default: /* PAD_IMAGE */
 		img = &v->info.images[v->image_index];
 		if (v->crypto->hash_init(v->crypto->ctx, img->digest_alg) != 0)
@@ -1181,6 +1357,14 @@ static int stream(struct otav *v, const uint8_t *p, size_t n, uint64_t off)
 		    ev->image_data(ev->ctx, v->image_index, p, n) != 0)
 			return aborted(v, "the image_data event asked to stop");
 		return 0;
+	case ST_REGION_DATA:
+		if (ev != NULL && ev->region_data != NULL &&
+		    ev->region_data(ev->ctx, p, n) != 0)
+			return aborted(v,
+				       "the region_data event asked to stop");
+		if (v->region_type == OTAPKG_REGION_ROOT_RECORD)
+			return root_record_data(v, p, n);
+		return 0;
 	default: /* ST_PAD */
 		i = first_nonzero(p, n);
 		if (i == n)
@@ -1199,6 +1383,11 @@ static int stream(struct otav *v, const uint8_t *p, size_t n, uint64_t off)
 			return fail(v, OTAV_E_PADDING, off,
 				    "the signature block's padding after the "
 				    "last signature is not zero");
+		case PAD_REGION:
+			return failf(v, OTAV_E_PADDING, off,
+				     "unprotected region TLV %x padding is not "
+				     "zero",
+				     v->region_type, 0, 0);
 		case PAD_CERT:
 			/* cert_index was already moved past it */
 			return failf(
@@ -1226,15 +1415,20 @@ enum otav_status otav_feed(struct otav *v, const uint8_t *data, size_t len)
 			complete(v);
 			continue;
 		}
-		if (!buffered && v->state != ST_DONE && v->left == 0) {
+		if (!buffered && v->state < ST_DONE && v->left == 0) {
 			stream_end(v);
 			continue;
 		}
 		if (len == 0)
 			break;
 		if (v->state == ST_DONE) {
+			/* the last image ended at the total size */
+			want(v, ST_REGION_HDR, 8);
+			continue;
+		}
+		if (v->state == ST_END) {
 			fail(v, OTAV_E_TRAILING, off,
-			     "data after the package's total size");
+			     "data after the unprotected region's footer");
 			break;
 		}
 		if (buffered) {
@@ -1243,6 +1437,10 @@ enum otav_status otav_feed(struct otav *v, const uint8_t *data, size_t len)
 				n = len;
 			memcpy(v->buf + v->have, data, n);
 			v->have += (uint32_t)n;
+			if (v->state == ST_REGION_HDR &&
+			    v->item_off == v->info.total_size &&
+			    region_prefix(v) != 0)
+				break;
 		} else {
 			n = v->left < len ? (size_t)v->left : len;
 			v->left -= n;
@@ -1279,13 +1477,20 @@ enum otav_status otav_finish(struct otav *v)
 		[ST_PAD] = "the package ends inside padding",
 		[ST_CERT_DATA] = "the package ends inside a certificate",
 		[ST_IMAGE_DATA] = "the package ends inside an image",
+		[ST_REGION_HDR] =
+		    "the package ends inside the unprotected region",
+		[ST_REGION_DATA] =
+		    "the package ends inside the unprotected region",
 	};
 
 	/* Settle items of 0 bytes that may still be pending. */
 	if (otav_feed(v, NULL, 0) != OTAV_OK)
 		return v->status;
-	if (v->state != ST_DONE)
-		fail(v, OTAV_E_TRUNCATED, v->offset, where[v->state]);
+	if (v->state != ST_DONE && v->state != ST_END)
+		fail(v, OTAV_E_TRUNCATED, v->offset,
+		     v->state == ST_PAD && v->pad_kind == PAD_REGION
+			 ? "the package ends inside the unprotected region"
+			 : where[v->state]);
 	return v->status;
 }
 

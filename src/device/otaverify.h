@@ -132,6 +132,15 @@ struct otav_events {
 	 * that judges the device policy itself at this same point.
 	 */
 	int (*authentic)(void *ctx, const struct otav_info *info);
+	/*
+	 * The unprotected region after the total size (otapkg.h): each TLV
+	 * as it starts (offset of its type field, its type and value
+	 * length), then its value in chunks. Not covered by the signatures:
+	 * each entry must be judged on its own proof.
+	 */
+	int (*region_tlv)(void *ctx, uint64_t offset, uint16_t type,
+			  uint16_t len);
+	int (*region_data)(void *ctx, const uint8_t *data, size_t len);
 };
 
 /* Everything the protected region said, for the caller's use. */
@@ -150,6 +159,9 @@ struct otav_info {
 	unsigned n_hardware, n_sigs;
 	unsigned trusted_sig; /* index of the first trusted entry, ~0u: none */
 	struct otav_image images[OTAPKG_MAX_IMAGES];
+	/* The unprotected region's size U, 0 when there is none. */
+	uint32_t region_size;
+	unsigned n_timestamps, n_ocsp, n_root_records;
 };
 
 /* The verifier's whole state: no heap, sizeof() is its memory use. */
@@ -184,6 +196,11 @@ struct otav {
 	int any_trusted;
 	unsigned n_trusted_ids; /* distinct key ids that verified */
 	uint8_t trusted_ids[OTAPKG_MAX_SIGS][8];
+	/* unprotected region: certificates per entry (for OCSP indexes,
+	 * capped at 255), the order key of the last TLV, its type */
+	uint8_t n_certs[OTAPKG_MAX_SIGS];
+	uint32_t region_key;
+	uint16_t region_type, region_len;
 	char msg[96];
 };
 
@@ -198,7 +215,11 @@ void otav_init(struct otav *v, const struct otav_crypto *crypto,
  */
 enum otav_status otav_feed(struct otav *v, const uint8_t *data, size_t len);
 
-/* After the last byte: OTAV_E_TRUNCATED if the package is incomplete. */
+/*
+ * After the last byte: OTAV_E_TRUNCATED if the package is incomplete. A
+ * caller may stop at the total size (header bytes 32..39), or feed the
+ * unprotected region and its footer too.
+ */
 enum otav_status otav_finish(struct otav *v);
 
 /* Short stable description of a status ("signature", "truncated", ...). */

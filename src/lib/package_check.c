@@ -44,8 +44,10 @@ struct reader {
 	size_t cert_lens[OTAPKG_MAX_SIGS];
 	uint8_t *cert_buf;
 	size_t cert_used;
-	unsigned cert_sig, n_cert;
+	unsigned cert_sig, n_cert, n_cert_all;
 	uint32_t cert_expect;
+	/* the unprotected region entry being read: value bytes so far */
+	size_t region_got, region_len;
 	/* the image being streamed */
 	z_stream zs;
 	bool z_active;
@@ -120,6 +122,7 @@ static void drop_certs(struct reader *rd)
 		rd->certs[i] = NULL;
 	}
 	rd->n_cert = 0;
+	rd->n_cert_all = 0;
 }
 
 static int c_verify(void *ctx, const struct otav_sig *sig,
@@ -142,6 +145,8 @@ static int c_verify(void *ctx, const struct otav_sig *sig,
 	si->alg_code = sig->alg;
 	si->siglen = sig->len;
 	si->n_certs = rd->n_cert;
+	si->n_certs_in_entry = rd->n_cert_all;
+	memcpy(si->sig, sig->sig, sig->len);
 	ota_hex_encode(si->keyid, sig->keyid, 32);
 	if (!rd->o->trust) {
 		drop_certs(rd);
@@ -209,6 +214,8 @@ static int e_cert_data(void *ctx, unsigned sig_index, unsigned cert_index,
 	struct reader *rd = ctx;
 
 	rd->stop = OTA_PACKAGE_STOP_STRUCTURE;
+	if (rd->n_cert_all <= cert_index)
+		rd->n_cert_all = cert_index + 1;
 	if (cert_index >= OTAPKG_MAX_SIGS)
 		return 0; /* more than the chain checker takes: ignored */
 	if (rd->n_cert <= cert_index) {
@@ -225,6 +232,61 @@ static int e_cert_data(void *ctx, unsigned sig_index, unsigned cert_index,
 		return -1;
 	memcpy(rd->certs[cert_index] + rd->cert_lens[cert_index], data, len);
 	rd->cert_lens[cert_index] += len;
+	return 0;
+}
+
+/*
+ * The unprotected region, walked by the verifier: each entry is kept
+ * whole (the region is at most 1 MiB), its index bytes apart.
+ */
+static int e_region_tlv(void *ctx, uint64_t offset, uint16_t type, uint16_t len)
+{
+	struct reader *rd = ctx;
+	struct ota_package_region *reg = &rd->r->region;
+	struct ota_region_entry *grown, *e;
+	size_t data_len =
+	    type == OTA_REGION_ROOT_RECORD ? len : len - OTAPKG_REGION_FIXED;
+
+	rd->stop = OTA_PACKAGE_STOP_STRUCTURE;
+	grown = realloc(reg->entries, (reg->n + 1) * sizeof(*grown));
+	if (!grown)
+		return -1;
+	reg->entries = grown;
+	e = &reg->entries[reg->n];
+	memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->offset = offset;
+	e->data = malloc(data_len ? data_len : 1);
+	if (!e->data)
+		return -1;
+	reg->n++;
+	rd->region_got = 0;
+	rd->region_len = len;
+	return 0;
+}
+
+static int e_region_data(void *ctx, const uint8_t *data, size_t len)
+{
+	struct reader *rd = ctx;
+	struct ota_package_region *reg = &rd->r->region;
+	struct ota_region_entry *e = &reg->entries[reg->n - 1];
+
+	if (rd->region_got + len > rd->region_len)
+		return -1;
+	/* the index bytes of a TIMESTAMP or OCSP entry, then its DER */
+	while (len > 0 && e->type != OTA_REGION_ROOT_RECORD &&
+	       rd->region_got < OTAPKG_REGION_FIXED) {
+		if (rd->region_got == 0)
+			e->sig_index = data[0];
+		else if (rd->region_got == 1 && e->type == OTA_REGION_OCSP)
+			e->cert_index = data[0];
+		rd->region_got++;
+		data++;
+		len--;
+	}
+	memcpy(e->data + e->len, data, len);
+	e->len += len;
+	rd->region_got += len;
 	return 0;
 }
 
@@ -804,6 +866,8 @@ int ota_package_check(struct ota_package_report *r, const char *path,
 	ev.authentic = e_authentic;
 	ev.image_data = e_image_data;
 	ev.image_done = e_image_done;
+	ev.region_tlv = e_region_tlv;
+	ev.region_data = e_region_data;
 	otav_init(v, &crypto, &pol, &ev);
 	r->signature_checked = o->trust != NULL;
 	for (;;) {
@@ -827,6 +891,7 @@ int ota_package_check(struct ota_package_report *r, const char *path,
 	}
 	if (st == OTAV_OK)
 		st = otav_finish(v);
+	r->region.size = v->info.region_size;
 	r->status = (int)st;
 	r->status_name = otav_status_name(st);
 	r->error_offset = v->err_offset;
@@ -918,6 +983,7 @@ bool ota_package_report_has_patch(const struct ota_package_report *r)
 
 void ota_package_report_clear(struct ota_package_report *r)
 {
+	ota_package_region_free(&r->region);
 	for (size_t i = 0; i < r->n_sigs; i++) {
 		free(r->sigs[i].trust);
 		r->sigs[i].trust = NULL;
@@ -975,6 +1041,38 @@ static void time_json(json_t *o, const char *name, bool has, uint64_t t)
 			    in_range ? json_string(text) : json_null());
 	snprintf(key, sizeof(key), "%s_raw", name);
 	json_object_set_new(o, key, has ? json_string(raw) : json_null());
+}
+
+/* The unprotected region's entries: where, what, for which signature. */
+static json_t *region_json(const struct ota_package_region *reg)
+{
+	json_t *o = json_object(), *entries = json_array();
+
+	for (size_t i = 0; i < reg->n; i++) {
+		const struct ota_region_entry *e = &reg->entries[i];
+		json_t *j = json_object();
+		const char *type = e->type == OTA_REGION_TIMESTAMP ? "timestamp"
+				   : e->type == OTA_REGION_OCSP    ? "ocsp"
+								: "root_record";
+
+		json_object_set_new(j, "type", json_string(type));
+		json_object_set_new(j, "offset",
+				    json_integer((json_int_t)e->offset));
+		json_object_set_new(j, "length",
+				    json_integer((json_int_t)e->len));
+		json_object_set_new(j, "signature",
+				    e->type == OTA_REGION_ROOT_RECORD
+					? json_null()
+					: json_integer(e->sig_index));
+		json_object_set_new(j, "certificate",
+				    e->type == OTA_REGION_OCSP
+					? json_integer(e->cert_index)
+					: json_null());
+		json_array_append_new(entries, j);
+	}
+	json_object_set_new(o, "size", json_integer(reg->size));
+	json_object_set_new(o, "entries", entries);
+	return o;
 }
 
 json_t *ota_package_report_json(const struct ota_package_report *r)
@@ -1081,6 +1179,7 @@ json_t *ota_package_report_json(const struct ota_package_report *r)
 	json_object_set_new(o, "dependencies", deps);
 	json_object_set_new(o, "images", imgs);
 	json_object_set_new(o, "signatures", sigs);
+	json_object_set_new(o, "unprotected_region", region_json(&r->region));
 	json_object_set_new(o, "signature_checked",
 			    json_boolean(r->signature_checked));
 	json_object_set_new(o, "threshold", json_integer(r->threshold));

@@ -1544,12 +1544,34 @@ Test(otav_events, delivered_in_order_and_whole)
 struct seed {
 	const char *file;
 	uint8_t chunking; /* the fuzz target's first byte */
+	int region;       /* an unprotected region follows the package */
 };
 
 static const struct seed seeds[] = {
-	{ "basic", 0x00 },   { "full", 0x85 },  { "minimal", 0xff },
-	{ "align64", 0x07 }, { "delta", 0x21 },
+	{ "basic", 0x00, 0 },   { "full", 0x85, 0 },  { "minimal", 0xff, 0 },
+	{ "align64", 0x07, 0 }, { "delta", 0x21, 0 }, { "region", 0x13, 1 },
 };
+
+/*
+ * The region of the "region" seed, for "full"'s two signatures (with 2
+ * and 1 certificates): both kinds of index, every type, and padding.
+ */
+static size_t seed_region(uint8_t *out)
+{
+	static const uint8_t region[] = {
+		0x01, 0x80, 0x09, 0x00, 0,    0,    0,    0,    0x30,
+		0x03, 0x02, 0x01, 0x05, 0,    0,    0,    0x01, 0x80,
+		0x06, 0x00, 1,    0,    0,    0,    0x30, 0x00, 0,
+		0,    0x02, 0x80, 0x07, 0x00, 0,    1,    0,    0,
+		0x30, 0x01, 0x00, 0,    0x02, 0x80, 0x05, 0x00, 1,
+		0,    0,    0,    0x04, 0,    0,    0,    0x10, 0x80,
+		0x06, 0x00, 'O',  'T',  'A',  'R',  1,    2,    0,
+		0,    64,   0,    0,    0,    'O',  'T',  'A',  'U',
+	};
+
+	memcpy(out, region, sizeof(region));
+	return sizeof(region);
+}
 
 /* The seeds: valid under fuzz_package.c's crypto and policy. */
 static void seed_desc(struct pkgb_desc *d, unsigned which,
@@ -1683,13 +1705,19 @@ Test(otav_seeds, write_when_asked)
 		char path[4096];
 		FILE *fp;
 
-		seed_desc(&d, i, &c);
+		uint8_t region[256];
+		size_t rn = 0;
+
+		seed_desc(&d, seeds[i].region ? 1 : i, &c);
 		pkgb_build(&pkg, &d);
+		if (seeds[i].region)
+			rn = seed_region(region);
 		seed_path(path, sizeof(path), dir, &seeds[i]);
 		fp = fopen(path, "wb");
 		cr_assert_not_null(fp, "%s", path);
 		cr_assert_eq(fputc(seeds[i].chunking, fp), seeds[i].chunking);
 		cr_assert_eq(fwrite(pkg.data, 1, pkg.len, fp), pkg.len);
+		cr_assert_eq(fwrite(region, 1, rn, fp), rn);
 		cr_assert_eq(fclose(fp), 0);
 		pkgb_free(&pkg);
 	}
@@ -1719,11 +1747,18 @@ Test(otav_seeds, committed_seeds_verify)
 		cr_assert_not_null(fp, "%s is missing", path);
 		n = fread(file, 1, sizeof(file), fp);
 		fclose(fp);
-		seed_desc(&d, i, &c);
+		uint8_t region[256];
+		size_t rn = 0;
+
+		seed_desc(&d, seeds[i].region ? 1 : i, &c);
 		pkgb_build(&pkg, &d);
-		cr_assert_eq(n, pkg.len + 1, "%s is stale", path);
+		if (seeds[i].region)
+			rn = seed_region(region);
+		cr_assert_eq(n, pkg.len + rn + 1, "%s is stale", path);
 		cr_assert_eq(file[0], seeds[i].chunking);
 		cr_assert_arr_eq(file + 1, pkg.data, pkg.len, "%s is stale",
+				 path);
+		cr_assert_arr_eq(file + 1 + pkg.len, region, rn, "%s is stale",
 				 path);
 		cr_assert_eq(
 		    run(&v, &c, &fuzz_policy, NULL, file + 1, n - 1, 0),
@@ -1733,6 +1768,12 @@ Test(otav_seeds, committed_seeds_verify)
 		    OTAV_OK);
 		if (i == 1)
 			cr_assert_eq(v.info.trusted_sig, 1);
+		if (seeds[i].region) {
+			cr_assert_eq(v.info.region_size, rn - 8);
+			cr_assert_eq(v.info.n_timestamps, 2);
+			cr_assert_eq(v.info.n_ocsp, 2);
+			cr_assert_eq(v.info.n_root_records, 1);
+		}
 		pkgb_free(&pkg);
 	}
 }
