@@ -251,14 +251,34 @@ struct ota_root_chain_report {
 
 /*
  * verify --root: paths[0] is the record the device trusts (it must meet
- * its own root threshold); paths[1..] are walked forward from it
+ * its own root threshold); paths[1..], and the records the package at
+ * path package carries when it is not NULL, are walked forward from it
  * (ota_root_walk). The record in force must not have expired at t's time
  * (--at) or now. Then t gets its release keys, threshold and revoked ids
  * (ota_root_trust). Returns 0 or the first refusal; rep says what each
  * record did either way.
  */
 int ota_root_establish(struct ota_trust *t, struct ota_root_chain_report *rep,
-		       const char *const *paths, size_t n);
+		       const char *const *paths, size_t n, const char *package);
+
+/*
+ * The root records a package carries (ROOT_RECORD entries of its
+ * unprotected region, otatool-package(5)), parsed, at most cap of them:
+ * *n of them in out, the caller's to free. A package is read as inspect
+ * reads it; an entry that does not parse is OTA_EVERIFY.
+ */
+int ota_root_from_package(struct ota_root **out, size_t *n, size_t cap,
+			  const char *package);
+
+/*
+ * package --root-record: adds the records (files) to the package's
+ * unprotected region, in place and atomically, the signed bytes
+ * unchanged: with the records it had, in increasing version, one record
+ * per version (the same bytes given twice are kept once; two records of
+ * one version are OTA_EUSAGE).
+ */
+int ota_root_add_to_package(const char *package, const char *const *records,
+			    size_t n);
 
 /*
  * A verifier's trust from the record in force: its release keys that are

@@ -11,6 +11,7 @@
 #include "otatool/mcuboot.h"
 #include "otatool/package.h"
 #include "otatool/parse.h"
+#include "otatool/root.h"
 #include "otatool/signer.h"
 #include "otatool/timestamp.h"
 #include "otatool/trust.h"
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_COMPRESS 32
 
@@ -53,6 +55,9 @@ static const struct cli_opt_spec opts[] = {
 		  "(a package, verified with the trust below, or a\n"
 		  "directory of NAME.bin files) as a patch against\n"
 		  "it, where that is smaller"),
+	CLI_LIST("root-record", 0, "FILE", CLI_FILE_IN, OTA_ROOT_MAX_WALK,
+		 "carry this trust root record in the unprotected\n"
+		 "region, for devices to walk (repeatable)"),
 	CLI_TEXT("\nMCUboot format (one image, one key):\n"),
 	CLI_VALUE("image", 0, "NAME", CLI_FILE_NONE,
 		  "the manifest's image to sign (default: the only\n"
@@ -103,7 +108,8 @@ static const struct cli_spec spec = { "package", opts, CLI_FILE_IN, 0 };
 
 /* Options that belong to one format, to refuse them with the other. */
 static const char *const otatool_only[] = { "alignment", "compress",
-					    "compress-image", "delta-from" };
+					    "compress-image", "delta-from",
+					    "root-record" };
 static const char *const mcuboot_only[] = {
 	"image",        "header-size", "slot-size",      "write-align",
 	"erased-value", "rom-fixed",   "public-key-tlv", "mcuboot-dependency",
@@ -113,6 +119,8 @@ static const char *const mcuboot_only[] = {
 
 struct package_args {
 	const char *otatool_opt, *mcuboot_opt; /* one given, for errors */
+	const char *root_records[OTA_ROOT_MAX_WALK];
+	size_t n_root_records;
 	struct cli_signers names;
 	struct ota_signers *signers;
 	struct ota_trust trust;
@@ -193,6 +201,11 @@ static int package_otatool(struct package_args *a, struct ota_manifest *m)
 	a->popts.summary = &a->summary;
 	rc = ota_package_write(a->output, m, a->signers, &a->popts);
 	ota_package_bases_free(bases);
+	/* records carry their own signatures: added after the package's */
+	if (rc == 0 && a->n_root_records &&
+	    (rc = ota_root_add_to_package(a->output, a->root_records,
+					  a->n_root_records)))
+		unlink(a->output);
 	if (rc == 0 && !a->quiet)
 		print_summary(a);
 	return rc;
@@ -375,6 +388,17 @@ static int parse_args(struct package_args *a, const struct cli_args *p)
 		return rc;
 	a->output = cli_value(p, "output");
 	a->quiet = cli_flag(p, "quiet");
+	for (; a->n_root_records < cli_count(p, "root-record");
+	     a->n_root_records++) {
+		struct ota_root *rec = NULL;
+		const char *path = cli_nth(p, "root-record", a->n_root_records);
+
+		/* a bad record is found before anything is written */
+		if ((rc = ota_root_load(&rec, path)))
+			return ota_error_wrap(rc, "--root-record");
+		ota_root_free(rec);
+		a->root_records[a->n_root_records] = path;
+	}
 	a->git_dir = cli_value(p, "git-dir");
 	a->allow_dirty = cli_flag(p, "allow-dirty");
 	a->allow_outside = cli_flag(p, "allow-outside");

@@ -40,9 +40,10 @@ static const struct cli_opt_spec opts[] = {
 		  "signed (a key signing twice counts once)"),
 	CLI_LIST("root", 0, "RECORD", CLI_FILE_IN, OTA_ROOT_MAX_WALK + 1,
 		 "trust root records instead of --trust-key: the\n"
-		 "first is the device's, later ones are walked\n"
-		 "forward; the release keys of the one in force\n"
-		 "must sign, its release threshold of them"),
+		 "first is the device's, later ones and those the\n"
+		 "package carries are walked forward; the release\n"
+		 "keys of the one in force must sign, its release\n"
+		 "threshold of them"),
 	CLI_TEXT("\nDevice policy:\n"),
 	CLI_VALUE("hardware", 0, "ID", CLI_FILE_NONE,
 		  "the device's hardware variant must be listed"),
@@ -91,14 +92,15 @@ struct verify_args {
  * --root: the device's record, the records walked from it, the expiry of
  * the one in force; its release keys become the trust.
  */
-static int root_lines(struct verify_args *a, struct cli_report *rep)
+static int root_lines(struct verify_args *a, struct cli_report *rep,
+		      const char *package)
 {
 	struct ota_root_chain_report *r = calloc(1, sizeof(*r));
 	int rc;
 
 	if (!r)
 		return ota_error(OTA_EINTERNAL, "out of memory");
-	rc = ota_root_establish(&a->trust, r, a->roots, a->n_roots);
+	rc = ota_root_establish(&a->trust, r, a->roots, a->n_roots, package);
 	cli_report_add(rep, r->trusted_ok ? CLI_OK : CLI_FAIL, "root record",
 		       "%s: %s", a->roots[0],
 		       r->trusted_message[0] ? r->trusted_message
@@ -543,7 +545,9 @@ int cmd_verify(int argc, char **argv)
 	if ((rc = cli_decrypt_open(&a.decrypt, &p)))
 		goto out;
 	cli_report_init(&rep, a.json);
-	if (a.n_roots && (rc = root_lines(&a, &rep))) {
+	if (a.n_roots &&
+	    (rc = root_lines(&a, &rep,
+			     kind == OTA_ARTIFACT_PACKAGE ? a.path : NULL))) {
 		obj = json_object();
 		goto report;
 	}

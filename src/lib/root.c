@@ -983,10 +983,156 @@ int ota_root_walk(const struct ota_root **current,
 	return ota_root_check_expiry(*current, at, "root record");
 }
 
-int ota_root_establish(struct ota_trust *t, struct ota_root_chain_report *rep,
-		       const char *const *paths, size_t n)
+int ota_root_from_package(struct ota_root **out, size_t *n, size_t cap,
+			  const char *package)
 {
-	struct ota_root *recs[OTA_ROOT_MAX_WALK + 1] = { NULL };
+	struct ota_package_check_opts o = { 0 };
+	struct ota_package_report *r = calloc(1, sizeof(*r));
+	char name[128];
+	int rc;
+
+	*n = 0;
+	if (!r)
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	if ((rc = ota_package_check(r, package, &o)))
+		goto out;
+	for (size_t i = 0; i < r->region.n; i++) {
+		const struct ota_region_entry *e = &r->region.entries[i];
+
+		if (e->type != OTA_REGION_ROOT_RECORD)
+			continue;
+		if (*n == cap) {
+			rc = ota_error(OTA_EVERIFY,
+				       "%s: more than %zu root records",
+				       package, cap);
+			goto out;
+		}
+		snprintf(name, sizeof(name), "ROOT_RECORD at offset %llu",
+			 (unsigned long long)e->offset);
+		if ((rc = ota_root_parse(&out[*n], e->data, e->len, name))) {
+			rc = ota_error_wrap(OTA_EVERIFY, "%s", package);
+			goto out;
+		}
+		(*n)++;
+	}
+out:
+	if (rc) {
+		for (size_t i = 0; i < *n; i++)
+			ota_root_free(out[i]);
+		*n = 0;
+	}
+	ota_package_report_clear(r);
+	free(r);
+	return rc;
+}
+
+int ota_root_add_to_package(const char *package, const char *const *records,
+			    size_t n)
+{
+	struct ota_package_check_opts o = { 0 };
+	struct ota_package_report *r = calloc(1, sizeof(*r));
+	struct ota_package_region reg = { 0 };
+	struct ota_root *recs[OTA_ROOT_MAX_WALK * 2] = { NULL };
+	uint8_t *raw[OTA_ROOT_MAX_WALK * 2] = { NULL };
+	size_t lens[OTA_ROOT_MAX_WALK * 2], m = 0;
+	int rc;
+
+	if (!r)
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	if (n > OTA_ROOT_MAX_WALK) {
+		rc = ota_error(OTA_EUSAGE, "more than %d root records",
+			       OTA_ROOT_MAX_WALK);
+		goto out;
+	}
+	if ((rc = ota_package_check(r, package, &o)))
+		goto out;
+	/* what the region had: other entries as they were, records aside */
+	for (size_t i = 0; rc == 0 && i < r->region.n; i++) {
+		const struct ota_region_entry *e = &r->region.entries[i];
+
+		if (e->type != OTA_REGION_ROOT_RECORD) {
+			rc = ota_package_region_set(&reg, e->type, e->sig_index,
+						    e->cert_index, e->data,
+						    e->len);
+			continue;
+		}
+		if (m == OTA_ROOT_MAX_WALK) {
+			rc = ota_error(OTA_EUSAGE,
+				       "%s: more than %d root records", package,
+				       OTA_ROOT_MAX_WALK);
+			break;
+		}
+		if ((rc = ota_root_parse(&recs[m], e->data, e->len, package)))
+			break;
+		if (!(raw[m] = malloc(e->len))) {
+			rc = ota_error(OTA_EINTERNAL, "out of memory");
+			break;
+		}
+		memcpy(raw[m], e->data, e->len);
+		lens[m++] = e->len;
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char *data = NULL;
+
+		if ((rc = ota_file_read_small(&data, &lens[m], records[i],
+					      OTA_ROOT_MAX_SIZE)))
+			break;
+		raw[m] = (uint8_t *)data;
+		if ((rc =
+			 ota_root_parse(&recs[m], raw[m], lens[m], records[i])))
+			break;
+		m++;
+	}
+	if (rc)
+		goto out;
+	/* in increasing version, each version once */
+	for (size_t i = 1; i < m; i++)
+		for (size_t j = i;
+		     j > 0 && recs[j - 1]->version > recs[j]->version; j--) {
+			struct ota_root *tr = recs[j];
+			uint8_t *tb = raw[j];
+			size_t tl = lens[j];
+
+			recs[j] = recs[j - 1];
+			raw[j] = raw[j - 1];
+			lens[j] = lens[j - 1];
+			recs[j - 1] = tr;
+			raw[j - 1] = tb;
+			lens[j - 1] = tl;
+		}
+	for (size_t i = 0; rc == 0 && i < m; i++) {
+		if (i > 0 && recs[i]->version == recs[i - 1]->version) {
+			if (lens[i] == lens[i - 1] &&
+			    memcmp(raw[i], raw[i - 1], lens[i]) == 0)
+				continue;
+			rc = ota_error(OTA_EUSAGE,
+				       "two different root records of version "
+				       "%u",
+				       recs[i]->version);
+			break;
+		}
+		rc = ota_package_region_set(&reg, OTA_REGION_ROOT_RECORD, 0, 0,
+					    raw[i], lens[i]);
+	}
+	if (!rc)
+		rc = ota_package_region_write(package, package, r->total_size,
+					      &reg);
+out:
+	for (size_t i = 0; i < OTA_ROOT_MAX_WALK * 2; i++) {
+		ota_root_free(recs[i]);
+		free(raw[i]);
+	}
+	ota_package_region_free(&reg);
+	ota_package_report_clear(r);
+	free(r);
+	return rc;
+}
+
+int ota_root_establish(struct ota_trust *t, struct ota_root_chain_report *rep,
+		       const char *const *paths, size_t n, const char *package)
+{
+	struct ota_root *recs[2 * OTA_ROOT_MAX_WALK + 1] = { NULL };
+	size_t carried = 0;
 	const struct ota_root *current;
 	int64_t at = t->has_at ? t->at : (int64_t)time(NULL);
 	char t_text[OTA_TIMESTAMP_TEXT_LEN];
@@ -1025,6 +1171,10 @@ int ota_root_establish(struct ota_trust *t, struct ota_root_chain_report *rep,
 			goto out;
 		}
 	}
+	if (package && (rc = ota_root_from_package(recs + n, &carried,
+						   OTA_ROOT_MAX_WALK, package)))
+		goto out;
+	loaded += carried;
 	rep->has_trusted = true;
 	rep->trusted_version = recs[0]->version;
 	if ((rc = ota_root_check_self(recs[0], paths[0]))) {
@@ -1040,9 +1190,14 @@ int ota_root_establish(struct ota_trust *t, struct ota_root_chain_report *rep,
 		 ota_root_count_signers(recs[0], OTA_ROOT_ROLE_ROOT, recs[0]),
 		 recs[0]->root_threshold);
 	current = recs[0];
-	rep->n_steps = n - 1;
+	if (loaded - 1 > OTA_ROOT_MAX_WALK) {
+		rc = ota_error(OTA_EUSAGE, "more than %d root records to walk",
+			       OTA_ROOT_MAX_WALK);
+		goto out;
+	}
+	rep->n_steps = loaded - 1;
 	rc = ota_root_walk(&current, (const struct ota_root *const *)recs + 1,
-			   n - 1, rep->steps, -1);
+			   loaded - 1, rep->steps, -1);
 	rep->version = current->version;
 	if (rc)
 		goto out;
