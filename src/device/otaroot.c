@@ -557,6 +557,47 @@ void otaroot_commit(struct otaroot_state *persisted,
 	persisted->min_generation = generation > min ? generation : min;
 }
 
+void otaroot_walk_init(struct otaroot_walk *w,
+		       const struct otaroot_crypto *crypto,
+		       const struct otaroot_state *persisted)
+{
+	memset(w, 0, sizeof(*w));
+	w->crypto = crypto;
+	w->current = persisted;
+}
+
+void otaroot_walk_begin(struct otaroot_walk *w, uint32_t len)
+{
+	otaroot_begin(&w->parser, w->crypto, w->current, &w->states[w->next],
+		      len);
+}
+
+void otaroot_walk_feed(struct otaroot_walk *w, const uint8_t *data, size_t len)
+{
+	otaroot_feed(&w->parser, data, len);
+}
+
+void otaroot_walk_end(struct otaroot_walk *w)
+{
+	enum otaroot_status st = otaroot_end(&w->parser);
+
+	if (st == OTAROOT_OK && w->refused == OTAROOT_OK) {
+		w->current = &w->states[w->next];
+		w->next ^= 1u;
+		w->applied++;
+	} else if (st == OTAROOT_E_ROLLBACK) {
+		w->skipped++;
+	} else if (w->refused == OTAROOT_OK) {
+		/* later records cannot follow a refused one */
+		w->refused = st == OTAROOT_OK ? OTAROOT_E_SKIPPED : st;
+	}
+}
+
+const struct otaroot_state *otaroot_walk_result(const struct otaroot_walk *w)
+{
+	return w->current;
+}
+
 const char *otaroot_status_name(enum otaroot_status s)
 {
 	switch (s) {

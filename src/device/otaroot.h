@@ -181,6 +181,34 @@ uint32_t otaroot_key_generation(const struct otaroot_state *s,
 void otaroot_commit(struct otaroot_state *persisted,
 		    const struct otaroot_state *candidate, uint32_t generation);
 
+/*
+ * A walk over the records a package carries, oldest first: each one is
+ * read against the state in force and, if valid, becomes it (two states,
+ * swapped). Set struct otav_policy's roots to a walk and the package
+ * verifier feeds it the region's ROOT_RECORD entries; the device then
+ * verifies the package against otaroot_walk_result() (a second pass over
+ * the staged package: the records come after the images).
+ */
+struct otaroot_walk {
+	const struct otaroot_crypto *crypto;
+	const struct otaroot_state *current; /* in force: persisted or ours */
+	struct otaroot_state states[2];
+	unsigned next; /* the state being read into */
+	struct otaroot_parser parser;
+	enum otaroot_status refused; /* the first refusal (not rollback) */
+	unsigned applied, skipped;
+};
+
+/* persisted may be in memory-mapped flash: it is only read. */
+void otaroot_walk_init(struct otaroot_walk *w,
+		       const struct otaroot_crypto *crypto,
+		       const struct otaroot_state *persisted);
+void otaroot_walk_begin(struct otaroot_walk *w, uint32_t len);
+void otaroot_walk_feed(struct otaroot_walk *w, const uint8_t *data, size_t len);
+void otaroot_walk_end(struct otaroot_walk *w);
+/* The state in force after the walk: the candidate (or persisted). */
+const struct otaroot_state *otaroot_walk_result(const struct otaroot_walk *w);
+
 const char *otaroot_status_name(enum otaroot_status s);
 
 #ifdef __cplusplus

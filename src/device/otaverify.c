@@ -14,6 +14,7 @@
  * unsigned package learns nothing about the device.
  */
 #include "otaverify.h"
+#include "otaroot.h"
 
 #include <string.h>
 
@@ -1095,27 +1096,29 @@ static int cert_header(struct otav *v)
 
 /*
  * ROOT_RECORD entries (otatool-root(5)) are handed to the root-record
- * code as they stream by: begin with the value's length, the value in
- * chunks, end. Until that code is here they are walked and counted but
- * not acted on: a device acts on a root record only once it checks it.
+ * code as they stream by (otaroot.h: begin with the value's length, the
+ * value in chunks, end), when the policy names a walk. A record the walk
+ * refuses does not stop the package: it carries its own proof and is
+ * judged on it alone; the walk keeps the last valid candidate.
  */
 static int root_record_begin(struct otav *v, uint16_t len)
 {
-	(void)v;
-	(void)len;
+	if (v->policy->roots != NULL)
+		otaroot_walk_begin(v->policy->roots, len);
 	return 0;
 }
 
 static int root_record_data(struct otav *v, const uint8_t *p, size_t n)
 {
-	(void)v;
-	(void)p;
-	(void)n;
+	if (v->policy->roots != NULL)
+		otaroot_walk_feed(v->policy->roots, p, n);
 	return 0;
 }
 
 static int root_record_end(struct otav *v)
 {
+	if (v->policy->roots != NULL)
+		otaroot_walk_end(v->policy->roots);
 	v->info.n_root_records++;
 	return 0;
 }

@@ -99,9 +99,16 @@ struct otav_policy {
 	 * first 8 bytes: two keys alike there count once (never more).
 	 */
 	unsigned threshold;
+	/*
+	 * Where the ROOT_RECORD entries of the unprotected region go
+	 * (otaroot.h): walked forward from the state in force into a
+	 * candidate. NULL: counted, not read.
+	 */
+	struct otaroot_walk *roots;
 };
 
 struct otav_info;
+struct otaroot_walk;
 
 /*
  * Optional events for hosts (inspect, extract, chain checks); any may be

@@ -403,9 +403,30 @@ static EVP_PKEY *pkey_of(size_t i)
 	return ota_key_pkey(key(i));
 }
 
+/*
+ * A package signed by signers, carrying records in its unprotected
+ * region (otatool-package(5)); with walk, fed once with the walk attached
+ * and signatures skipped (the device's first pass), else verified against
+ * root.
+ */
+static enum otav_status install_region(const struct otaroot_state *root,
+				       const size_t *signers, size_t n,
+				       const struct rec *recs, size_t n_recs,
+				       struct otaroot_walk *walk);
+
 static enum otav_status install(const struct otaroot_state *root,
 				const size_t *signers, size_t n)
 {
+	return install_region(root, signers, n, NULL, 0, NULL);
+}
+
+static enum otav_status install_region(const struct otaroot_state *root,
+				       const size_t *signers, size_t n,
+				       const struct rec *recs, size_t n_recs,
+				       struct otaroot_walk *walk)
+{
+	uint8_t *file;
+	size_t len, u = 0;
 	struct pkgb_desc desc = { 0 };
 	struct pkgb_pkg pkg;
 	struct dev d;
@@ -426,10 +447,30 @@ static enum otav_status install(const struct otaroot_state *root,
 	d.ops = (struct otav_crypto){ &d, d_hash_init, d_hash_update,
 				      d_hash_final, d_verify };
 	pol.threshold = root->release_threshold;
+	pol.roots = walk;
+	pol.skip_signature = walk != NULL;
+	/* [package][TLV 0x8010 record]...[u32 U]["OTAU"] */
+	for (size_t i = 0; i < n_recs; i++)
+		u += 4 + recs[i].len; /* records are multiples of 4 long */
+	file = malloc(pkg.len + u + 8);
+	memcpy(file, pkg.data, pkg.len);
+	len = pkg.len;
+	for (size_t i = 0; i < n_recs; i++) {
+		pkgb_put16(file + len, OTAPKG_REGION_ROOT_RECORD);
+		pkgb_put16(file + len + 2, (uint16_t)recs[i].len);
+		memcpy(file + len + 4, recs[i].data, recs[i].len);
+		len += 4 + recs[i].len;
+	}
+	if (n_recs) {
+		pkgb_put32(file + len, (uint32_t)u);
+		memcpy(file + len + 4, "OTAU", 4);
+		len += 8;
+	}
 	otav_init(v, &d.ops, &pol, NULL);
-	st = otav_feed(v, pkg.data, pkg.len);
+	st = otav_feed(v, file, len);
 	if (st == OTAV_OK)
 		st = otav_finish(v);
+	free(file);
 	free(v);
 	pkgb_crypto_free(&d.pc);
 	pkgb_free(&pkg);
@@ -503,6 +544,44 @@ Test(otaroot, device_catches_up_over_three_rotations)
 	otaroot_commit(&persisted, &persisted, 1);
 	cr_assert_eq(persisted.min_generation, 3);
 	cr_assert_eq(persisted.version, 4);
+	chain_free(r, v);
+	EVP_MD_CTX_free(md);
+}
+
+Test(otaroot, device_walks_the_records_a_package_carries)
+{
+	struct rec r[4];
+	struct ota_root *v[4];
+	struct otaroot_state persisted;
+	struct otaroot_walk *w = malloc(sizeof(*w));
+	size_t by67[] = { 6, 7 };
+
+	init_md();
+	chain(r, v);
+	cr_assert_eq(
+	    otaroot_read(&crypto, NULL, &persisted, r[0].data, r[0].len), 0);
+	cr_assert_eq(install(&persisted, by67, 2), OTAV_E_SIGNATURE,
+		     "v1 does not know keys 6 and 7");
+	/* first pass: the region's records, v1 (known) to v4 */
+	otaroot_walk_init(w, &crypto, &persisted);
+	cr_assert_eq(install_region(&persisted, by67, 2, r, 4, w), OTAV_OK);
+	cr_assert_eq(w->applied, 3);
+	cr_assert_eq(w->skipped, 1);
+	cr_assert_eq(w->refused, OTAROOT_OK);
+	cr_assert_eq(otaroot_walk_result(w)->version, 4);
+	/* second pass: the package against the candidate */
+	cr_assert_eq(
+	    install_region(otaroot_walk_result(w), by67, 2, r, 4, NULL),
+	    OTAV_OK);
+	cr_assert_eq(persisted.version, 1);
+
+	/* a skipped version in the region: the walk stops at v2 */
+	struct rec gap[3] = { r[0], r[1], r[3] };
+	otaroot_walk_init(w, &crypto, &persisted);
+	cr_assert_eq(install_region(&persisted, by67, 2, gap, 3, w), OTAV_OK);
+	cr_assert_eq(otaroot_walk_result(w)->version, 2);
+	cr_assert_eq(w->refused, OTAROOT_E_SKIPPED);
+	free(w);
 	chain_free(r, v);
 	EVP_MD_CTX_free(md);
 }
@@ -586,8 +665,7 @@ Test(otaroot, ram_as_documented)
 	/* a device built for 4 images, as otatool-package(5) counts */
 	size_t verifier = sizeof(struct otav) -
 			  (OTAPKG_MAX_IMAGES - 4) * sizeof(struct otav_image);
-	size_t root =
-	    2 * sizeof(struct otaroot_state) + sizeof(struct otaroot_parser);
+	size_t root = sizeof(struct otaroot_walk);
 	size_t all = verifier + sizeof(struct otap) + root;
 	char text[64];
 
