@@ -16,7 +16,7 @@ _otatool_commands=(
 	'sign manifest -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file --trust-key --trust --crl --crl-required --at --allow-weak-crypto -o --output --no-image-check --json -q --quiet --export-digest --export-payload --import-signature --algorithm -h --help'
 	'keys action -t --type -k --key --public -o --output --format --pkcs11-module --json -q --quiet -h --help'
 	'chain action --cert --chain --trust-key --trust --crl --crl-required --at --allow-weak-crypto --key --pkcs11-module --json -q --quiet -h --help'
-	'package input -o --output --format -q --quiet -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file --alignment --compress --compress-image --delta-from --image --header-size --slot-size --write-align --erased-value --rom-fixed --public-key-tlv --mcuboot-dependency --build-number --encrypt-key --encrypt-keylen --hmac-sha --clear --git-dir --allow-dirty --allow-outside --trust-key --trust --crl --crl-required --at --allow-weak-crypto -h --help'
+	'package input -o --output --format -q --quiet -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file --alignment --compress --compress-image --delta-from --root-record --image --header-size --slot-size --write-align --erased-value --rom-fixed --public-key-tlv --mcuboot-dependency --build-number --encrypt-key --encrypt-keylen --hmac-sha --clear --git-dir --allow-dirty --allow-outside --trust-key --trust --crl --crl-required --at --allow-weak-crypto -h --help'
 	'verify file --trust-key --trust --crl --crl-required --at --allow-weak-crypto --threshold --root --hardware --counter --bootloader-version --base --decrypt-key --pkcs11-module --passphrase-file --images --json -q --quiet -h --help'
 	'inspect file --json --decrypt-key --pkcs11-module --passphrase-file -h --help'
 	'extract file -o --output --base --trust-key --trust --crl --crl-required --at --allow-weak-crypto --decrypt-key --pkcs11-module --passphrase-file -q --quiet -h --help'
@@ -61,7 +61,7 @@ _otatool_optarg()
 		--passphrase-file | --pkcs11-module | --public | \
 		--export-digest | --export-payload | --import-signature | \
 		--trust-key | --trust | --crl | --encrypt-key | --decrypt-key | --delta-from | --base | \
-		--root | --root-key | --release-key | --remove-key | --revoke-key)
+		--root | --root-record | --root-key | --release-key | --remove-key | --revoke-key)
 		# --delta-from, --base: a package or a directory (files
 		# complete both)
 		_otatool_arg=file ;;

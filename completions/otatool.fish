@@ -18,7 +18,7 @@ set -g __otatool_commands \
     'sign|sign manifests with key files or PKCS#11 tokens|manifest|key cert chain rsa-padding pkcs11-module passphrase-file trust-key trust crl crl-required at allow-weak-crypto output no-image-check json quiet export-digest export-payload import-signature algorithm help' \
     'keys|generate, list and export signing keys|keyaction|type key public output format pkcs11-module json quiet help' \
     "chain|check a signer certificate's chain to a root|chainaction|cert chain trust-key trust crl crl-required at allow-weak-crypto key pkcs11-module json quiet help" \
-    'package|build an otatool package or an MCUboot image|input|output format quiet key cert chain rsa-padding pkcs11-module passphrase-file alignment compress compress-image delta-from image header-size slot-size write-align erased-value rom-fixed public-key-tlv mcuboot-dependency build-number encrypt-key encrypt-keylen hmac-sha clear git-dir allow-dirty allow-outside trust-key trust crl crl-required at allow-weak-crypto help' \
+    'package|build an otatool package or an MCUboot image|input|output format quiet key cert chain rsa-padding pkcs11-module passphrase-file alignment compress compress-image delta-from root-record image header-size slot-size write-align erased-value rom-fixed public-key-tlv mcuboot-dependency build-number encrypt-key encrypt-keylen hmac-sha clear git-dir allow-dirty allow-outside trust-key trust crl crl-required at allow-weak-crypto help' \
     'verify|verify a package, MCUboot image or signed manifest|file|trust-key trust crl crl-required at allow-weak-crypto threshold root hardware counter bootloader-version base decrypt-key pkcs11-module passphrase-file images json quiet help' \
     'inspect|show every field of a package, MCUboot image or manifest|file|json decrypt-key pkcs11-module passphrase-file help' \
     "extract|write a verified package's images out|file|output base trust-key trust crl crl-required at allow-weak-crypto decrypt-key pkcs11-module passphrase-file quiet help" \
@@ -196,6 +196,7 @@ complete -c otatool -n '__otatool_takes previous; and not __otatool_is trust' -l
 complete -c otatool -n '__otatool_takes previous; and __otatool_is trust' -l previous -r -F -d 'the record before this one'
 complete -c otatool -n '__otatool_takes threshold' -l threshold -x -d 'distinct trusted keys that must sign'
 complete -c otatool -n '__otatool_takes root' -l root -r -F -d "trust root records: the device's, then newer ones"
+complete -c otatool -n '__otatool_takes root-record' -l root-record -r -F -d 'carry this trust root record (repeatable)'
 complete -c otatool -n '__otatool_takes root-key' -l root-key -r -F -d 'add a root key (public key or pkcs11: URI)'
 complete -c otatool -n '__otatool_takes release-key' -l release-key -r -F -d 'add a release key (public key or pkcs11: URI)'
 complete -c otatool -n '__otatool_takes remove-key' -l remove-key -r -F -d 'drop a key (key id or key file)'
