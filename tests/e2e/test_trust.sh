@@ -200,6 +200,32 @@ check "--json: the root lines are checks" \
 assert_json "$OUT" '[.checks[] | select(.check == "root rotation") | .result]' '["ok","ok","ok"]'
 assert_json "$OUT" '.distinct_signers' '2'
 assert_json "$OUT" '.threshold' '2'
+# records carried by the package: the device holds v1 only
+(in_dir "$W" otatool package -q --key "$K/rel2.pem" --key "$K/rel3.pem" \
+	--alignment 16 --root-record "$R/v4.otar" --root-record "$R/v2.otar" \
+	--root-record "$R/v3.otar" --root-record "$R/v3.otar" \
+	-o "$P/carry.otapkg" release.yaml) || die "package carry"
+check "inspect: the records in the unprotected region" \
+	otatool inspect --json "$P/carry.otapkg"
+assert_json "$OUT" '[.unprotected_region.entries[].type]' \
+	'["root_record","root_record","root_record"]'
+# the signed bytes are those of the same package without records
+TOTAL=$(od -An -tu8 -j32 -N8 "$P/carry.otapkg" | tr -d ' ')
+TYPE=$(od -An -tx2 -j"$TOTAL" -N2 "$P/carry.otapkg" | tr -d ' ')
+[ "$TYPE" = 8010 ] && [ "$(head -c $((TOTAL + 8)) "$P/carry.otapkg" | tail -c 4)" = OTAR ]
+_assert $? "the region after the signed $TOTAL bytes starts with a ROOT_RECORD (type $TYPE)"
+check "catching up from the package alone" \
+	otatool verify --root "$R/v1.otar" "$P/carry.otapkg"
+[ "$(grep -c '\[  ok  \] root rotation' "$OUT")" = 3 ]
+_assert $? "three rotations walked from the package: $(cat "$OUT")"
+expect_exit 2 "package: --root-record is for the otatool format" \
+	otatool package --format mcuboot --key "$K/rel2.pem" \
+	--root-record "$R/v2.otar" -o "$P/x.bin" "$W/release.yaml"
+expect_exit 3 "package: a record that cannot be read: nothing written" \
+	otatool package --key "$K/rel2.pem" --root-record "$K/rel2.pem" \
+	-o "$P/x.otapkg" "$W/release.yaml"
+assert_not_exists "$P/x.otapkg"
+
 expect_exit 5 "revoked: release key 1 under v4" \
 	otatool verify --root "$R/v1.otar" --root "$R/v2.otar" \
 	--root "$R/v3.otar" --root "$R/v4.otar" "$P/p12.otapkg"
@@ -217,6 +243,12 @@ check "a second v2" \
 expect_exit 5 "two records of one version are refused" \
 	otatool verify --root "$R/v2.otar" --root "$R/v2fork.otar" "$P/p12.otapkg"
 assert_contains "$OUT" "two histories"
+expect_exit 2 "package: two different records of one version" \
+	in_dir "$W" otatool package -q --key "$K/rel2.pem" --alignment 16 \
+	--root-record "$R/v2.otar" --root-record "$R/v2fork.otar" \
+	-o "$P/x.otapkg" release.yaml
+assert_contains "$ERR" "two different root records of version 2"
+assert_not_exists "$P/x.otapkg"
 
 # expiry: judged at --at or now, for the record in force only
 check "an expired v1" \
