@@ -57,8 +57,8 @@ static int f_verify(void *ctx, uint16_t alg, const uint8_t *pub, size_t pl,
 	return 0; /* every signature "valid": the parser's paths past it */
 }
 
-static const struct otaroot_crypto crypto = { NULL, f_init, f_update,
-					      f_final, f_verify };
+static const struct otaroot_crypto crypto = { NULL, f_init, f_update, f_final,
+					      f_verify };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
