@@ -16,12 +16,13 @@ _otatool_commands=(
 	'sign manifest -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file --trust-key --trust --crl --crl-required --at --allow-weak-crypto -o --output --no-image-check --json -q --quiet --export-digest --export-payload --import-signature --algorithm -h --help'
 	'keys action -t --type -k --key --public -o --output --format --pkcs11-module --json -q --quiet -h --help'
 	'chain action --cert --chain --trust-key --trust --crl --crl-required --at --allow-weak-crypto --key --pkcs11-module --json -q --quiet -h --help'
-	'package input -o --output --format -q --quiet -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file --alignment --compress --compress-image --delta-from --tsa --tsa-request --tsa-trust --image --header-size --pad-header --no-pad-header --slot-size --write-align --pad --confirm --test --overwrite-only --max-sectors --max-align --output-format --hex-addr --erased-value --rom-fixed --public-key-tlv --mcuboot-dependency --build-number --encrypt-key --encrypt-keylen --hmac-sha --clear --git-dir --allow-dirty --allow-outside --trust-key --trust --crl --crl-required --at --allow-weak-crypto -h --help'
-	'verify file --trust-key --trust --crl --crl-required --at --allow-weak-crypto --tsa-trust --require-timestamp --hardware --counter --bootloader-version --base --decrypt-key --pkcs11-module --passphrase-file --images --json -q --quiet -h --help'
+	'package input -o --output --format -q --quiet -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file --alignment --compress --compress-image --delta-from --root-record --tsa --tsa-request --tsa-trust --image --header-size --pad-header --no-pad-header --slot-size --write-align --pad --confirm --test --overwrite-only --max-sectors --max-align --output-format --hex-addr --erased-value --rom-fixed --public-key-tlv --mcuboot-dependency --build-number --encrypt-key --encrypt-keylen --hmac-sha --clear --git-dir --allow-dirty --allow-outside --trust-key --trust --crl --crl-required --at --allow-weak-crypto -h --help'
+	'verify file --trust-key --trust --crl --crl-required --at --allow-weak-crypto --threshold --root --tsa-trust --require-timestamp --hardware --counter --bootloader-version --base --decrypt-key --pkcs11-module --passphrase-file --images --json -q --quiet -h --help'
 	'inspect file --json --decrypt-key --pkcs11-module --passphrase-file -h --help'
 	'extract file -o --output --base --trust-key --trust --crl --crl-required --at --allow-weak-crypto --decrypt-key --pkcs11-module --passphrase-file -q --quiet -h --help'
 	'diff file --json -q --quiet -h --help'
 	'timestamp file --tsa --tsa-request --tsa-reply --tsa-query --tsa-trust -q --quiet -h --help'
+	'trust action --root-key --release-key --remove-key --revoke-key --root-threshold --release-threshold --generation --expires -k --key --cert --chain --rsa-padding --pkcs11-module --passphrase-file --previous --partial -o --output --json -q --quiet -h --help'
 	'help command'
 )
 
@@ -34,6 +35,11 @@ _otatool_actions=(
 	'keys list uri'
 	'keys export-public file'
 	'chain check none'
+	'trust init none'
+	'trust rotate file'
+	'trust revoke file'
+	'trust sign file'
+	'trust show file'
 )
 
 _otatool_global_options='-V --version -h --help'
@@ -56,7 +62,8 @@ _otatool_optarg()
 		--passphrase-file | --pkcs11-module | --public | \
 		--export-digest | --export-payload | --import-signature | \
 		--trust-key | --trust | --crl | --encrypt-key | --decrypt-key | --delta-from | --base | \
-		--tsa-request | --tsa-reply | --tsa-query | --tsa-trust)
+		--tsa-request | --tsa-reply | --tsa-query | --tsa-trust | \
+		--root | --root-record | --root-key | --release-key | --remove-key | --revoke-key)
 		# --delta-from, --base: a package or a directory (files
 		# complete both)
 		_otatool_arg=file ;;
@@ -86,7 +93,9 @@ _otatool_optarg()
 		--build-time | --git-commit | --git-branch | --git-tag | \
 		--at | --counter | --bootloader-version | --alignment | \
 		--compress-image | --header-size | --slot-size | \
-		--mcuboot-dependency | --build-number | --max-sectors | --hex-addr | --tsa)
+		--mcuboot-dependency | --build-number | --max-sectors | --hex-addr | \
+		--tsa | --threshold | \
+		--root-threshold | --release-threshold | --generation | --expires)
 		_otatool_arg=text ;;
 	*) _otatool_arg= ;;
 	esac
@@ -222,7 +231,7 @@ _otatool()
 		COMPREPLY=($(compgen -W "$options" -- "$cur"))
 		return 0
 	fi
-	# otatool keys and chain: the action comes first, then what the
+	# otatool keys, chain and trust: the action comes first, then what the
 	# action takes.
 	if [[ $operand == action && $cword -gt $((cmd_at + 1)) ]]; then
 		operand=none

@@ -10,19 +10,21 @@
 # OPERAND is what the command's other words are: release (a release file),
 # manifest (manifests, *.json), input (a release file or a manifest), file
 # (any file), keyaction (an action of otatool keys, then what that action
-# takes), chainaction (the action of otatool chain), command (a command
+# takes), chainaction (the action of otatool chain), trustaction (an
+# action of otatool trust, then the record it reads), command (a command
 # name), or none. OPTIONS are long option names.
 set -g __otatool_commands \
     'manifest|describe a release as a canonical JSON manifest|release|output quiet help name release-version hardware bootloader-min security-counter dependency image digest build-id build-time git-dir git-commit git-branch git-tag allow-dirty allow-outside previous' \
     'sign|sign manifests with key files or PKCS#11 tokens|manifest|key cert chain rsa-padding pkcs11-module passphrase-file trust-key trust crl crl-required at allow-weak-crypto output no-image-check json quiet export-digest export-payload import-signature algorithm help' \
     'keys|generate, list and export signing keys|keyaction|type key public output format pkcs11-module json quiet help' \
     "chain|check a signer certificate's chain to a root|chainaction|cert chain trust-key trust crl crl-required at allow-weak-crypto key pkcs11-module json quiet help" \
-    'package|build an otatool package or an MCUboot image|input|output format quiet key cert chain rsa-padding pkcs11-module passphrase-file alignment compress compress-image delta-from tsa tsa-request tsa-trust image header-size pad-header no-pad-header slot-size write-align pad confirm test overwrite-only max-sectors max-align output-format hex-addr erased-value rom-fixed public-key-tlv mcuboot-dependency build-number encrypt-key encrypt-keylen hmac-sha clear git-dir allow-dirty allow-outside trust-key trust crl crl-required at allow-weak-crypto help' \
-    'verify|verify a package, MCUboot image or signed manifest|file|trust-key trust crl crl-required at allow-weak-crypto tsa-trust require-timestamp hardware counter bootloader-version base decrypt-key pkcs11-module passphrase-file images json quiet help' \
+    'package|build an otatool package or an MCUboot image|input|output format quiet key cert chain rsa-padding pkcs11-module passphrase-file alignment compress compress-image delta-from root-record tsa tsa-request tsa-trust image header-size pad-header no-pad-header slot-size write-align pad confirm test overwrite-only max-sectors max-align output-format hex-addr erased-value rom-fixed public-key-tlv mcuboot-dependency build-number encrypt-key encrypt-keylen hmac-sha clear git-dir allow-dirty allow-outside trust-key trust crl crl-required at allow-weak-crypto help' \
+    'verify|verify a package, MCUboot image or signed manifest|file|trust-key trust crl crl-required at allow-weak-crypto threshold root tsa-trust require-timestamp hardware counter bootloader-version base decrypt-key pkcs11-module passphrase-file images json quiet help' \
     'inspect|show every field of a package, MCUboot image or manifest|file|json decrypt-key pkcs11-module passphrase-file help' \
     "extract|write a verified package's images out|file|output base trust-key trust crl crl-required at allow-weak-crypto decrypt-key pkcs11-module passphrase-file quiet help" \
     'diff|whether two packages or MCUboot images sign the same content|file|json quiet help' \
     "timestamp|add RFC 3161 timestamps to a signed package's signatures|file|tsa tsa-request tsa-reply tsa-query tsa-trust quiet help" \
+    'trust|make, rotate, revoke and show trust root records|trustaction|root-key release-key remove-key revoke-key root-threshold release-threshold generation expires key cert chain rsa-padding pkcs11-module passphrase-file previous partial output json quiet help' \
     'help|show help for otatool or one of its commands|command|'
 
 # The actions of otatool keys: NAME|SUMMARY.
@@ -34,6 +36,14 @@ set -g __otatool_keys_actions \
 # The actions of otatool chain: NAME|SUMMARY.
 set -g __otatool_chain_actions \
     "check|check a signer certificate's chain to a root"
+
+# The actions of otatool trust: NAME|SUMMARY.
+set -g __otatool_trust_actions \
+    'init|make root record version 1' \
+    'rotate|make version N+1 from version N' \
+    'revoke|a rotation that revokes keys' \
+    'sign|add signatures to a record' \
+    'show|print a record and its thresholds'
 
 # Prints the command on the command line; fails if there is none yet.
 function __otatool_command
@@ -155,6 +165,9 @@ complete -c otatool -n '__otatool_operand keyaction; and __otatool_action keys' 
 complete -c otatool -n '__otatool_operand keyaction; and __otatool_action keys export-public' -F
 complete -c otatool -n '__otatool_operand chainaction; and __otatool_action chain' \
     -a '(string replace -- "|" \t $__otatool_chain_actions)'
+complete -c otatool -n '__otatool_operand trustaction; and __otatool_action trust' \
+    -a '(string replace -- "|" \t $__otatool_trust_actions)'
+complete -c otatool -n '__otatool_operand trustaction; and not __otatool_action trust; and not __otatool_action trust init' -F
 
 # Options, one line each, offered to the commands that list them.
 complete -c otatool -n '__otatool_takes output; and not __otatool_is extract' -s o -l output -r -F -d 'write to FILE instead of standard output'
@@ -180,7 +193,20 @@ complete -c otatool -n '__otatool_takes git-branch' -l git-branch -x -d 'with --
 complete -c otatool -n '__otatool_takes git-tag' -l git-tag -x -d 'with --git-commit, the nearest tag'
 complete -c otatool -n '__otatool_takes allow-dirty' -l allow-dirty -d 'record a dirty tree instead of refusing'
 complete -c otatool -n '__otatool_takes allow-outside' -l allow-outside -d "read release-file images outside its directory"
-complete -c otatool -n '__otatool_takes previous' -l previous -r -F -d "previous release's manifest"
+complete -c otatool -n '__otatool_takes previous; and not __otatool_is trust' -l previous -r -F -d "previous release's manifest"
+complete -c otatool -n '__otatool_takes previous; and __otatool_is trust' -l previous -r -F -d 'the record before this one'
+complete -c otatool -n '__otatool_takes threshold' -l threshold -x -d 'distinct trusted keys that must sign'
+complete -c otatool -n '__otatool_takes root' -l root -r -F -d "trust root records: the device's, then newer ones"
+complete -c otatool -n '__otatool_takes root-record' -l root-record -r -F -d 'carry this trust root record (repeatable)'
+complete -c otatool -n '__otatool_takes root-key' -l root-key -r -F -d 'add a root key (public key or pkcs11: URI)'
+complete -c otatool -n '__otatool_takes release-key' -l release-key -r -F -d 'add a release key (public key or pkcs11: URI)'
+complete -c otatool -n '__otatool_takes remove-key' -l remove-key -r -F -d 'drop a key (key id or key file)'
+complete -c otatool -n '__otatool_takes revoke-key' -l revoke-key -r -F -d 'revoke a key id for ever (key id or key file)'
+complete -c otatool -n '__otatool_takes root-threshold' -l root-threshold -x -d 'root keys that must sign the next record'
+complete -c otatool -n '__otatool_takes release-threshold' -l release-threshold -x -d 'distinct release keys that must sign a package'
+complete -c otatool -n '__otatool_takes generation' -l generation -x -d 'generation of the keys added'
+complete -c otatool -n '__otatool_takes expires' -l expires -x -a never -d 'RFC 3339 expiry of the record, or never'
+complete -c otatool -n '__otatool_takes partial' -l partial -d 'write a record whose thresholds are not met yet'
 complete -c otatool -n '__otatool_takes key; and not __otatool_is chain' -s k -l key -r -F -d 'key file or pkcs11: URI'
 complete -c otatool -n '__otatool_takes key; and __otatool_is chain' -l key -r -F -d "the signing key: must be the signer's"
 complete -c otatool -n '__otatool_takes cert; and not __otatool_is chain' -l cert -r -F -d 'certificate of the n-th --key'

@@ -11,7 +11,8 @@
  * fuzz/corpus/package with these same functions.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/device \
- *     src/device/otaverify.c fuzz/fuzz_package.c -o /tmp/fuzz_package
+ *     src/device/otaverify.c src/device/otaroot.c fuzz/fuzz_package.c \
+ *     -o /tmp/fuzz_package
  *   /tmp/fuzz_package fuzz/corpus/package
  */
 #include "otaverify.h"

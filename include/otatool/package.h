@@ -304,6 +304,11 @@ struct ota_package_report {
 	struct ota_package_sig_info sigs[OTA_PACKAGE_MAX_SIGS];
 	int trusted_sig; /* -1 if none */
 	bool signature_checked;
+	/*
+	 * The trust's threshold and how many distinct trusted keys signed,
+	 * once judged (0 and 0 before).
+	 */
+	unsigned threshold, distinct_signers;
 	/* The unprotected region after total_size, as read. */
 	struct ota_package_region region;
 	/* One line per fact of opts->device, judged once a signature is. */

@@ -20,7 +20,8 @@
 extern "C" {
 #endif
 
-#define OTA_TRUST_MAX_KEYS 16
+#define OTA_TRUST_MAX_KEYS    16
+#define OTA_TRUST_MAX_REVOKED 32
 
 /*
  * Caller-owned (ota_trust_init, ota_trust_clear); the keys, anchors and
@@ -48,6 +49,15 @@ struct ota_trust {
 	 */
 	struct ota_cert_list *tsa_anchors; /* owned */
 	bool require_timestamp;
+	/*
+	 * How many distinct trusted keys must have signed (verify
+	 * --threshold, a root record's release threshold); 0 means 1. A key
+	 * that signed twice counts once.
+	 */
+	unsigned threshold;
+	/* Key ids (hex) refused whatever else trusts them: root records. */
+	size_t n_revoked;
+	char revoked[OTA_TRUST_MAX_REVOKED][OTA_KEY_ID_LEN + 1];
 };
 
 void ota_trust_init(struct ota_trust *t);
@@ -71,6 +81,7 @@ enum ota_trust_verdict {
 	OTA_TRUST_UNKNOWN,    /* key not trusted, no chain to an anchor */
 	OTA_TRUST_CHAIN_FAIL, /* a chain was given and refused */
 	OTA_TRUST_BAD_SIG,    /* the key is trusted but the signature fails */
+	OTA_TRUST_REVOKED,    /* the key id is revoked: never trusted */
 };
 
 struct ota_trust_result {
@@ -154,6 +165,20 @@ int ota_trust_check_cert(struct ota_chain_report *report,
 			 const struct ota_public_key *key, int64_t at);
 
 const char *ota_trust_verdict_name(enum ota_trust_verdict v);
+
+/* Adds a revoked key id (hex); OTA_EUSAGE past OTA_TRUST_MAX_REVOKED. */
+int ota_trust_add_revoked(struct ota_trust *t, const char *keyid);
+bool ota_trust_is_revoked(const struct ota_trust *t, const char *keyid);
+
+/*
+ * Whether the signatures judged in results (n of them) meet t's threshold:
+ * the number of distinct key ids with a VALID verdict, written to
+ * *distinct, against t->threshold (0: 1).
+ */
+bool ota_trust_threshold_met(const struct ota_trust *t,
+			     const struct ota_trust_result *const *results,
+			     const char *const *keyids, size_t n,
+			     unsigned *distinct);
 
 #ifdef __cplusplus
 }

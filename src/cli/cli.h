@@ -26,6 +26,7 @@ int cmd_extract(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_timestamp(int argc, char **argv);
 int cmd_chain(int argc, char **argv);
+int cmd_trust(int argc, char **argv);
 
 /*
  * The CLI's one return convention: every command and helper returns 0 or a

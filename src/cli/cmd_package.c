@@ -12,6 +12,7 @@
 #include "otatool/package.h"
 #include "otatool/parse.h"
 #include "otatool/pkcs11.h"
+#include "otatool/root.h"
 #include "otatool/signer.h"
 #include "otatool/timestamp.h"
 #include "otatool/trust.h"
@@ -77,6 +78,9 @@ static const struct cli_opt_spec opts[] = {
 		  "(OUT, or OUT.N of several) for otatool timestamp"),
 	CLI_LIST("tsa-trust", 0, "FILE|DIR", CLI_FILE_IN, 0,
 		 "with --tsa: the TSA's chain must reach these roots"),
+	CLI_LIST("root-record", 0, "FILE", CLI_FILE_IN, OTA_ROOT_MAX_WALK,
+		 "carry this trust root record in the unprotected\n"
+		 "region, for devices to walk (repeatable)"),
 	CLI_TEXT("\nMCUboot format (one image, one key):\n"),
 	CLI_VALUE("image", 0, "NAME", CLI_FILE_NONE,
 		  "the manifest's image to sign (default: the only\n"
@@ -144,8 +148,8 @@ static const struct cli_spec spec = { "package", opts, CLI_FILE_IN, 0 };
 
 /* Options that belong to one format, to refuse them with the other. */
 static const char *const otatool_only[] = {
-	"alignment",  "compress", "compress-image",
-	"delta-from", "tsa",      "tsa-request",
+	"alignment", "compress",    "compress-image", "delta-from",
+	"tsa",       "tsa-request", "root-record",
 };
 static const char *const mcuboot_only[] = {
 	"image",        "header-size", "slot-size",      "write-align",
@@ -157,6 +161,8 @@ static const char *const mcuboot_only[] = {
 
 struct package_args {
 	const char *otatool_opt, *mcuboot_opt; /* one given, for errors */
+	const char *root_records[OTA_ROOT_MAX_WALK];
+	size_t n_root_records;
 	struct cli_signers names;
 	struct ota_signers *signers;
 	struct ota_trust trust;
@@ -276,6 +282,11 @@ static int package_otatool(struct package_args *a, struct ota_manifest *m)
 		rc = ota_package_timestamp_requests(a->output, a->tsa_request);
 	if (rc && (a->tsa || a->tsa_request))
 		unlink(a->output); /* no package without what was asked */
+	/* records carry their own signatures: added after the package's */
+	if (rc == 0 && a->n_root_records &&
+	    (rc = ota_root_add_to_package(a->output, a->root_records,
+					  a->n_root_records)))
+		unlink(a->output);
 	if (rc == 0 && !a->quiet)
 		print_summary(a);
 	return rc;
@@ -574,6 +585,17 @@ static int parse_args(struct package_args *a, const struct cli_args *p)
 		return rc;
 	a->output = cli_value(p, "output");
 	a->quiet = cli_flag(p, "quiet");
+	for (; a->n_root_records < cli_count(p, "root-record");
+	     a->n_root_records++) {
+		struct ota_root *rec = NULL;
+		const char *path = cli_nth(p, "root-record", a->n_root_records);
+
+		/* a bad record is found before anything is written */
+		if ((rc = ota_root_load(&rec, path)))
+			return ota_error_wrap(rc, "--root-record");
+		ota_root_free(rec);
+		a->root_records[a->n_root_records] = path;
+	}
 	a->git_dir = cli_value(p, "git-dir");
 	a->allow_dirty = cli_flag(p, "allow-dirty");
 	a->allow_outside = cli_flag(p, "allow-outside");

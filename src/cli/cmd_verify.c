@@ -14,6 +14,7 @@
 #include "otatool/package.h"
 #include "otatool/parse.h"
 #include "otatool/policy.h"
+#include "otatool/root.h"
 #include "otatool/timestamp.h"
 #include "otatool/trust.h"
 
@@ -42,6 +43,15 @@ static const struct cli_opt_spec opts[] = {
 	CLI_FLAG("require-timestamp", 0,
 		 "refuse signatures without a valid timestamp\n"
 		 "(needs --tsa-trust)"),
+	CLI_VALUE("threshold", 0, "N", CLI_FILE_NONE,
+		  "at least N distinct trusted keys must have\n"
+		  "signed (a key signing twice counts once)"),
+	CLI_LIST("root", 0, "RECORD", CLI_FILE_IN, OTA_ROOT_MAX_WALK + 1,
+		 "trust root records instead of --trust-key: the\n"
+		 "first is the device's, later ones and those the\n"
+		 "package carries are walked forward; the release\n"
+		 "keys of the one in force must sign, its release\n"
+		 "threshold of them"),
 	CLI_TEXT("\nDevice policy:\n"),
 	CLI_VALUE("hardware", 0, "ID", CLI_FILE_NONE,
 		  "the device's hardware variant must be listed"),
@@ -82,7 +92,51 @@ struct verify_args {
 	struct ota_semver bootloader;
 	struct cli_decrypt decrypt;
 	const char *decrypt_ref;
+	const char *roots[OTA_ROOT_MAX_WALK + 1];
+	size_t n_roots;
 };
+
+/*
+ * --root: the device's record, the records walked from it, the expiry of
+ * the one in force; its release keys become the trust.
+ */
+static int root_lines(struct verify_args *a, struct cli_report *rep,
+		      const char *package)
+{
+	struct ota_root_chain_report *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (!r)
+		return ota_error(OTA_EINTERNAL, "out of memory");
+	rc = ota_root_establish(&a->trust, r, a->roots, a->n_roots, package);
+	cli_report_add(rep, r->trusted_ok ? CLI_OK : CLI_FAIL, "root record",
+		       "%s: %s", a->roots[0],
+		       r->trusted_message[0] ? r->trusted_message
+					     : ota_error_message());
+	if (rc && r->trusted_ok && r->n_steps == 0 && !r->expiry_checked)
+		cli_report_add(rep, CLI_FAIL, "root rotation", "%s",
+			       ota_error_message());
+	for (size_t i = 0; i < r->n_steps; i++) {
+		const struct ota_root_step *s = &r->steps[i];
+
+		cli_report_add(rep,
+			       s->result == OTA_ROOT_STEP_APPLIED ? CLI_OK
+			       : s->result == OTA_ROOT_STEP_KNOWN ? CLI_SKIP
+								  : CLI_FAIL,
+			       "root rotation", "%s", s->message);
+	}
+	if (r->expiry_checked)
+		cli_report_add(rep, rc ? CLI_FAIL : CLI_OK, "root expiry", "%s",
+			       r->expiry_message);
+	if (!rc)
+		cli_report_add(rep, CLI_OK, "release keys",
+			       "%zu of root record version %u, %zu revoked; "
+			       "threshold %u",
+			       a->trust.n_keys, r->version, a->trust.n_revoked,
+			       a->trust.threshold);
+	free(r);
+	return rc;
+}
 
 /* The device's facts as the options gave them. */
 static void device_facts(struct ota_device_facts *d,
@@ -161,6 +215,20 @@ static int verify_package(const struct verify_args *a, struct cli_report *rep,
 	}
 	if (r.n_sigs == 0)
 		cli_report_add(rep, CLI_SKIP, "signatures", "not reached");
+	if (a->trust.threshold > 1 || a->n_roots) {
+		if (r.threshold)
+			cli_report_add(
+			    rep,
+			    r.distinct_signers >= r.threshold ? CLI_OK
+							      : CLI_FAIL,
+			    "threshold",
+			    "%u distinct trusted key%s signed; %u required",
+			    r.distinct_signers,
+			    r.distinct_signers == 1 ? "" : "s", r.threshold);
+		else
+			cli_report_add(rep, CLI_SKIP, "threshold",
+				       "not reached");
+	}
 	policy_lines(rep, &r.policy);
 	/* Images stream only after the signature and the policy passed. */
 	bool failed_shown = false;
@@ -296,6 +364,10 @@ static int verify_mcuboot(const struct verify_args *a, struct cli_report *rep,
 		return ota_error(OTA_EUSAGE,
 				 "--base is for delta packages, not MCUboot "
 				 "images");
+	if (a->trust.threshold > 1)
+		return ota_error(OTA_EUSAGE,
+				 "an MCUboot image carries one signature: a "
+				 "threshold above 1 cannot be met");
 	if (a->trust.n_keys == 0)
 		return ota_error(OTA_EUSAGE,
 				 "MCUboot images are checked against raw keys: "
@@ -438,6 +510,27 @@ int cmd_verify(int argc, char **argv)
 	}
 	if ((rc = cli_trust_load(&a.trust, &p)))
 		goto out;
+	if ((v = cli_value(&p, "threshold"))) {
+		if (ota_parse_uint(&n, v, OTA_TRUST_MAX_KEYS, "--threshold") ||
+		    n == 0) {
+			rc = cli_usage_error("verify",
+					     "--threshold: '%s' is not 1..%d",
+					     v, OTA_TRUST_MAX_KEYS);
+			goto out;
+		}
+		a.trust.threshold = (unsigned)n;
+	}
+	a.n_roots = cli_count(&p, "root");
+	if (a.n_roots && (a.trust.n_keys || ota_trust_has_anchors(&a.trust) ||
+			  a.trust.threshold)) {
+		rc = cli_usage_error("verify",
+				     "--root names the trusted keys and the "
+				     "threshold: not with --trust-key, --trust "
+				     "or --threshold");
+		goto out;
+	}
+	for (size_t i = 0; i < a.n_roots; i++)
+		a.roots[i] = cli_nth(&p, "root", i);
 	a.hardware = cli_value(&p, "hardware");
 	if ((v = cli_value(&p, "counter"))) {
 		if (ota_parse_uint(&n, v, UINT32_MAX, "--counter")) {
@@ -468,10 +561,10 @@ int cmd_verify(int argc, char **argv)
 					       "--tsa-trust");
 		goto out;
 	}
-	if (ota_trust_empty(&a.trust)) {
+	if (ota_trust_empty(&a.trust) && !a.n_roots) {
 		rc = cli_usage_error("verify",
-				     "nothing to trust: give --trust-key or "
-				     "--trust");
+				     "nothing to trust: give --trust-key, "
+				     "--trust or --root");
 		goto out;
 	}
 	if ((rc = ota_detect_artifact(&kind, a.path)))
@@ -488,11 +581,18 @@ int cmd_verify(int argc, char **argv)
 	if ((rc = cli_decrypt_open(&a.decrypt, &p)))
 		goto out;
 	cli_report_init(&rep, a.json);
+	if (a.n_roots &&
+	    (rc = root_lines(&a, &rep,
+			     kind == OTA_ARTIFACT_PACKAGE ? a.path : NULL))) {
+		obj = json_object();
+		goto report;
+	}
 	rc = kind == OTA_ARTIFACT_PACKAGE   ? verify_package(&a, &rep, &obj)
 	     : kind == OTA_ARTIFACT_MCUBOOT ? verify_mcuboot(&a, &rep, &obj)
 					    : verify_manifest(&a, &rep, &obj);
 	if (!obj)
 		obj = json_object();
+report:
 	if (rc == OTA_EUSAGE) { /* a wrong question, not a refusal */
 		json_decref(rep.checks);
 	} else if (!a.quiet) {

@@ -30,6 +30,8 @@ const struct cli_command cli_commands[] = {
 	  "whether two packages or MCUboot images sign the same content" },
 	{ "timestamp", cmd_timestamp,
 	  "add RFC 3161 timestamps to a signed package's signatures" },
+	{ "trust", cmd_trust,
+	  "make, rotate, revoke and show trust root records" },
 	{ "help", cmd_help, "show help for otatool or one of its commands" },
 	{ NULL, NULL, NULL },
 };

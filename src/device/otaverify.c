@@ -14,6 +14,7 @@
  * unsigned package learns nothing about the device.
  */
 #include "otaverify.h"
+#include "otaroot.h"
 
 #include <string.h>
 
@@ -1115,6 +1116,10 @@ static int sigblock_done(struct otav *v)
 	if (!v->any_trusted && !pol->skip_signature)
 		return fail(v, OTAV_E_SIGNATURE, v->region_end,
 			    "no signature by a trusted key verifies");
+	if (!pol->skip_signature && pol->threshold > v->n_trusted_ids)
+		return failf(v, OTAV_E_SIGNATURE, v->region_end,
+			     "signed by %u distinct trusted keys; %u required",
+			     v->n_trusted_ids, pol->threshold, 0);
 	if (v->events != NULL && v->events->authentic != NULL &&
 	    v->events->authentic(v->events->ctx, &v->info) != 0)
 		return aborted(v, "the authentic event asked to stop");
@@ -1194,6 +1199,16 @@ static int sig_done(struct otav *v)
 		v->any_trusted = 1;
 		v->info.trusted_sig = idx;
 	}
+	if (result == 0) {
+		unsigned i;
+
+		for (i = 0; i < v->n_trusted_ids; i++)
+			if (memcmp(v->trusted_ids[i], v->sig.keyid, 8) == 0)
+				break;
+		if (i == v->n_trusted_ids && i < OTAPKG_MAX_SIGS)
+			memcpy(v->trusted_ids[v->n_trusted_ids++], v->sig.keyid,
+			       8);
+	}
 	if (v->events != NULL && v->events->signature != NULL &&
 	    v->events->signature(v->events->ctx, idx, &v->sig, result) != 0)
 		return aborted(v, "the signature event asked to stop");
@@ -1235,27 +1250,29 @@ static int cert_header(struct otav *v)
 
 /*
  * ROOT_RECORD entries (otatool-root(5)) are handed to the root-record
- * code as they stream by: begin with the value's length, the value in
- * chunks, end. Until that code is here they are walked and counted but
- * not acted on: a device acts on a root record only once it checks it.
+ * code as they stream by (otaroot.h: begin with the value's length, the
+ * value in chunks, end), when the policy names a walk. A record the walk
+ * refuses does not stop the package: it carries its own proof and is
+ * judged on it alone; the walk keeps the last valid candidate.
  */
 static int root_record_begin(struct otav *v, uint16_t len)
 {
-	(void)v;
-	(void)len;
+	if (v->policy->roots != NULL)
+		otaroot_walk_begin(v->policy->roots, len);
 	return 0;
 }
 
 static int root_record_data(struct otav *v, const uint8_t *p, size_t n)
 {
-	(void)v;
-	(void)p;
-	(void)n;
+	if (v->policy->roots != NULL)
+		otaroot_walk_feed(v->policy->roots, p, n);
 	return 0;
 }
 
 static int root_record_end(struct otav *v)
 {
+	if (v->policy->roots != NULL)
+		otaroot_walk_end(v->policy->roots);
 	v->info.n_root_records++;
 	return 0;
 }

@@ -96,7 +96,8 @@ struct otav_crypto {
 	 * Called once per signature entry, after its certificates were
 	 * delivered: 0 = valid signature by a trusted key, 1 = key not
 	 * trusted (skip this entry), -1 = invalid signature. The verifier
-	 * accepts the package if at least one entry returns 0.
+	 * accepts the package if entries by at least policy->threshold
+	 * distinct key ids (at least one) return 0.
 	 */
 	int (*verify)(void *ctx, const struct otav_sig *sig,
 		      const uint8_t *digest, size_t digest_len);
@@ -141,9 +142,22 @@ struct otav_policy {
 	int check_bootloader;
 	uint32_t bootloader[3]; /* must be >= the package's minimum */
 	int skip_signature;     /* inspect: parse only (never on a device) */
+	/*
+	 * Distinct trusted keys that must have signed (a root record's
+	 * release threshold); 0 means 1. Key ids are told apart by their
+	 * first 8 bytes: two keys alike there count once (never more).
+	 */
+	unsigned threshold;
+	/*
+	 * Where the ROOT_RECORD entries of the unprotected region go
+	 * (otaroot.h): walked forward from the state in force into a
+	 * candidate. NULL: counted, not read.
+	 */
+	struct otaroot_walk *roots;
 };
 
 struct otav_info;
+struct otaroot_walk;
 
 /*
  * Optional events for hosts (inspect, extract, chain checks); any may be
@@ -249,6 +263,8 @@ struct otav {
 	uint64_t certs_start, certs_end;
 	struct otav_sig sig;
 	int any_trusted;
+	unsigned n_trusted_ids; /* distinct key ids that verified */
+	uint8_t trusted_ids[OTAPKG_MAX_SIGS][8];
 	/* unprotected region: certificates per entry (for OCSP indexes,
 	 * capped at 255), the order key of the last TLV, its type */
 	uint8_t n_certs[OTAPKG_MAX_SIGS];

@@ -438,9 +438,24 @@ int ota_envelope_verify(struct ota_trust_result *results, int *trusted,
 	if (bad >= 0)
 		rc = ota_error(OTA_EVERIFY, "signature %d: %s", bad,
 			       results[bad].message);
-	else if (*trusted >= 0)
+	else if (*trusted >= 0) {
+		const struct ota_trust_result *res[OTA_ENVELOPE_MAX_SIGS];
+		const char *ids[OTA_ENVELOPE_MAX_SIGS];
+		unsigned distinct;
+
+		for (size_t i = 0; i < e->n_sigs; i++) {
+			res[i] = &results[i];
+			ids[i] = e->sigs[i].keyid;
+		}
 		rc = 0;
-	else if (chain >= 0)
+		if (!ota_trust_threshold_met(trust, res, ids, e->n_sigs,
+					     &distinct))
+			rc = ota_error(OTA_EVERIFY,
+				       "signed by %u distinct trusted key%s; "
+				       "%u required",
+				       distinct, distinct == 1 ? "" : "s",
+				       trust->threshold);
+	} else if (chain >= 0)
 		rc = ota_error(OTA_EUNTRUSTED, "signature %d: %s", chain,
 			       results[chain].message);
 	else

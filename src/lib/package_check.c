@@ -656,6 +656,37 @@ static int crypt_setup(struct reader *rd)
 }
 
 /*
+ * The trust's threshold (verify --threshold, a root record's release
+ * threshold): distinct trusted keys, a key that signed twice counted
+ * once; judged once every signature is, before any image is read.
+ */
+static int threshold_check(struct reader *rd)
+{
+	struct ota_package_report *r = rd->r;
+	const struct ota_trust_result *res[OTA_PACKAGE_MAX_SIGS];
+	const char *ids[OTA_PACKAGE_MAX_SIGS];
+	const struct ota_trust *t = rd->o->trust;
+
+	for (size_t i = 0; i < r->n_sigs; i++) {
+		res[i] = r->sigs[i].trust;
+		ids[i] = r->sigs[i].keyid;
+	}
+	r->threshold = t->threshold ? t->threshold : 1;
+	if (ota_trust_threshold_met(t, res, ids, r->n_sigs,
+				    &r->distinct_signers))
+		return 0;
+	rd->stop = OTA_PACKAGE_STOP_SIGNATURE;
+	rd->err =
+	    ota_error(OTA_EVERIFY,
+		      "%s: offset %llu: signed by %u distinct trusted "
+		      "key%s; %u required",
+		      rd->path, (unsigned long long)(64 + r->protected_size),
+		      r->distinct_signers, r->distinct_signers == 1 ? "" : "s",
+		      r->threshold);
+	return -1;
+}
+
+/*
  * The device policy, at the point the device verifier judges its own: a
  * signature verified and the signature block is done, no image read yet.
  */
@@ -666,6 +697,8 @@ static int e_authentic(void *ctx, const struct otav_info *info)
 	struct ota_release_facts f;
 	int rc;
 
+	if (rd->o->trust && (rc = threshold_check(rd)))
+		return rc;
 	for (unsigned i = 0; i < info->image_count && i < r->n_images; i++) {
 		r->images[i].has_base = info->images[i].has_base;
 		r->images[i].base_size = info->images[i].base_size;
@@ -1440,6 +1473,9 @@ json_t *ota_package_report_json(const struct ota_package_report *r)
 	json_object_set_new(o, "unprotected_region", region_json(&r->region));
 	json_object_set_new(o, "signature_checked",
 			    json_boolean(r->signature_checked));
+	json_object_set_new(o, "threshold", json_integer(r->threshold));
+	json_object_set_new(o, "distinct_signers",
+			    json_integer(r->distinct_signers));
 	json_object_set_new(o, "trusted_signature",
 			    r->trusted_sig >= 0 ? json_integer(r->trusted_sig)
 						: json_null());

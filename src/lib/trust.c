@@ -100,6 +100,8 @@ const char *ota_trust_verdict_name(enum ota_trust_verdict v)
 		return "untrusted-key";
 	case OTA_TRUST_CHAIN_FAIL:
 		return "untrusted-chain";
+	case OTA_TRUST_REVOKED:
+		return "revoked-key";
 	default:
 		return "bad-signature";
 	}
@@ -301,6 +303,14 @@ int ota_trust_judge(struct ota_trust_result *res, const struct ota_trust *t,
 	memset(res, 0, sizeof(*res));
 	res->key_index = -1;
 	res->verdict = OTA_TRUST_UNKNOWN;
+	/* A revoked key is refused before anything else can trust it. */
+	if (ota_trust_is_revoked(t, s->keyid)) {
+		res->verdict = OTA_TRUST_REVOKED;
+		snprintf(res->message, sizeof(res->message),
+			 "key %.16s... is revoked by the root record",
+			 s->keyid);
+		return 0;
+	}
 	/* A raw trusted key wins: it needs no certificate at all. */
 	for (size_t i = 0; i < t->n_keys; i++) {
 		if (strcmp(t->keys[i]->id, s->keyid) != 0)
@@ -387,4 +397,48 @@ int ota_trust_check_cert(struct ota_chain_report *report,
 		return ota_error(OTA_EUSAGE, "no signer certificate to check");
 	in.signer = sk_X509_value(ota_cert_list_stack(signer), 0);
 	return ota_chain_check(report, &in);
+}
+
+int ota_trust_add_revoked(struct ota_trust *t, const char *keyid)
+{
+	if (ota_trust_is_revoked(t, keyid))
+		return 0;
+	if (t->n_revoked == OTA_TRUST_MAX_REVOKED)
+		return ota_error(OTA_EUSAGE, "more than %d revoked keys",
+				 OTA_TRUST_MAX_REVOKED);
+	snprintf(t->revoked[t->n_revoked++], OTA_KEY_ID_LEN + 1, "%s", keyid);
+	return 0;
+}
+
+bool ota_trust_is_revoked(const struct ota_trust *t, const char *keyid)
+{
+	for (size_t i = 0; i < t->n_revoked; i++)
+		if (strcmp(t->revoked[i], keyid) == 0)
+			return true;
+	return false;
+}
+
+bool ota_trust_threshold_met(const struct ota_trust *t,
+			     const struct ota_trust_result *const *results,
+			     const char *const *keyids, size_t n,
+			     unsigned *distinct)
+{
+	unsigned count = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+
+		if (!results[i] || results[i]->verdict != OTA_TRUST_VALID)
+			continue;
+		/* the same key signing twice counts once */
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = results[j] &&
+			       results[j]->verdict == OTA_TRUST_VALID &&
+			       strcmp(keyids[j], keyids[i]) == 0;
+		if (!seen)
+			count++;
+	}
+	if (distinct)
+		*distinct = count;
+	return count >= (t->threshold ? t->threshold : 1u);
 }

@@ -46,7 +46,7 @@ for script in "$EX"/*.sh; do
 	name=$(basename "$script")
 	case $name in
 	ci-sign-with-token.sh | release-flow-ci.sh | release-engineer.sh | \
-		verify-download.sh | release-with-ca.sh | encrypted-release.sh) ;;
+		verify-download.sh | release-with-ca.sh | encrypted-release.sh | key-rotation.sh) ;;
 	*)
 		fail "examples/$name has no test in test_examples.sh"
 		;;
@@ -176,6 +176,20 @@ if example encrypted-release.sh; then
 	assert_contains "$ERR" "CKK_EC_MONTGOMERY"
 fi
 assert_cleaned encrypted-release.sh
+
+# ---------------------------------------------------------------- key-rotation.sh
+
+if example key-rotation.sh; then
+	assert_contains "$OUT" "key rotation across three releases: done"
+	assert_contains "$OUT" "a release signed by the revoked R2 is refused (status 5)"
+	assert_contains "$ERR" "signed by 1 distinct trusted key; 2 required"
+	assert_contains "$ERR" "skips version 2"
+	# three releases verified: v1 alone, v1 -> v2, v1 -> v2 -> v3
+	[ "$(grep -c '^verdict: VALID' "$OUT")" = 3 ]
+	_assert $? "three VALID verdicts: $(grep -c '^verdict: VALID' "$OUT")"
+	assert_contains "$OUT" "release keys           2 of root record version 3, 1 revoked; threshold 2"
+fi
+assert_cleaned key-rotation.sh
 
 # ---------------------------------------------------------------- release-with-ca.sh
 

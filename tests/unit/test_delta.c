@@ -505,9 +505,9 @@ static void build_firmware(const char *out, const char *flags)
 		 "cd '%s' && arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb "
 		 "-specs=nano.specs -specs=nosys.specs -nostartfiles "
 		 "-Wl,-e,otav_feed -I%s %s %s/otaverify.c %s/otapatch.c "
-		 "-o '%s.elf' && arm-none-eabi-objcopy -O binary '%s.elf' "
-		 "'%s'",
-		 tmpdir, src, flags, src, src, out, out, out);
+		 "%s/otaroot.c -o '%s.elf' && arm-none-eabi-objcopy -O binary "
+		 "'%s.elf' '%s'",
+		 tmpdir, src, flags, src, src, src, out, out, out);
 	rc = system(cmd);
 	cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "%s", cmd);
 }
