@@ -444,8 +444,11 @@ static enum otav_status install_region(const struct otaroot_state *root,
 	pkgb_build(&pkg, &desc);
 	pkgb_crypto_init(&d.pc);
 	d.root = root;
-	d.ops = (struct otav_crypto){ &d, d_hash_init, d_hash_update,
-				      d_hash_final, d_verify };
+	d.ops = (struct otav_crypto){ .ctx = &d,
+				      .hash_init = d_hash_init,
+				      .hash_update = d_hash_update,
+				      .hash_final = d_hash_final,
+				      .verify = d_verify };
 	pol.threshold = root->release_threshold;
 	pol.roots = walk;
 	pol.skip_signature = walk != NULL;
