@@ -43,9 +43,12 @@ install(EXPORT otatoolDeviceTargets NAMESPACE otatool::
 configure_package_config_file(${CMAKE_SOURCE_DIR}/cmake/otatoolConfig.cmake.in
   ${CMAKE_BINARY_DIR}/otatoolConfig.cmake
   INSTALL_DESTINATION ${OTATOOL_CMAKE_DIR})
-# 0.x: a minor release may change the function's arguments.
+# 0.x: a minor release may change the function's arguments. Not checked
+# against the consumer's pointer size: a firmware build is a 32-bit cross
+# build that runs this 64-bit host tool (otatool::device, a host library,
+# is for host-side test projects).
 write_basic_package_version_file(${CMAKE_BINARY_DIR}/otatoolConfigVersion.cmake
-  COMPATIBILITY SameMinorVersion)
+  COMPATIBILITY SameMinorVersion ARCH_INDEPENDENT)
 install(FILES ${CMAKE_BINARY_DIR}/otatoolConfig.cmake
               ${CMAKE_BINARY_DIR}/otatoolConfigVersion.cmake
               ${CMAKE_SOURCE_DIR}/cmake/otatoolPackage.cmake

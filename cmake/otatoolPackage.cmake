@@ -69,7 +69,7 @@ function(otatool_add_package)
         "set OTATOOL_PKCS11_PIN in the build's environment or name a file "
         "with pin-source")
     endif()
-    set(key ${arg_KEY})
+    set(key "${arg_KEY}")
   else()
     get_filename_component(key "${arg_KEY}" ABSOLUTE
                            BASE_DIR ${CMAKE_CURRENT_SOURCE_DIR})
@@ -86,7 +86,9 @@ function(otatool_add_package)
   endif()
   list(APPEND depends ${release})
 
-  set(package_args --key ${key} --format ${arg_FORMAT})
+  # One argument each, quoted below: a pkcs11: URI holds ';'.
+  set(key_arg "--key=${key}")
+  set(package_args --format ${arg_FORMAT})
   foreach(file CERT CHAIN)
     if(DEFINED arg_${file})
       string(TOLOWER ${file} option)
@@ -122,7 +124,8 @@ function(otatool_add_package)
             ${work}/${arg_TARGET}.bin
     COMMAND otatool::otatool manifest ${release} --image ${image_arg}
             ${arg_MANIFEST_ARGS} -q -o ${work}/manifest.json
-    COMMAND otatool::otatool package ${package_args} ${arg_EXTRA_ARGS}
+    COMMAND otatool::otatool package "${key_arg}" ${package_args}
+            ${arg_EXTRA_ARGS}
             -q -o ${output} ${work}/manifest.json
     DEPENDS ${depends}
     # git facts (commit, tag, a dirty tree) of the sources, not the build
