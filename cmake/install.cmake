@@ -35,11 +35,16 @@ install(FILES ${CMAKE_BINARY_DIR}/otatool-device.pc
 
 # The CMake package. Two export sets, so that the otatool package alone
 # (the executable and the function) works without the device library.
-set(OTATOOL_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/otatool)
+# The package itself lies in DATADIR: a cross build (no host library
+# architecture, CMAKE_LIBRARY_ARCHITECTURE empty) does not search
+# lib/<triplet>/cmake, but does search share/cmake. The device library's
+# targets, which name the multiarch library, lie in LIBDIR beside it.
+set(OTATOOL_CMAKE_DIR ${CMAKE_INSTALL_DATADIR}/cmake/otatool)
+set(OTATOOL_DEVICE_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/otatool)
 install(EXPORT otatoolTargets NAMESPACE otatool::
         DESTINATION ${OTATOOL_CMAKE_DIR})
 install(EXPORT otatoolDeviceTargets NAMESPACE otatool::
-        DESTINATION ${OTATOOL_CMAKE_DIR})
+        DESTINATION ${OTATOOL_DEVICE_CMAKE_DIR})
 configure_package_config_file(${CMAKE_SOURCE_DIR}/cmake/otatoolConfig.cmake.in
   ${CMAKE_BINARY_DIR}/otatoolConfig.cmake
   INSTALL_DESTINATION ${OTATOOL_CMAKE_DIR})

@@ -29,13 +29,15 @@ if [ -f "$BUILD/cmake_install.cmake" ]; then
 else
 	PREFIX=$(cd "$BUILD/.." && pwd)
 fi
-CMAKE_DIR=$(find "$PREFIX"/lib* -path '*/cmake/otatool/otatoolConfig.cmake' 2>/dev/null | head -n 1)
-[ -n "$CMAKE_DIR" ] || die "no otatoolConfig.cmake under $PREFIX"
-LIBDIR=$(dirname "$(dirname "$(dirname "$CMAKE_DIR")")")
+# the device library's CMake targets lie in the (multiarch) LIBDIR
+DEVICE_TARGETS=$(find "$PREFIX"/lib* -path '*/cmake/otatool/otatoolDeviceTargets.cmake' 2>/dev/null | head -n 1)
+[ -n "$DEVICE_TARGETS" ] || die "no otatoolDeviceTargets.cmake under $PREFIX/lib*"
+LIBDIR=$(dirname "$(dirname "$(dirname "$DEVICE_TARGETS")")")
 
 # ------------------------------------------------------------ the install
 for f in share/man/man1/otatool.1 share/man/man5/otatool-package.5 \
-	share/man/man7/otatool-cmake.7 \
+	share/man/man7/otatool-cmake.7 share/cmake/otatool/otatoolConfig.cmake \
+	share/cmake/otatool/otatoolPackage.cmake \
 	share/bash-completion/completions/otatool \
 	share/zsh/vendor-completions/_otatool \
 	share/fish/vendor_completions.d/otatool.fish \
