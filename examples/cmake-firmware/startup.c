@@ -30,8 +30,20 @@ void Reset_Handler(void)
 
 /* The Cortex-M core's exceptions; the first word is the stack's top. */
 __attribute__((section(".isr_vector"), used)) static void *const vectors[16] = {
-	&_estack,        Reset_Handler,   Default_Handler, Default_Handler,
-	Default_Handler, Default_Handler, Default_Handler, 0,
-	0,               0,               0,               Default_Handler,
-	Default_Handler, 0,               Default_Handler, SysTick_Handler,
+	&_estack,
+	Reset_Handler,
+	Default_Handler,
+	Default_Handler,
+	Default_Handler,
+	Default_Handler,
+	Default_Handler,
+	0,
+	0,
+	0,
+	0,
+	Default_Handler,
+	Default_Handler,
+	0,
+	Default_Handler,
+	SysTick_Handler,
 };

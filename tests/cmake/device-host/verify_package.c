@@ -53,9 +53,10 @@ static int hash_final(void *ctx, uint8_t *out)
 
 static const EVP_MD *md_of_len(size_t len)
 {
-	return len == 32 ? EVP_sha256() : len == 48 ? EVP_sha384()
-					   : len == 64  ? EVP_sha512()
-							: NULL;
+	return len == 32   ? EVP_sha256()
+	       : len == 48 ? EVP_sha384()
+	       : len == 64 ? EVP_sha512()
+			   : NULL;
 }
 
 static int verify(void *ctx, const struct otav_sig *sig, const uint8_t *digest,
@@ -87,8 +88,8 @@ static int verify(void *ctx, const struct otav_sig *sig, const uint8_t *digest,
 						  RSA_PKCS1_PSS_PADDING) == 1 &&
 		     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, (int)digest_len) ==
 			 1;
-	ok = ok && EVP_PKEY_verify(pctx, sig->sig, sig->len, digest,
-				   digest_len) == 1;
+	ok = ok &&
+	     EVP_PKEY_verify(pctx, sig->sig, sig->len, digest, digest_len) == 1;
 	EVP_PKEY_CTX_free(pctx);
 	return ok ? 0 : -1;
 }
