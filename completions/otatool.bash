@@ -173,6 +173,11 @@ _otatool()
 		fi
 	done
 	if [[ -z $cmd ]]; then
+		# otatool --version [--json]
+		if ((cword == 2)) && [[ ${COMP_WORDS[1]} == @(-V|--version) ]]; then
+			COMPREPLY=($(compgen -W '--json --help' -- "$cur"))
+			return 0
+		fi
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "$_otatool_global_options" -- "$cur"))
 		else

@@ -150,7 +150,8 @@ end
 complete -c otatool -f
 
 # Global options and commands.
-complete -c otatool -n 'not __otatool_command' -s V -l version -d 'show the version'
+complete -c otatool -n 'not __otatool_command' -s V -l version -d 'show the version and the libraries it runs with'
+complete -c otatool -n 'not __otatool_command; and __fish_seen_argument -s V -l version' -l json -d 'the versions as JSON'
 complete -c otatool -n 'not __otatool_command' -s h -l help -d 'show the usage summary and the commands'
 complete -c otatool -n 'not __otatool_command' -a '(__otatool_command_list)'
 

@@ -28,6 +28,9 @@ int cmd_timestamp(int argc, char **argv);
 int cmd_chain(int argc, char **argv);
 int cmd_trust(int argc, char **argv);
 
+/* otatool --version [--json] (version.c); argv[0] is "--version". */
+int cli_version(int argc, char **argv);
+
 /*
  * The CLI's one return convention: every command and helper returns 0 or a
  * negative OTA_E* code with its message recorded (ota_error). The

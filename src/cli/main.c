@@ -4,7 +4,6 @@
 #include "otatool/error.h"
 #include "otatool/output.h"
 #include "otatool/suggest.h"
-#include "otatool/version.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -119,8 +118,8 @@ int main(int argc, char **argv)
 		return -OTA_EUSAGE;
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-		printf("otatool %s\n", OTATOOL_VERSION);
-		return 0;
+		rc = cli_version(argc - 1, argv + 1);
+		return rc ? cli_fail("--version", rc) : 0;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);

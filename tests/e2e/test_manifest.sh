@@ -53,7 +53,25 @@ fi
 
 expect_exit 0 "--version" otatool --version
 assert_matches "$OUT" '^otatool [0-9]+\.[0-9]+\.[0-9]+'
-assert_eq "$(wc -l <"$OUT")" 1 "--version prints one line"
+# the libraries it runs with, checked against what other tools load
+assert_eq "$(sed -n 's/^  OpenSSL  *//p' "$OUT")" \
+	"$(openssl version | cut -d' ' -f2)" "--version: OpenSSL as openssl(1) runs it"
+assert_eq "$(sed -n 's/^  zlib  *//p' "$OUT")" \
+	"$(python3 -c 'import zlib; print(zlib.ZLIB_RUNTIME_VERSION)')" \
+	"--version: zlib as python3 loads it"
+if pkg-config --exists libgit2 p11-kit-1 2>/dev/null; then
+	assert_eq "$(sed -n 's/^  libgit2  *//p' "$OUT")" \
+		"$(pkg-config --modversion libgit2)" "--version: libgit2"
+	assert_eq "$(sed -n 's/^  p11-kit  *//p' "$OUT")" \
+		"$(pkg-config --modversion p11-kit-1) (built with)" "--version: p11-kit"
+fi
+expect_exit 0 "--version --json" otatool --version --json
+assert_json "$OUT" .otatool "$(q "$VERSION")"
+assert_json "$OUT" '[.libraries[].name]' \
+	'["OpenSSL","libgit2","p11-kit","libyaml","jansson","zlib","liblzma","libdivsufsort"]'
+assert_json "$OUT" '.libraries[0].version' "$(q "$(openssl version | cut -d' ' -f2)")"
+expect_exit 2 "--version --bogus" otatool --version --bogus
+assert_contains "$ERR" "unknown option '--bogus'"
 
 check "--help" otatool --help
 assert_contains "$OUT" "manifest"
