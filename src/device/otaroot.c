@@ -455,8 +455,8 @@ enum otaroot_status otaroot_end(struct otaroot_parser *p)
 	if (p->state != ST_DONE || p->offset != p->total)
 		return refuse(p, OTAROOT_E_FORMAT, p->offset, "truncated");
 	for (i = 0; i < 16; i++) {
-		old_n += (p->old_signed >> i) & 1u;
-		new_n += (p->new_signed >> i) & 1u;
+		old_n += ((unsigned)p->old_signed >> i) & 1u;
+		new_n += ((unsigned)p->new_signed >> i) & 1u;
 	}
 	if (o != NULL) {
 		if (s->version < o->version ||
