@@ -736,7 +736,9 @@ static int image_begin(struct reader *rd, unsigned index)
 	if (!EVP_DigestInit_ex(rd->flash_md,
 			       md_for(r->images[index].digest_alg), NULL))
 		return -1;
-	if (r->images[index].compression == OTAPKG_COMP_ZLIB) {
+	/* Cipher text without its key is never inflated (e_image_done). */
+	if (r->images[index].compression == OTAPKG_COMP_ZLIB &&
+	    (!r->images[index].encrypted || rd->decrypting)) {
 		memset(&rd->zs, 0, sizeof(rd->zs));
 		if (inflateInit(&rd->zs) != Z_OK)
 			return -1;
